@@ -1,0 +1,28 @@
+"""CNN Playground: navigation and home page. Every page lives in pages/, every computation in core/."""
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(page_title="CNN Playground", page_icon="🧠", layout="wide")
+
+
+def home() -> None:
+    from pages._home import render
+
+    render(NAV)
+
+
+# Only working pages are listed. Groups follow the curriculum.
+NAV: dict[str, list[st.Page]] = {
+    "": [st.Page(home, title="Home", icon="🏠", default=True)],
+    "Models": [
+    ],
+    "Data": [
+    ],
+    "Inside the network": [
+    ],
+    "Training": [
+    ],
+}
+
+st.navigation({group: pages for group, pages in NAV.items() if pages}).run()

@@ -1,0 +1,49 @@
+"""Which compute device this process would use, and what it is (shown on the home page and in runs)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    kind: str  # "cuda" | "mps" | "cpu"
+    name: str
+    memory_gb: float | None  # total device memory; None for CPU / MPS (shared memory)
+    threads: int
+
+    @property
+    def torch_device(self) -> torch.device:
+        return torch.device(self.kind)
+
+
+def pick_device(preferred: str = "auto") -> torch.device:
+    """CUDA -> MPS -> CPU, unless ``preferred`` names one ("cpu", "cuda", "cuda:1", "mps")."""
+    if preferred and preferred != "auto":
+        dev = torch.device(preferred)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            from core.errors import InputError
+
+            raise InputError("CUDA was requested but no CUDA GPU is available on this machine")
+        return dev
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def device_info(preferred: str = "auto") -> DeviceInfo:
+    dev = pick_device(preferred)
+    threads = torch.get_num_threads()
+    if dev.type == "cuda":
+        props = torch.cuda.get_device_properties(dev)
+        return DeviceInfo("cuda", props.name, round(props.total_memory / 2**30, 1), threads)
+    if dev.type == "mps":
+        return DeviceInfo("mps", "Apple GPU (Metal)", None, threads)
+    import platform
+
+    name = platform.processor() or platform.machine() or "CPU"
+    return DeviceInfo("cpu", f"{name} ({threads} threads)", None, threads)

@@ -1,0 +1,60 @@
+"""Widgets shared by several pages. UI only: every computation is in core/."""
+from __future__ import annotations
+
+import streamlit as st
+from PIL import Image
+
+from core.errors import PlaygroundError
+
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff"]
+
+
+def show_error(err: BaseException) -> None:
+    """Show a user-caused error as a clear message (never a traceback)."""
+    if isinstance(err, PlaygroundError):
+        st.error(str(err), icon="⚠️")
+    else:  # an environment fault (disk, memory): still one clear line
+        st.error(f"{type(err).__name__}: {err}", icon="⚠️")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _decode_upload(data: bytes, name: str) -> Image.Image:
+    from core.images import load_image
+
+    return load_image(data, name=name)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _sample(name: str) -> Image.Image:
+    from core.samples import load_sample
+
+    return load_sample(name)
+
+
+def image_input(key_prefix: str, label: str = "Image", default_sample: int = 0) -> tuple[Image.Image, str] | None:
+    """A sample photo or an upload. Returns ``(RGB image, display name)`` or ``None`` (with a message shown).
+
+    Uploads go through ``core.images.load_image`` (format allowlist, size limit, EXIF, modes); a bad file shows
+    a specific message. The file name is only ever displayed, escaped, never used as a path.
+    """
+    from core.images import ImageError, safe_display_name
+    from core.samples import SAMPLE_NAMES
+
+    source = st.radio(
+        f"{label} source", ["Sample photo", "Upload"], horizontal=True, key=f"{key_prefix}_src"
+    )
+    if source == "Sample photo":
+        name = st.selectbox(
+            f"{label}: sample", SAMPLE_NAMES, index=default_sample % len(SAMPLE_NAMES), key=f"{key_prefix}_sample"
+        )
+        return _sample(name), name
+    up = st.file_uploader(f"{label}: upload", type=UPLOAD_TYPES, key=f"{key_prefix}_upload")
+    if up is None:
+        st.info("Choose an image file (PNG, JPEG, GIF, WebP, BMP or TIFF).")
+        return None
+    display = safe_display_name(up.name or "upload")
+    try:
+        return _decode_upload(up.getvalue(), display), display
+    except ImageError as err:
+        st.error(f"{display}: {err}", icon="⚠️")
+        return None
