@@ -10,7 +10,6 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: requirements.txt $(PY)
-	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -r requirements.txt
 	touch $@
 
