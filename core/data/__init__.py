@@ -1,0 +1,235 @@
+"""Data sets: one registry, one way to open them, one item format.
+
+``open_dataset(name, split, image_size=...)`` returns a torch ``Dataset`` whose items are
+``(image, label)`` with ``image`` a ``uint8`` tensor ``[3, S, S]`` (or ``transform`` of it) and ``label`` an
+``int`` (−1 for unlabelled images). Every data set has ``.classes`` (names) and ``.targets`` (list of int).
+
+Registry entries (``DATASETS``): "shapes" (procedural, offline, with masks), "folder" (your images in
+ImageFolder layout, or an imported zip), and torchvision sets downloaded on demand: "cifar10", "stl10",
+"imagenette", "oxford_pets".
+
+Gotcha: all images are squared the same way everywhere: the shorter side is resized to S, then the
+centre S×S is cropped (nothing is stretched; the edges of wide photos are lost).
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Subset
+
+from core.data.errors import DataError, DatasetUnavailable
+
+__all__ = [
+    "DATASETS", "DatasetSpec", "DataError", "DatasetUnavailable", "open_dataset", "train_val_split",
+    "class_counts", "preview_grid", "get_spec", "targets_of", "classes_of",
+]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What the UI and the CLI need to know about a data set before opening it.
+
+    ``options`` maps option name -> default value (the page builds one widget per option from the type of
+    the default); ``splits`` lists the splits ``open_dataset`` accepts.
+    """
+
+    name: str
+    title: str
+    description: str
+    offline: bool
+    splits: tuple[str, ...]
+    default_image_size: int
+    options: dict[str, Any] = field(default_factory=dict)
+    option_help: dict[str, str] = field(default_factory=dict)
+    has_masks: bool = False
+    url: str = ""
+
+
+def _open_shapes(split, image_size, root, transform, download, **options):
+    from core.data.shapes import ShapesDataset
+
+    return ShapesDataset(split, image_size=image_size, root=root, transform=transform, **options)
+
+
+def _open_folder(split, image_size, root, transform, download, **options):
+    from core.data.folders import FolderDataset
+
+    return FolderDataset(options.pop("path", ""), split=split, image_size=image_size, root=root,
+                         transform=transform, **options)
+
+
+def _open_builtin(name: str) -> Callable[..., Dataset]:
+    def opener(split, image_size, root, transform, download, **options):
+        from core.data.builtin import open_builtin
+
+        return open_builtin(name, split, image_size=image_size, root=root, transform=transform,
+                            download=download, **options)
+
+    return opener
+
+
+_OPENERS: dict[str, Callable[..., Dataset]] = {
+    "shapes": _open_shapes,
+    "folder": _open_folder,
+    "cifar10": _open_builtin("cifar10"),
+    "stl10": _open_builtin("stl10"),
+    "imagenette": _open_builtin("imagenette"),
+    "oxford_pets": _open_builtin("oxford_pets"),
+}
+
+DATASETS: dict[str, DatasetSpec] = {
+    "shapes": DatasetSpec(
+        name="shapes", title="Shapes (procedural)",
+        description="Six shapes (circle, square, triangle, star, hexagon, cross) in random colours, sizes, "
+                    "positions and rotations on textured, cluttered backgrounds. Made on this machine, works "
+                    "offline, and knows where the shape is (ground-truth masks). `bias` ties the background "
+                    "colour to the class in the training split only: a trap for shortcut learning.",
+        offline=True, splits=("train", "val", "test", "unlabelled"), default_image_size=64,
+        options={"n": 12_000, "seed": 0, "bias": 0.0},
+        option_help={"n": "training (and unlabelled) images; val and test get n/6 each",
+                     "seed": "same seed, same images", "bias": "0 = background says nothing about the class, "
+                     "1 = background colour always gives the class away (training split only)"},
+        has_masks=True,
+    ),
+    "folder": DatasetSpec(
+        name="folder", title="Image folder / zip upload",
+        description="Your own photos: one sub-folder per class (ImageFolder layout), on the server or "
+                    "imported from a zip. Split into train/validation with a stratified split.",
+        offline=True, splits=("train",), default_image_size=128, options={"path": ""},
+        option_help={"path": "a server folder with one sub-folder per class, or the name of an imported zip"},
+    ),
+    "cifar10": DatasetSpec(
+        name="cifar10", title="CIFAR-10",
+        description="60,000 tiny 32×32 photos of 10 classes (airplane … truck), 50k train / 10k test. "
+                    "Download: 163 MB.",
+        offline=False, splits=("train", "test"), default_image_size=32,
+        url="https://www.cs.toronto.edu/~kriz/cifar.html",
+    ),
+    "stl10": DatasetSpec(
+        name="stl10", title="STL-10",
+        description="96×96 photos of 10 classes: 5k labelled train, 8k test and 100k unlabelled images "
+                    "(for self-training). Download: 2.6 GB.",
+        offline=False, splits=("train", "test", "unlabelled"), default_image_size=96,
+        url="https://cs.stanford.edu/~acoates/stl10/",
+    ),
+    "imagenette": DatasetSpec(
+        name="imagenette", title="Imagenette (160 px)",
+        description="10 easy ImageNet classes (tench, church, parachute, …), ~9.5k train / ~3.9k val. "
+                    "Download: 94 MB. Its 'val' split serves as the test split.",
+        offline=False, splits=("train", "val", "test"), default_image_size=128,
+        url="https://github.com/fastai/imagenette",
+    ),
+    "oxford_pets": DatasetSpec(
+        name="oxford_pets", title="Oxford-IIIT Pet",
+        description="37 cat and dog breeds, ~3.7k trainval / ~3.7k test photos: fine-grained, good for "
+                    "fine-tuning pretrained networks. Download: 800 MB.",
+        offline=False, splits=("train", "test"), default_image_size=224,
+        url="https://www.robots.ox.ac.uk/~vgg/data/pets/",
+    ),
+}
+
+
+def get_spec(name: str) -> DatasetSpec:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise DataError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}") from None
+
+
+def open_dataset(name: str, split: str = "train", *, image_size: int | None = None,
+                 root: str | os.PathLike | None = None, transform: Callable | None = None,
+                 download: bool = False, **options: Any) -> Dataset:
+    """Open split ``split`` of data set ``name``: items ``(uint8 [3, S, S] or transform(it), int label)``.
+
+    ``root`` overrides ``core.paths.data_dir()`` (downloads, caches); ``options`` are the spec's options
+    (unknown ones raise :class:`DataError`). ``download=True`` fetches missing torchvision data sets.
+    """
+    spec = get_spec(name)
+    if split not in spec.splits and not (name == "folder" and split in ("val", "test")):
+        raise DataError(f"{spec.title} has no {split!r} split; it has: {', '.join(spec.splits)}")
+    extra = {"progress"} | ({"n_eval"} if name == "shapes" else set())
+    unknown = set(options) - set(spec.options) - extra
+    if unknown:
+        raise DataError(f"unknown option(s) for {spec.title}: {', '.join(sorted(unknown))}; "
+                        f"known: {', '.join(spec.options) or 'none'}")
+    size = spec.default_image_size if image_size is None else image_size
+    try:
+        size = int(size)
+    except (TypeError, ValueError):
+        raise DataError(f"image_size must be a whole number, got {image_size!r}") from None
+    if not 8 <= size <= 1024:
+        raise DataError(f"image_size must be between 8 and 1024 px, got {size}")
+    return _OPENERS[name](split, size, root, transform, download, **options)
+
+
+def targets_of(dataset: Dataset) -> list[int]:
+    """Labels of every item without loading images (follows Subsets)."""
+    if isinstance(dataset, Subset):
+        parent = targets_of(dataset.dataset)
+        return [parent[i] for i in dataset.indices]
+    targets = getattr(dataset, "targets", None)
+    if targets is None:
+        return [int(dataset[i][1]) for i in range(len(dataset))]
+    return [int(t) for t in targets]
+
+
+def classes_of(dataset: Dataset) -> list[str]:
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    return list(getattr(dataset, "classes", []))
+
+
+def train_val_split(dataset: Dataset, val_fraction: float = 0.1, seed: int = 0) -> tuple[Subset, Subset]:
+    """Stratified, deterministic split: each class contributes ``round(val_fraction × its count)`` items
+    (at least one when it has two or more) to validation. Unlabelled items (−1) all go to training."""
+    if not 0.0 < val_fraction < 1.0:
+        raise DataError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
+    targets = np.asarray(targets_of(dataset))
+    rng = np.random.default_rng(seed)
+    train_idx: list[int] = []
+    val_idx: list[int] = []
+    for label in np.unique(targets):
+        idx = np.flatnonzero(targets == label)
+        idx = idx[rng.permutation(len(idx))]
+        k = 0 if label < 0 or len(idx) < 2 else min(len(idx) - 1, max(1, round(val_fraction * len(idx))))
+        val_idx.extend(idx[:k].tolist())
+        train_idx.extend(idx[k:].tolist())
+    return Subset(dataset, sorted(train_idx)), Subset(dataset, sorted(val_idx))
+
+
+def class_counts(dataset: Dataset) -> dict[str, int]:
+    """Number of items per class name, in class order (plus "unlabelled" for −1 targets)."""
+    classes = classes_of(dataset)
+    counts = Counter(targets_of(dataset))
+    out = {name: counts.get(i, 0) for i, name in enumerate(classes)}
+    if counts.get(-1):
+        out["unlabelled"] = counts[-1]
+    return out
+
+
+def preview_grid(dataset: Dataset, n: int = 16, seed: int = 0) -> list[tuple[np.ndarray, str]]:
+    """``n`` random items (seeded) as ``(uint8 [H, W, 3] array, label name)`` for display."""
+    total = len(dataset)
+    if total == 0:
+        return []
+    idx = np.random.default_rng(seed).choice(total, size=min(n, total), replace=False)
+    classes = classes_of(dataset)
+    out = []
+    for i in sorted(idx.tolist()):
+        image, label = dataset[i]
+        out.append((_to_hwc(image), classes[label] if 0 <= label < len(classes) else "unlabelled"))
+    return out
+
+
+def _to_hwc(image: Any) -> np.ndarray:
+    if isinstance(image, torch.Tensor):
+        t = image.detach().cpu()
+        if t.dtype != torch.uint8:
+            t = (t.float().clamp(0, 1) * 255).round().to(torch.uint8)
+        return t.permute(1, 2, 0).numpy()
+    return np.asarray(image.convert("RGB"))
