@@ -59,4 +59,4 @@ def render(nav: dict) -> None:
     st.caption("Available everywhere an upload is, so every page works offline.")
     cols = st.columns(len(SAMPLE_NAMES))
     for col, name in zip(cols, SAMPLE_NAMES):
-        col.image(_thumb(name), caption=f"{name} — {SAMPLE_INFO[name]}" if name in SAMPLE_INFO else name)
+        col.image(_thumb(name), caption=f"{SAMPLE_INFO[name].title}: {SAMPLE_INFO[name].description}")
