@@ -1,0 +1,124 @@
+"""``python -m core train``: train in the foreground, or execute a prepared run folder (``--run-dir``).
+
+    python -m core train --preset shapes-quick --json
+    python -m core train --dataset shapes --arch resnet18 --epochs 1 --max-steps 20 --batch-size 32 \\
+        --image-size 64 --runs-dir /tmp/runs --json
+    python -m core train --config var/runs/<id>/config.json        # re-run a run's exact settings
+    torchrun --standalone --nproc_per_node 2 -m core train --max-steps 20 ...   # DDP (gloo on CPU)
+
+Every ``TrainConfig`` field is a flag (``max_steps`` → ``--max-steps``); precedence: preset < --config < flags.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+
+from core.errors import InputError
+
+
+def _opt_int(text: str) -> int | None:
+    if text.strip().lower() in ("", "none", "null"):
+        return None
+    return int(text)
+
+
+def _json_obj(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {err}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object like '{\"n\": 6000}'")
+    return value
+
+
+def _name_or_json(text: str) -> str | dict:
+    return _json_obj(text) if text.lstrip().startswith("{") else text
+
+
+_PARSERS = {"str": str, "int": int, "float": float, "int | None": _opt_int, "dict": _json_obj,
+            "str | dict": _name_or_json}
+
+
+def register(subparsers) -> None:
+    from core.train.config import PRESETS, TrainConfig, field_help
+
+    p = subparsers.add_parser(
+        "train", help="train a network (foreground; prints the run folder and final metrics)",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", metavar="FILE", help="JSON file of TrainConfig fields (e.g. a run's config.json)")
+    p.add_argument("--preset", choices=list(PRESETS), help="start from a preset (default: TrainConfig's defaults)")
+    p.add_argument("--runs-dir", metavar="DIR", help="where the run folder is created (default: $CNNPG_RUNS_DIR)")
+    p.add_argument("--run-dir", metavar="DIR", help="execute this prepared run folder (the launcher's worker mode)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    helps = field_help()
+    group = p.add_argument_group("training settings (TrainConfig fields)")
+    for f in dataclasses.fields(TrainConfig):
+        default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+        group.add_argument(f"--{f.name.replace('_', '-')}", dest=f"cfg_{f.name}", type=_PARSERS[str(f.type)],
+                           default=argparse.SUPPRESS, metavar=f.name.upper(),
+                           help=f"{helps.get(f.name, '')} (default: {json.dumps(default)})".replace("%", "%%"))
+    p.set_defaults(func=run)
+
+
+def config_from_args(args) -> "TrainConfig":  # noqa: F821
+    from core.train.config import TrainConfig
+
+    data: dict = {}
+    if args.preset:
+        data.update(TrainConfig.from_preset(args.preset).to_dict())
+    if args.config:
+        data.update(json.loads(TrainConfig.load(args.config).to_json()))
+    data.update({k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_")})
+    return TrainConfig.from_dict(data)
+
+
+def run(args) -> int:
+    from core.cli._common import print_json
+    from core.runs import store, worker
+    from core.train import distributed
+
+    if args.run_dir:
+        if any(k.startswith("cfg_") for k in vars(args)) or args.config or args.preset:
+            raise InputError("--run-dir executes a prepared run folder: its settings come from its config.json")
+        if distributed.launched_by_torchrun():
+            return _foreground(args, store.run_path(args.run_dir))
+        return worker.main(store.run_path(args.run_dir))
+    cfg = config_from_args(args).validate()
+    return _foreground(args, None, cfg)
+
+
+def _foreground(args, run_dir, cfg=None) -> int:
+    from core.cli._common import print_json
+    from core.runs import store, worker
+    from core.train import distributed
+
+    dist = distributed.setup(cfg.device if cfg is not None else store.load_config(run_dir).device)
+    try:
+        if run_dir is None:
+            run_dir = store.create_run(cfg, args.runs_dir) if dist.is_main else None
+            run_dir = distributed.broadcast_object(str(run_dir) if run_dir else None, dist)
+        if dist.is_main and not args.quiet:
+            print(f"run folder: {run_dir}", file=sys.stderr, flush=True)
+
+        def progress(rec: dict) -> None:
+            line = worker.format_record(rec)
+            if line and not args.quiet:
+                print(line, file=sys.stderr, flush=True)
+
+        result = worker.execute(run_dir, callback=progress)
+    finally:
+        distributed.cleanup()
+    if not dist.is_main:
+        return 0
+    out = {"run_dir": str(run_dir), **(result.to_dict() if result is not None else {"state": "cancelled"})}
+    if args.json:
+        print_json(out)
+    else:
+        test = out.get("test") or {}
+        print(f"{out['state']}: {run_dir}" + (f" · {test.get('split')} accuracy {100 * test['acc']:.2f}%"
+                                               if test.get("acc") is not None else ""))
+    return 0 if out["state"] == "completed" else 130

@@ -1,0 +1,113 @@
+"""Start, cancel, resume and delete runs; each run executes in its own worker subprocess.
+
+The worker is ``python -m core train --run-dir DIR`` in a new session (``start_new_session=True``): it is not in
+the app's process group, so a browser refresh, a Streamlit rerun or even stopping the app with Ctrl-C does not
+touch it. Its stdout/stderr go to the run's ``train.log``. Queueing needs no daemon: every worker waits for the
+device lock itself (see :mod:`core.runs.worker`), showing ``queued`` meanwhile.
+
+Gotcha: a child that exits stays a zombie until its parent calls ``wait()``; a zombie's pid still "exists", so
+liveness checks would call a dead run alive. A daemon thread waits for each worker we start.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from core.paths import ROOT
+from core.runs import store
+from core.runs.store import RunError
+
+
+def start(config, runs_dir: str | os.PathLike | None = None) -> Path:
+    """Validate ``config``, create its run folder and start a worker. Returns the run folder at once."""
+    config.validate()
+    run_dir = store.create_run(config, runs_dir)
+    spawn(run_dir)
+    return run_dir
+
+
+def spawn(run_dir: str | os.PathLike) -> subprocess.Popen:
+    """Start the worker process for ``run_dir`` (detached into its own session)."""
+    run_dir = Path(run_dir)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # the worker must import *this* checkout's core/, whatever the caller's working directory
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    with open(run_dir / store.LOG_FILE, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "core", "train", "--run-dir", str(run_dir)],
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, close_fds=True,
+        )
+    # only pid fields: the worker may already have written its state, which must not go back to "queued"
+    store.write_status(run_dir, pid=proc.pid, pid_start=store.process_start_time(proc.pid), host=socket.gethostname())
+    threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
+    return proc
+
+
+@contextlib.contextmanager
+def _launch_lock(run_dir: Path):
+    # two clicks on "Resume" (or two users) must not start two workers for one folder
+    with open(run_dir / ".launch.lock", "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def resume(run_dir: str | os.PathLike) -> Path:
+    """Start a worker that continues an interrupted, cancelled or failed run from its last checkpoint."""
+    run_dir = store.run_path(run_dir)
+    with _launch_lock(run_dir):
+        st = store.effective_status(run_dir)
+        state = st.get("state")
+        if state in store.ACTIVE_STATES:
+            raise RunError(f"run {run_dir.name} is already {state}")
+        if state == "completed":
+            raise RunError(f"run {run_dir.name} has already completed; start a new run to train more")
+        (run_dir / store.CANCEL_FILE).unlink(missing_ok=True)
+        store.write_status(run_dir, state="queued", pid=None, pid_start=None, created=time.time(), ended=None,
+                           message="resuming" if store.has_checkpoint(run_dir) else "restarting (no checkpoint yet)")
+        spawn(run_dir)
+    return run_dir
+
+
+def cancel(run_dir: str | os.PathLike) -> dict:
+    """Ask a queued or running run to stop (cancel file + SIGTERM to its worker). Returns the status."""
+    run_dir = store.run_path(run_dir)
+    st = store.effective_status(run_dir)
+    if st.get("state") not in store.ACTIVE_STATES:
+        return st
+    store.atomic_write_bytes(run_dir / store.CANCEL_FILE, b"cancel\n")
+    pid = st.get("pid")
+    # SIGTERM only once the worker says "running": by then its handler is installed (before that the default
+    # action would kill it without a checkpoint). A queued worker polls the cancel file instead.
+    if (st.get("state") == "running" and pid and st.get("host") in (None, socket.gethostname())
+            and store.pid_alive(pid, st.get("pid_start"))):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(int(pid), signal.SIGTERM)  # the worker only, not its DataLoader workers (they'd die mid-batch)
+    return store.effective_status(run_dir)
+
+
+def wait(run_dir: str | os.PathLike, timeout: float = 600.0, poll: float = 0.2) -> dict:
+    """Block until the run is no longer queued/running (for scripts and tests). Returns the final status."""
+    deadline = time.time() + timeout
+    while True:
+        st = store.effective_status(run_dir)
+        if st.get("state") not in store.ACTIVE_STATES:
+            return st
+        if time.time() > deadline:
+            raise TimeoutError(f"run {Path(run_dir).name} still {st.get('state')} after {timeout:.0f} s")
+        time.sleep(poll)
+
+
+def delete(run_dir: str | os.PathLike) -> None:
+    store.delete_run(store.run_path(run_dir))

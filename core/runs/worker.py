@@ -1,0 +1,216 @@
+"""The process that executes one run folder: ``python -m core train --run-dir DIR``.
+
+It records its pid, waits its turn for the device (a ``flock`` on ``<runs_dir>/.locks/<device>.lock``: the kernel
+releases it when the process dies, so a crashed run never blocks the queue and no daemon is needed), resumes from
+the folder's last checkpoint if there is one, runs :func:`core.train.loop.train`, and keeps ``status.json``
+current (state, heartbeat every few seconds, final message).
+
+Stopping: SIGTERM, SIGINT or a ``cancel`` file in the run folder makes the loop finish its current step, write a
+checkpoint and exit with status ``cancelled`` (within a few seconds). A second SIGINT raises KeyboardInterrupt.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from core.errors import PlaygroundError
+from core.runs import store
+
+HEARTBEAT_S = 5.0
+LOCK_POLL_S = 0.5
+
+
+class StopRequest:
+    """Callable polled by the loop: true after SIGTERM / SIGINT or once the run folder holds a ``cancel`` file."""
+
+    def __init__(self, run_dir: Path, install_signals: bool = True):
+        self.cancel_file = Path(run_dir) / store.CANCEL_FILE
+        self.signalled: str | None = None
+        self._previous: dict[int, Any] = {}
+        if install_signals and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._previous[sig] = signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum, frame) -> None:
+        if self.signalled and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # second Ctrl-C: stop now, without the final checkpoint
+        self.signalled = signal.Signals(signum).name
+
+    def __call__(self) -> bool:
+        return bool(self.signalled) or self.cancel_file.exists()
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(sig, handler)
+
+
+def device_key(preferred: str) -> str:
+    from core.device import pick_device
+
+    dev = pick_device(preferred)
+    if dev.type == "cuda":
+        return f"cuda{dev.index or 0}"
+    return dev.type
+
+
+@contextlib.contextmanager
+def device_lock(run_dir: Path, key: str, stop: Callable[[], bool]):
+    """Hold the per-device lock while training. Yields True once acquired, False if a stop came while queued."""
+    if os.environ.get("CNNPG_DEVICE_LOCK", "1") == "0":
+        yield True
+        return
+    locks = run_dir.parent / ".locks"
+    locks.mkdir(exist_ok=True)
+    with open(locks / f"{key}.lock", "a+") as f:
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if stop():
+                    yield False
+                    return
+                time.sleep(LOCK_POLL_S)
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+class Heartbeat:
+    """Background thread that stamps ``status.json`` every few seconds (liveness for other hosts, 'last seen')."""
+
+    def __init__(self, run_dir: Path, every: float = HEARTBEAT_S):
+        self.run_dir, self.every = run_dir, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            with contextlib.suppress(OSError):
+                store.write_status(self.run_dir, heartbeat=time.time())
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.every + 1)
+
+
+def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None = None):
+    """Run (or resume) the run in ``run_dir`` in this process; returns the TrainResult, or None if cancelled
+    while queued. Under torchrun every rank calls this; only rank 0 touches the folder's status and lock."""
+    from core.train import distributed
+    from core.train.loop import train
+
+    run_dir = Path(run_dir).resolve()
+    cfg = store.load_config(run_dir)
+    dist = distributed.setup(cfg.device)
+    main = dist.is_main
+    stop = StopRequest(run_dir)
+    try:
+        if main:
+            store.write_status(run_dir, pid=os.getpid(), pid_start=store.process_start_time(os.getpid()),
+                               host=socket.gethostname(), heartbeat=time.time())
+        lock = device_lock(run_dir, device_key(cfg.device), stop) if main else contextlib.nullcontext(True)
+        with lock as acquired:
+            if not acquired:
+                store.write_status(run_dir, state="cancelled", ended=time.time(),
+                                   message="cancelled while waiting in the queue")
+                return None
+            resume_state = store.load_checkpoint(run_dir, "last") if store.has_checkpoint(run_dir, "last") else None
+            if main:
+                st = store.read_status(run_dir)
+                now = time.time()
+                store.write_status(run_dir, state="running", started=st.get("started") or now, resumed=now
+                                   if resume_state else None, ended=None, heartbeat=now,
+                                   message="resumed from step %d" % resume_state["meta"]["step"] if resume_state
+                                   else "training")
+                if resume_state is None and store.read_metrics(run_dir, resolve_resumes=False):
+                    store.append_metrics(run_dir, {"type": "resume", "step": 0, "time": now})  # restart at 0
+            hb = Heartbeat(run_dir) if main else contextlib.nullcontext()
+            with hb:
+                result = train(cfg, run_dir, callback=callback, should_stop=stop, resume_state=resume_state)
+        if main:
+            msg = (f"stopped at step {result.step} of {result.total_steps} ({stop.signalled or 'cancel requested'}); "
+                   "resume continues from here") if result.state == "cancelled" else "finished"
+            store.write_status(run_dir, state=result.state, ended=time.time(), message=msg)
+        return result
+    except PlaygroundError as err:
+        if main:
+            store.write_status(run_dir, state="failed", ended=time.time(), message=str(err))
+        raise
+    except KeyboardInterrupt:
+        if main:
+            store.write_status(run_dir, state="cancelled", ended=time.time(),
+                               message="stopped by a second interrupt (no final checkpoint)")
+        raise
+    except BaseException as err:
+        if main:
+            store.write_status(run_dir, state="failed", ended=time.time(),
+                               message=f"internal error: {type(err).__name__}: {err} (details in {store.LOG_FILE})")
+        raise
+    finally:
+        stop.restore()
+        if main:  # a handled cancel request must not cancel the next resume
+            with contextlib.suppress(OSError):
+                (run_dir / store.CANCEL_FILE).unlink(missing_ok=True)
+
+
+def main(run_dir: str | os.PathLike) -> int:
+    """Entry of a background worker: progress lines go to stdout (= the run's log); returns the exit status."""
+    def log(rec: dict) -> None:
+        line = format_record(rec)
+        if line:
+            print(line, flush=True)
+
+    try:
+        result = execute(run_dir, callback=log)
+    except PlaygroundError as err:
+        print(f"error: {err}", file=sys.stderr, flush=True)
+        return 2
+    except Exception:
+        traceback.print_exc()
+        return 1
+    if result is None or result.state == "cancelled":
+        return 130
+    return 0
+
+
+def format_record(rec: dict) -> str | None:
+    """One human line per record (the log and the CLI's progress output)."""
+    t = rec.get("type")
+    if t == "train":
+        return (f"step {rec['step']}/{rec['total_steps']} · epoch {rec['epoch']:.2f} · loss {rec['loss']:.4f} · "
+                f"acc {100 * rec['acc']:.1f}% · lr {rec['lr']:.2e} · {rec['img_per_s']:.0f} img/s · "
+                f"ETA {_fmt_s(rec['eta_s'])}")
+    if t in ("eval", "test"):
+        return f"{rec['split']} @ step {rec['step']}: loss {rec['loss']:.4f} · acc {100 * rec['acc']:.2f}% ({rec['n']} images)"
+    if t == "meta":
+        return (f"{rec['num_train']} training / {rec['num_val']} validation / {rec['num_test']} test images · "
+                f"{rec['total_steps']} steps · device {rec['device']} · amp {rec['amp']} · "
+                f"{rec['trainable_params']:,} of {rec['params']:,} parameters learn")
+    if t == "resume":
+        return f"resuming at step {rec['step']}"
+    if t == "end":
+        return f"{rec['state']} at step {rec['step']}"
+    return None
+
+
+def _fmt_s(s: float | None) -> str:
+    if s is None or s != s:
+        return "?"
+    s = int(round(s))
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"

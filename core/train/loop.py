@@ -1,0 +1,676 @@
+"""The training loop: one function that reads top to bottom (after nanoGPT's ``train.py``).
+
+``train(config)`` = data → model (scratch / pretrained / a run's checkpoint, then freezing per mode) → optimizer →
+``while`` loop (set lr, stop?, step, log, evaluate + checkpoint each epoch) → final test evaluation.
+Everything around it (run folders, subprocesses, the page) only feeds it a config and reads what it writes.
+
+Shapes: images arrive as ``uint8 [B, 3, S, S]`` and are normalised on the device (4× less to copy than float);
+logits are ``[B, K]``. Exactness: on CPU, the same config and seed give bit-identical weights, and a run stopped and
+resumed from its checkpoint ends with the same weights as one that never stopped, because (1) data order is
+drawn per epoch from ``seed + epoch`` and a resumed epoch skips the batches already seen, (2) each image's
+augmentation is drawn from a seed derived from ``(seed, epoch, index)``, and (3) the checkpoint holds the model,
+optimizer and RNG states and the step counter (the learning rate is a pure function of the step).
+
+Gotcha: a frozen layer is not only ``requires_grad=False``: its BatchNorm layers must also stay in ``eval()``
+mode, or the running statistics keep drifting towards the new data while the weights that expect them don't learn.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, Subset
+
+from core.train import distributed
+from core.train.config import TrainConfig
+from core.train.errors import OOM_MESSAGE, TrainError
+
+AUX_LOSS_WEIGHT = 0.3  # GoogLeNet / Inception-v3 auxiliary classifiers (Szegedy et al. 2015 used 0.3)
+MISCLASSIFIED_KEEP = 48  # misclassified test images listed in the final record (for the gallery)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass
+class TrainResult:
+    state: str  # "completed" | "cancelled"
+    step: int
+    total_steps: int
+    epoch: float
+    run_dir: str | None
+    classes: list[str]
+    val: dict | None  # last validation record
+    test: dict | None  # final test record (or final validation when the data set has no test split)
+    best_val_acc: float | None
+    train_time_s: float  # time spent in training steps (data + forward + backward + update), without evaluation
+    img_per_s: float
+    duration_s: float
+    rank_weight_sha256: list[str] | None = None  # torchrun: one hash per rank, all equal when in sync
+    model: nn.Module | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k != "model"}
+        return d
+
+
+# ------------------------------------------------------------------ the loop
+def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Callable[[dict], Any] | None = None,
+          should_stop: Callable[[], bool] | None = None, resume_state: dict | None = None) -> TrainResult:
+    """Train ``config``; write metrics and checkpoints into ``run_dir`` (if given) and call ``callback(record)``
+    for every metrics record. ``should_stop()`` is polled every step (cancel): the loop then checkpoints and
+    returns with state "cancelled". ``resume_state`` is :func:`core.runs.store.load_checkpoint`'s result.
+    """
+    from core.runs import store
+
+    cfg = config.validate()
+    t_start = time.time()
+    dist = distributed.setup(cfg.device)
+    device = dist.device
+    run_dir = Path(run_dir) if (run_dir is not None and dist.is_main) else None
+    should_stop = should_stop or (lambda: False)
+
+    latest: dict[str, dict] = {}  # the newest record of each type (for the result)
+
+    def record(rec: dict) -> None:  # rank 0 logs; every record goes to the file and the callback
+        if not dist.is_main:
+            return
+        rec = {**rec, "time": time.time()}
+        latest[rec["type"]] = rec
+        if run_dir is not None:
+            store.append_metrics(run_dir, rec)
+        if callback is not None:
+            callback(rec)
+
+    # ---- data ----
+    data = make_data(cfg, dist)
+    K = len(data.classes)
+    steps_per_epoch = data.steps_per_epoch
+    total_steps = cfg.epochs * steps_per_epoch
+    if cfg.max_steps is not None:
+        total_steps = min(total_steps, cfg.max_steps)
+    warmup = cfg.warmup_steps if cfg.warmup_steps is not None else int(cfg.warmup_fraction * total_steps)
+
+    # ---- model ----
+    torch.manual_seed(cfg.seed)  # the initial weights depend on the seed only
+    model, frozen = make_model(cfg, K)
+    channels_last = device.type == "cuda"
+    model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+    amp_dtype = pick_amp_dtype(cfg.amp, device)
+    autocast = (torch.autocast(device_type=device.type, dtype=amp_dtype) if amp_dtype is not None
+                else nullcontext())
+    scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
+    optimizer = make_optimizer(cfg, model)
+    mixer = make_batch_mixer(cfg, K)
+    mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
+
+    # ---- start fresh or resume ----
+    step, best_acc, train_time, last_val = 0, None, 0.0, None
+    if resume_state is not None:
+        model.load_state_dict(resume_state["model"])
+        step, best_acc, train_time = restore_train_state(resume_state, optimizer, scaler)
+        last_val = resume_state["meta"].get("val")
+        record({"type": "resume", "step": step})
+    else:
+        random.seed(cfg.seed)
+        np.random.seed(cfg.seed % 2**32)
+        torch.manual_seed(cfg.seed)
+    raw_model = model
+    if dist.enabled:  # gradients are averaged across processes during backward()
+        model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    n_trainable = sum(p.numel() for p in raw_model.parameters() if p.requires_grad)
+    record({"type": "meta", "step": step, "classes": data.classes, "num_train": data.num_train,
+            "num_val": data.num_val, "num_test": data.num_test, "steps_per_epoch": steps_per_epoch,
+            "total_steps": total_steps, "epochs": cfg.epochs, "batch_size": cfg.batch_size,
+            "world_size": dist.world_size, "device": str(device), "amp": str(amp_dtype).replace("torch.", "")
+            if amp_dtype else "off", "trainable_params": n_trainable,
+            "params": sum(p.numel() for p in raw_model.parameters()), "frozen_stages": [n for n, _ in frozen]})
+
+    def save(best: bool = False) -> None:
+        if run_dir is None:
+            return
+        meta = {"step": step, "epoch": step / steps_per_epoch, "total_steps": total_steps, "arch": cfg.arch,
+                "num_classes": K, "classes": data.classes, "best_val_acc": best_acc, "val": last_val,
+                "train_time_s": train_time}
+        store.save_checkpoint(run_dir, raw_model.state_dict(), meta,
+                              capture_train_state(optimizer, scaler, step, best_acc, train_time), best=best)
+
+    def run_eval(loader, split: str, keep_misclassified: bool = False) -> dict | None:
+        res = evaluate(raw_model, loader, K, device, mean, std, autocast, channels_last, dist, should_stop,
+                       keep_misclassified)
+        set_train_mode(raw_model, frozen)
+        if res is None:
+            return None
+        return {"type": "eval" if split == "val" else "test", "split": split, "step": step,
+                "epoch": step / steps_per_epoch, **res}
+
+    # ---- the loop ----
+    model.train()
+    set_train_mode(raw_model, frozen)
+    stopped = False
+    img_s = None  # exponential moving average of training throughput
+    sums = torch.zeros(3, device=device)  # loss·n, correct, n since the last log (kept on device: no sync per step)
+    t_log, last_ckpt, eval_time = time.perf_counter(), time.time(), 0.0
+    try:
+        while step < total_steps and not stopped:
+            epoch, skip = divmod(step, steps_per_epoch)
+            for x, y in data.train_loader(epoch, skip):
+                # set the learning rate for this step (warm-up, then cosine)
+                lr = get_lr(step, total_steps, warmup, cfg.lr, cfg.min_lr_fraction)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                if distributed.any_true(bool(should_stop()), dist):
+                    stopped = True
+                    break
+                # forward, backward, update
+                x = to_model_input(x, device, mean, std, channels_last)
+                y = y.to(device, non_blocking=True)
+                target = y
+                if mixer is not None:
+                    x, target = mixer(x, y)  # soft labels [B, K]
+                with autocast:
+                    out = model(x)
+                    loss, logits = compute_loss(out, target, cfg.label_smoothing)
+                optimizer.zero_grad(set_to_none=True)
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    optimizer.step()
+                step += 1
+                hard = target.argmax(1) if target.ndim == 2 else target
+                sums += torch.stack([loss.detach().float() * len(y), (logits.argmax(1) == hard).sum().float(),
+                                     torch.tensor(float(len(y)), device=device)])
+                # log
+                end_of_epoch = step % steps_per_epoch == 0 or step == total_steps
+                if step % cfg.log_every == 0 or end_of_epoch:
+                    loss_n, correct, n = distributed.all_reduce_sum_(sums, dist).tolist()  # .tolist() syncs
+                    now = time.perf_counter()
+                    dt = now - t_log
+                    train_time += dt
+                    rate = n / max(dt, 1e-9)
+                    img_s = rate if img_s is None else 0.7 * img_s + 0.3 * rate
+                    epochs_left = math.ceil((total_steps - step) / steps_per_epoch)
+                    eta = (total_steps - step) * cfg.batch_size * dist.world_size / img_s + epochs_left * eval_time
+                    record({"type": "train", "step": step, "epoch": step / steps_per_epoch, "lr": lr,
+                            "loss": loss_n / n, "acc": correct / n, "img_per_s": img_s, "eta_s": eta,
+                            "total_steps": total_steps, "train_time_s": train_time})
+                    sums.zero_()
+                    t_log = time.perf_counter()
+                if end_of_epoch:
+                    break
+                if time.time() - last_ckpt > cfg.checkpoint_every_s:
+                    save()
+                    last_ckpt, t_log = time.time(), time.perf_counter()
+            if stopped:
+                break
+            # evaluate and checkpoint at the end of each epoch
+            t_eval = time.perf_counter()
+            val = run_eval(data.val_loader, "val") if data.val_loader is not None else None
+            if val is None and data.val_loader is not None:  # evaluation interrupted by a stop request
+                stopped = True
+                break
+            is_best = False
+            if val is not None:
+                record(val)
+                last_val = {k: val[k] for k in ("step", "loss", "acc")}
+                is_best = best_acc is None or val["acc"] > best_acc
+                best_acc = val["acc"] if is_best else best_acc
+            save(best=is_best or data.val_loader is None)
+            eval_time = time.perf_counter() - t_eval
+            last_ckpt, t_log = time.time(), time.perf_counter()
+        if stopped:
+            save()
+        else:
+            test = None
+            final_loader = data.test_loader or data.val_loader
+            if final_loader is not None:
+                test = run_eval(final_loader, "test" if data.test_loader is not None else "val",
+                                keep_misclassified=True)
+                if test is not None:
+                    test["type"] = "test"
+                    test["dataset_split"] = "test" if data.test_loader is not None else "train"
+                    record(test)
+                else:
+                    stopped = True
+    except torch.OutOfMemoryError:
+        raise TrainError(OOM_MESSAGE) from None
+    except RuntimeError as err:
+        explained = explain_runtime_error(err, cfg)
+        if explained is err:
+            raise
+        raise explained from None
+
+    # ---- finish ----
+    sha = weights_sha256(raw_model)
+    shas = distributed.gather_objects(sha, dist) if dist.enabled else None
+    val_rec = latest.get("eval") or (dict(last_val, split="val") if last_val else None)
+    test_rec = latest.get("test")
+    result = TrainResult(
+        state="cancelled" if stopped else "completed", step=step, total_steps=total_steps,
+        epoch=step / steps_per_epoch, run_dir=str(run_dir) if run_dir else None, classes=data.classes,
+        val=_brief(val_rec), test=_brief(test_rec), best_val_acc=best_acc,
+        train_time_s=train_time, img_per_s=(step * cfg.batch_size * dist.world_size / train_time) if train_time else 0.0,
+        duration_s=time.time() - t_start, rank_weight_sha256=shas, model=raw_model.eval(),
+    )
+    record({"type": "end", "step": step, "state": result.state, "best_val_acc": best_acc,
+            "rank_weight_sha256": shas, "train_time_s": train_time})
+    return result
+
+
+def _brief(rec: dict | None) -> dict | None:
+    if rec is None:
+        return None
+    return {k: rec[k] for k in ("split", "step", "loss", "acc", "per_class_acc") if k in rec}
+
+
+# ------------------------------------------------------------------ lr schedule
+def get_lr(step: int, total_steps: int, warmup: int, peak: float, min_fraction: float = 0.0) -> float:
+    """Linear warm-up from ~0 to ``peak`` over ``warmup`` steps, then cosine decay to ``peak × min_fraction``.
+
+    Warm-up avoids huge first updates while BatchNorm statistics and Adam's moment estimates are still noise.
+    """
+    if warmup > 0 and step < warmup:
+        return peak * (step + 1) / warmup
+    span = max(1, total_steps - warmup)
+    progress = min(1.0, (step - warmup) / span)
+    floor = peak * min_fraction
+    return floor + 0.5 * (peak - floor) * (1.0 + math.cos(math.pi * progress))
+
+
+# ------------------------------------------------------------------ loss
+def compute_loss(out, target: torch.Tensor, label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy on the main logits, plus 0.3 × each auxiliary head's loss (GoogLeNet, Inception-v3).
+
+    ``out``: logits ``[B, K]``, or in train mode for aux-logit models a namedtuple (logits, aux...).
+    ``target``: class indices ``[B]`` or soft labels ``[B, K]`` (CutMix / MixUp). Returns (loss, main logits).
+    """
+    if isinstance(out, tuple):
+        logits, aux = out[0], [a for a in out[1:] if a is not None]
+    else:
+        logits, aux = out, []
+    loss = F.cross_entropy(logits, target, label_smoothing=label_smoothing)
+    for a in aux:
+        loss = loss + AUX_LOSS_WEIGHT * F.cross_entropy(a, target, label_smoothing=label_smoothing)
+    return loss, logits
+
+
+def to_model_input(x: torch.Tensor, device: torch.device, mean: torch.Tensor, std: torch.Tensor,
+                   channels_last: bool = False) -> torch.Tensor:
+    """uint8 [B,3,H,W] in 0..255 (or float in 0..1) → normalised float on ``device``."""
+    x = x.to(device, non_blocking=True)
+    x = x.float().div_(255) if x.dtype == torch.uint8 else x.float()
+    x = (x - mean) / std
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
+# ------------------------------------------------------------------ evaluation
+@torch.no_grad()
+def evaluate(model: nn.Module, loader, K: int, device: torch.device, mean, std, autocast, channels_last: bool,
+             dist: distributed.DistInfo, should_stop: Callable[[], bool] | None = None,
+             keep_misclassified: bool = False) -> dict | None:
+    """Loss, accuracy, per-class accuracy and the K×K confusion matrix (rows = true class, columns = predicted).
+
+    Returns None if ``should_stop()`` became true mid-way. Under torchrun each rank scores its shard and the sums
+    are added, so every rank gets the same numbers.
+    """
+    model.eval()
+    confusion = torch.zeros(K * K, dtype=torch.int64, device=device)
+    loss_sum = torch.zeros(1, dtype=torch.float64, device=device)
+    wrong: list[dict] = []
+    t0 = time.perf_counter()
+    seen = 0
+    for x, y, index in loader:
+        if should_stop is not None and distributed.any_true(bool(should_stop()), dist):
+            return None
+        x = to_model_input(x, device, mean, std, channels_last)
+        y = y.to(device)
+        with autocast:
+            logits = model(x)
+        logits = logits.float()
+        loss_sum += F.cross_entropy(logits, y, reduction="sum").double()
+        pred = logits.argmax(1)
+        confusion += torch.bincount(y * K + pred, minlength=K * K)
+        seen += len(y)
+        if keep_misclassified and len(wrong) < MISCLASSIFIED_KEEP:
+            prob = logits.softmax(1)
+            for i in (pred != y).nonzero().flatten().tolist()[: MISCLASSIFIED_KEEP - len(wrong)]:
+                wrong.append({"index": int(index[i]), "true": int(y[i]), "pred": int(pred[i]),
+                              "confidence": round(float(prob[i, pred[i]]), 4)})
+    distributed.all_reduce_sum_(confusion, dist)
+    distributed.all_reduce_sum_(loss_sum, dist)
+    cm = confusion.view(K, K).cpu()
+    n = int(cm.sum())
+    per_class = [(float(cm[k, k]) / float(cm[k].sum())) if cm[k].sum() > 0 else None for k in range(K)]
+    res = {"loss": float(loss_sum.item()) / max(n, 1), "acc": float(cm.diag().sum()) / max(n, 1), "n": n,
+           "per_class_acc": per_class, "confusion": cm.tolist(), "eval_time_s": time.perf_counter() - t0}
+    if keep_misclassified:
+        gathered = distributed.gather_objects(wrong, dist)
+        res["misclassified"] = [w for part in gathered for w in part][:MISCLASSIFIED_KEEP]
+    return res
+
+
+# ------------------------------------------------------------------ data
+class KeyedImages(Dataset):
+    """Training images with reproducible augmentation: key = epoch × n + index.
+
+    The augmentation of image ``index`` in ``epoch`` draws from an RNG seeded with (seed, key), so it does not
+    depend on worker processes, batch order, or whether the run was resumed half-way through the epoch.
+    """
+
+    def __init__(self, base, transform, seed: int):
+        self.base, self.transform, self.seed, self.n = base, transform, int(seed), len(base)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, key: int):
+        _, index = divmod(int(key), self.n)
+        image, label = self.base[index]
+        if self.transform is not None:
+            torch_state, py_state = torch.get_rng_state(), random.getstate()
+            s = (self.seed * 0x9E3779B97F4A7C15 + int(key) * 0xBF58476D1CE4E5B9) % 2**63
+            torch.manual_seed(s)
+            random.seed(s)
+            try:
+                image = self.transform(image)
+            finally:  # leave the process RNG as it was (the model's dropout uses it)
+                torch.set_rng_state(torch_state)
+                random.setstate(py_state)
+        return image, label
+
+
+class IndexedImages(Dataset):
+    """Evaluation images with their position in the underlying split (to find misclassified ones again)."""
+
+    def __init__(self, base, positions: list[int] | None = None):
+        self.base = base
+        self.positions = list(range(len(base))) if positions is None else positions
+        # Subset → report the index in the original split, so the page can reload the image
+        self.origin = base.indices if isinstance(base, Subset) else None
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, i: int):
+        pos = self.positions[i]
+        image, label = self.base[pos]
+        return image, label, int(self.origin[pos]) if self.origin is not None else pos
+
+
+class ResumableSampler(Sampler[int]):
+    """torch's DistributedSampler (same shuffle from ``seed + epoch``, same split across ranks) that can start
+    ``skip_batches`` into an epoch and yields epoch-tagged keys for :class:`KeyedImages`."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, rank: int, world_size: int):
+        self.n, self.batch_size = n, batch_size
+        self.inner = DistributedSampler(range(n), num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
+        self.epoch, self.skip = 0, 0
+
+    def set_epoch(self, epoch: int, skip_batches: int = 0) -> None:
+        self.epoch, self.skip = epoch, skip_batches
+        self.inner.set_epoch(epoch)
+
+    def __iter__(self):
+        order = list(self.inner)[self.skip * self.batch_size:]
+        return iter([self.epoch * self.n + i for i in order])
+
+    def __len__(self) -> int:
+        return max(0, len(self.inner) - self.skip * self.batch_size)
+
+
+@dataclass
+class Data:
+    classes: list[str]
+    num_train: int
+    num_val: int
+    num_test: int
+    steps_per_epoch: int
+    train_loader: Callable[[int, int], DataLoader]  # (epoch, skip_batches) -> loader over that epoch's rest
+    val_loader: DataLoader | None
+    test_loader: DataLoader | None
+
+
+def make_data(cfg: TrainConfig, dist: distributed.DistInfo) -> Data:
+    """Open the data set, split train/val, wrap for reproducible augmentation, and build the loaders."""
+    from core.data import DATASETS, open_dataset, train_val_split
+
+    spec = DATASETS[cfg.dataset]
+    opts = dict(cfg.dataset_options)
+    download = not getattr(spec, "offline", True)
+    extra = {"download": True} if download else {}
+    full = open_dataset(cfg.dataset, "train", image_size=cfg.image_size, **extra, **opts)
+    classes = [str(c) for c in full.classes]
+    if cfg.val_fraction > 0:
+        train_set, val_set = train_val_split(full, val_fraction=cfg.val_fraction, seed=cfg.seed)
+    else:
+        train_set, val_set = full, None
+    test_set = None
+    if "test" in tuple(getattr(spec, "splits", ())):
+        test_set = open_dataset(cfg.dataset, "test", image_size=cfg.image_size, **extra, **opts)
+    if len(train_set) == 0:
+        raise TrainError("the training split is empty")
+
+    on_cuda = dist.device.type == "cuda"
+    workers = cfg.num_workers
+    if workers is None:  # on a CPU the workers would compete with the training threads for the same cores
+        import os
+
+        workers = min(8, max(1, (os.cpu_count() or 2) - 1)) if on_cuda else 0
+    common = {"num_workers": workers, "pin_memory": on_cuda, "persistent_workers": workers > 0}
+    if workers > 0:
+        common["prefetch_factor"] = 4
+
+    per_rank = math.ceil(len(train_set) / dist.world_size)
+    drop_last = per_rank >= cfg.batch_size  # a last batch of 1 would break BatchNorm; drop ragged ends
+    steps_per_epoch = per_rank // cfg.batch_size if drop_last else 1
+    sampler = ResumableSampler(len(train_set), cfg.batch_size, cfg.seed, dist.rank, dist.world_size)
+    keyed = KeyedImages(train_set, make_transform(cfg), cfg.seed)
+    loader = DataLoader(keyed, batch_size=cfg.batch_size, sampler=sampler, drop_last=drop_last,
+                        generator=torch.Generator().manual_seed(cfg.seed), **common)
+
+    def train_loader(epoch: int, skip: int) -> DataLoader:
+        sampler.set_epoch(epoch, skip)  # the sampler lives in this process: persistent workers see the change
+        return loader
+
+    def eval_loader(ds) -> DataLoader | None:
+        if ds is None or len(ds) == 0:
+            return None
+        shard = list(range(dist.rank, len(ds), dist.world_size))  # no padding: every image counted once
+        return DataLoader(IndexedImages(ds, shard), batch_size=max(1, cfg.batch_size * 2), shuffle=False, **common)
+
+    return Data(classes=classes, num_train=len(train_set), num_val=len(val_set) if val_set is not None else 0,
+                num_test=len(test_set) if test_set is not None else 0, steps_per_epoch=steps_per_epoch,
+                train_loader=train_loader, val_loader=eval_loader(val_set), test_loader=eval_loader(test_set))
+
+
+# ------------------------------------------------------------------ model, optimizer, precision
+def make_model(cfg: TrainConfig, num_classes: int) -> tuple[nn.Module, list[tuple[str, nn.Module]]]:
+    """Build the network with a ``num_classes`` head, load the starting weights, freeze per ``cfg.mode``.
+
+    Returns (model, frozen stages).
+    """
+    from core.models import build, trainable_stages
+
+    if cfg.weights == "pretrained":
+        model = build(cfg.arch, num_classes=num_classes, weights="default")
+    else:
+        model = build(cfg.arch, num_classes=num_classes, weights="none")
+        if cfg.weights != "none":
+            load_start_weights(model, cfg.weights)
+    stages = trainable_stages(model, cfg.arch)
+    if cfg.mode == "linear_probe":
+        learn = stages[-1:]
+    elif cfg.mode == "finetune_last_k":
+        learn = stages[-(cfg.finetune_k + 1):]
+    else:
+        learn = stages
+    if learn is not stages:
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for _, module in learn:
+            for p in module.parameters():
+                p.requires_grad_(True)
+    learn_names = {n for n, _ in learn}
+    frozen = [(n, m) for n, m in stages if n not in learn_names]
+    return model, frozen
+
+
+def set_train_mode(model: nn.Module, frozen: list[tuple[str, nn.Module]]) -> None:
+    """train() for the learning part; frozen stages stay in eval() so their BatchNorm statistics stay put."""
+    model.train()
+    for _, module in frozen:
+        module.eval()
+
+
+def load_start_weights(model: nn.Module, source: str) -> None:
+    """Start from a previous run (folder: its best checkpoint, else last) or a .safetensors / .pt state dict.
+
+    Tensors whose shape differs (the classifier head when the class count changed) keep their fresh init.
+    """
+    from core.runs import store
+
+    p = Path(source)
+    if p.is_dir():
+        kind = "best" if store.has_checkpoint(p, "best") else "last"
+        state = store.load_checkpoint(p, kind, with_train_state=False)["model"]
+    elif p.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        state = load_file(p)
+    else:
+        state = torch.load(p, map_location="cpu", weights_only=True)  # refuses pickles that would run code
+        if isinstance(state, dict) and "state_dict" in state:
+            state = state["state_dict"]
+    own = model.state_dict()
+    fitting = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if len(fitting) < len(own) // 2:
+        raise TrainError(f"the checkpoint {p.name} does not fit this architecture "
+                         f"({len(fitting)} of {len(own)} tensors match): pick a checkpoint of the same network")
+    model.load_state_dict(fitting, strict=False)
+
+
+def make_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """Weight decay on weights only: decaying BatchNorm scales and biases just fights the normalisation."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.lr)
+    return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0)
+
+
+def make_batch_mixer(cfg: TrainConfig, num_classes: int):
+    """CutMix / MixUp on whole batches (None when the augmentation spec has no ``mixing``)."""
+    from core.augment import build_batch_mixer
+
+    return build_batch_mixer(cfg.augmentation, num_classes)
+
+
+def make_transform(cfg: TrainConfig):
+    """The image-level augmentation steps, or None when there are none (saves the per-image RNG bookkeeping)."""
+    from core.augment import build_transform, resolve_spec
+
+    return build_transform(cfg.augmentation) if resolve_spec(cfg.augmentation)["steps"] else None
+
+
+def pick_amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """auto: bf16 on CUDA GPUs that support it (same range as fp32: no loss scaling), else fp16 + GradScaler;
+    off on CPU / MPS (CPU autocast is slower than fp32 on most CPUs)."""
+    if amp == "off":
+        return None
+    if amp == "bf16":
+        return torch.bfloat16
+    if amp == "fp16":
+        return torch.float16
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+# ------------------------------------------------------------------ checkpoint state
+def capture_train_state(optimizer, scaler, step: int, best_acc, train_time: float) -> dict:
+    """Everything besides the weights that a resumed run needs, as tensors (safetensors) + JSON."""
+    sd = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {"rng.torch": torch.get_rng_state()}
+    scalars: dict[str, Any] = {}
+    for pid, st in sd["state"].items():
+        for k, v in st.items():
+            if torch.is_tensor(v):
+                tensors[f"optim.{pid}.{k}"] = v
+            else:
+                scalars[f"{pid}.{k}"] = v
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng.cuda.{i}"] = s
+    np_state = np.random.get_state()
+    py_state = random.getstate()
+    return {"tensors": tensors, "json": {
+        "step": step, "best_acc": best_acc, "train_time_s": train_time,
+        "param_groups": sd["param_groups"], "optim_scalars": scalars,
+        "scaler": scaler.state_dict() if scaler is not None else None,
+        "rng_numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]), float(np_state[4])],
+        "rng_python": [py_state[0], list(py_state[1]), py_state[2]],
+    }}
+
+
+def restore_train_state(ckpt: dict, optimizer, scaler) -> tuple[int, float | None, float]:
+    ts = ckpt.get("train_state")
+    if ts is None:
+        raise TrainError("this checkpoint has no optimizer state, so the run cannot resume exactly")
+    js, tensors = ts["json"], ts["tensors"]
+    state: dict[int, dict] = {}
+    for key, v in tensors.items():
+        if key.startswith("optim."):
+            _, pid, name = key.split(".", 2)
+            state.setdefault(int(pid), {})[name] = v
+    for key, v in js.get("optim_scalars", {}).items():
+        pid, name = key.split(".", 1)
+        state.setdefault(int(pid), {})[name] = v
+    optimizer.load_state_dict({"state": state, "param_groups": js["param_groups"]})
+    if scaler is not None and js.get("scaler"):
+        scaler.load_state_dict(js["scaler"])
+    torch.set_rng_state(tensors["rng.torch"])
+    cuda_states = [tensors[k] for k in sorted(k for k in tensors if k.startswith("rng.cuda."))]
+    if cuda_states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda_states[: torch.cuda.device_count()])
+    n = js["rng_numpy"]
+    np.random.set_state((n[0], np.array(n[1], dtype=np.uint32), n[2], n[3], n[4]))
+    p = js["rng_python"]
+    random.setstate((p[0], tuple(p[1]), p[2]))
+    return int(js["step"]), js.get("best_acc"), float(js.get("train_time_s", 0.0))
+
+
+def weights_sha256(model: nn.Module) -> str:
+    """Hash of every parameter and buffer: equal hashes = bit-identical weights (used to check DDP ranks)."""
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def explain_runtime_error(err: RuntimeError, cfg: TrainConfig) -> Exception:
+    """Turn PyTorch's low-level messages into advice a student can act on (else keep the error)."""
+    msg = str(err)
+    if "out of memory" in msg or "can't allocate memory" in msg or "CUDA error: out of memory" in msg:
+        return TrainError(OOM_MESSAGE)
+    if "Output size is too small" in msg or "Kernel size can't be greater" in msg or "input image is smaller" in msg:
+        return TrainError(f"image size {cfg.image_size} px is too small for {cfg.arch}: its downsampling shrinks "
+                          "the image below one pixel; choose a larger image size")
+    if "Expected more than 1 value per channel" in msg:
+        return TrainError("a batch of one image reached BatchNorm, which needs at least two: use a batch size ≥ 2 "
+                          "or more training images")
+    return err
