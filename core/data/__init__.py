@@ -26,7 +26,7 @@ from core.data.errors import DataError, DatasetUnavailable
 
 __all__ = [
     "DATASETS", "DatasetSpec", "DataError", "DatasetUnavailable", "open_dataset", "train_val_split",
-    "class_counts", "preview_grid", "get_spec", "targets_of", "classes_of",
+    "class_counts", "preview_grid", "preview_indices", "get_spec", "targets_of", "classes_of",
 ]
 
 
@@ -152,7 +152,7 @@ def open_dataset(name: str, split: str = "train", *, image_size: int | None = No
     spec = get_spec(name)
     if split not in spec.splits and not (name == "folder" and split in ("val", "test")):
         raise DataError(f"{spec.title} has no {split!r} split; it has: {', '.join(spec.splits)}")
-    extra = {"progress"} | ({"n_eval"} if name == "shapes" else set())
+    extra = {"progress"} | ({"n_eval", "lazy", "use_cache"} if name == "shapes" else set())
     unknown = set(options) - set(spec.options) - extra
     if unknown:
         raise DataError(f"unknown option(s) for {spec.title}: {', '.join(sorted(unknown))}; "
@@ -212,17 +212,29 @@ def class_counts(dataset: Dataset) -> dict[str, int]:
     return out
 
 
-def preview_grid(dataset: Dataset, n: int = 16, seed: int = 0) -> list[tuple[np.ndarray, str]]:
-    """``n`` random items (seeded) as ``(uint8 [H, W, 3] array, label name)`` for display."""
+def preview_indices(dataset: Dataset, n: int = 16, seed: int = 0) -> list[int]:
+    """The (sorted) item indices ``preview_grid`` shows: ``n`` drawn without replacement with ``seed``."""
     total = len(dataset)
     if total == 0:
         return []
-    idx = np.random.default_rng(seed).choice(total, size=min(n, total), replace=False)
+    return sorted(np.random.default_rng(seed).choice(total, size=min(n, total), replace=False).tolist())
+
+
+def preview_grid(dataset: Dataset, n: int = 16, seed: int = 0, *, masks: bool = False) -> list[tuple[np.ndarray, str]]:
+    """``n`` random items (seeded) as ``(uint8 [H, W, 3] array, label name)`` for display.
+
+    ``masks=True`` tints the ground-truth shape mask red on data sets that have masks (Shapes).
+    """
     classes = classes_of(dataset)
     out = []
-    for i in sorted(idx.tolist()):
+    for i in preview_indices(dataset, n, seed):
         image, label = dataset[i]
-        out.append((_to_hwc(image), classes[label] if 0 <= label < len(classes) else "unlabelled"))
+        img = _to_hwc(image)
+        if masks and hasattr(dataset, "mask"):
+            from core.data.shapes import overlay_mask
+
+            img = overlay_mask(img, dataset.mask(i))
+        out.append((img, classes[label] if 0 <= label < len(classes) else "unlabelled"))
     return out
 
 

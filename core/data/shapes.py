@@ -253,12 +253,15 @@ class ShapesDataset(Dataset):
     ``labels`` (true labels as ``int64 [N]``, also for the unlabelled split: handy to score pseudo-labels),
     ``images`` (``uint8 [N, 3, S, S]``), ``background_index`` (``int64 [N]``, which class's hue the background
     has), ``cache_path`` and ``generation_seconds`` (0 when loaded from the cache).
+
+    ``lazy=True`` (for previews): when the split is not cached yet, render only the items asked for (each
+    item is exactly what the full rendering would give); ``images`` / ``tensors()`` still render everything.
     """
 
     def __init__(self, split: str = "train", *, image_size: int = DEFAULT_IMAGE_SIZE, n: int = DEFAULT_N,
                  seed: int = 0, bias: float = 0.0, n_eval: int | None = None,
                  transform: Callable | None = None, root: str | os.PathLike | None = None, use_cache: bool = True,
-                 progress: Callable[[int, int], None] | None = None) -> None:
+                 lazy: bool = False, progress: Callable[[int, int], None] | None = None) -> None:
         if split not in SPLITS:
             raise DataError(f"Shapes has no split {split!r}; choose one of {', '.join(SPLITS)}")
         image_size, n, seed = _int("image_size", image_size, 8, 1024), _int("n", n, 1, 1_000_000), _int("seed", seed, 0, 2**32 - 1)
@@ -273,47 +276,92 @@ class ShapesDataset(Dataset):
         self.split, self.image_size, self.seed, self.transform = split, image_size, seed, transform
         self.bias = bias if split == "train" else 0.0
         self.classes = list(CLASSES)
-        count = split_size(split, n, n_eval)
-        params = {"v": GENERATOR_VERSION, "split": split, "n": count, "seed": seed, "bias": self.bias, "size": image_size}
+        self._count = split_size(split, n, n_eval)
+        self._progress = progress
+        params = {"v": GENERATOR_VERSION, "split": split, "n": self._count, "seed": seed, "bias": self.bias,
+                  "size": image_size}
         self.cache_path: Path | None = cache.cache_dir(root) / f"shapes-{cache.params_hash(params)}.npz" if use_cache else None
-        arrays = cache.load(self.cache_path, _KEYS) if self.cache_path is not None else None
         self.generation_seconds = 0.0
-        if arrays is None:
+        self._a: dict[str, np.ndarray] | None = cache.load(self.cache_path, _KEYS) if self.cache_path else None
+        self._memo: dict[int, tuple[np.ndarray, np.ndarray, dict[str, Any]]] = {}
+        if self._a is None and not lazy:
+            self._render_all()
+        self.labels: np.ndarray = self._a["labels"] if self._a is not None else balanced_labels(seed, split, self._count)
+        self.targets: list[int] = [-1] * self._count if split == "unlabelled" else self.labels.tolist()
+
+    def _render_all(self) -> dict[str, np.ndarray]:
+        if self._a is None:
             start = time.perf_counter()
-            arrays = generate(split, count, image_size=image_size, seed=seed, bias=self.bias, progress=progress)
+            arrays = generate(self.split, self._count, image_size=self.image_size, seed=self.seed, bias=self.bias,
+                              progress=self._progress)
             self.generation_seconds = time.perf_counter() - start
             if self.cache_path is not None:
                 cache.save(self.cache_path, arrays)
-        self._a = arrays
-        self.images: np.ndarray = arrays["images"]
-        self.labels: np.ndarray = arrays["labels"]
-        self.background_index: np.ndarray = arrays["bg_index"]
-        self.targets: list[int] = [-1] * count if split == "unlabelled" else self.labels.tolist()
+            self._a = arrays
+            self._memo.clear()
+        return self._a
+
+    def _render_one(self, index: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        if index not in self._memo:
+            if not -self._count <= index < self._count:
+                raise IndexError(index)
+            index %= self._count
+            p_rng, px_rng = _image_rngs(self.seed, self.split, index)
+            p = _draw_params(p_rng, int(self.labels[index]), self.split == "train", self.bias)
+            img, mask = render(p, self.image_size, px_rng)
+            self._memo[index] = (img.transpose(2, 0, 1).copy(), mask, p)
+        return self._memo[index]
+
+    @property
+    def is_rendered(self) -> bool:
+        """True when every image is in memory (rendered now or loaded from the cache)."""
+        return self._a is not None
+
+    @property
+    def images(self) -> np.ndarray:
+        return self._render_all()["images"]
+
+    @property
+    def background_index(self) -> np.ndarray:
+        return self._render_all()["bg_index"]
 
     def __len__(self) -> int:
-        return len(self.images)
+        return self._count
 
     def __getitem__(self, index: int) -> tuple[Any, int]:
-        # A copy: a transform working in place must not change the cached array.
-        image = torch.from_numpy(self.images[index].copy())
+        if self._a is not None:
+            # A copy: a transform working in place must not change the cached array.
+            image = torch.from_numpy(self._a["images"][index].copy())
+        else:
+            image = torch.from_numpy(self._render_one(index)[0].copy())
         if self.transform is not None:
             image = self.transform(image)
         return image, self.targets[index]
 
     def mask(self, index: int) -> np.ndarray:
         """Ground-truth mask ``bool [S, S]``: True where the shape is visible (clutter lines on top excluded)."""
+        if self._a is None:
+            return self._render_one(index)[1].copy()
         s = self.image_size
         return np.unpackbits(self._a["masks"][index], count=s * s).reshape(s, s).astype(bool)
 
     def meta(self, index: int) -> dict[str, Any]:
         """What was drawn for image ``index`` (positions and sizes as fractions of the image side)."""
-        a = self._a
+        if self._a is None:
+            p = self._render_one(index)[2]
+            f32 = np.float32  # the cache stores float32: give the same numbers either way
+            values = {"label": p["label"], "bg_index": p["bg_index"], "colors": _to_u8(p["color"]),
+                      "texture": p["texture"], "radius": f32(p["radius"]), "rotation": f32(p["rotation"]),
+                      "cx": f32(p["center"][0]), "cy": f32(p["center"][1])}
+        else:
+            values = {k: self._a[k][index] for k in _KEYS if k not in ("images", "masks", "labels")}
+            values["label"] = self._a["labels"][index]
         return {
-            "label": int(a["labels"][index]), "class": CLASSES[int(a["labels"][index])],
-            "background_index": int(a["bg_index"][index]), "color": tuple(int(c) for c in a["colors"][index]),
-            "texture": TEXTURES[int(a["texture"][index])], "radius": float(a["radius"][index]),
-            "rotation_deg": math.degrees(float(a["rotation"][index])),
-            "center": (float(a["cx"][index]), float(a["cy"][index])),
+            "label": int(values["label"]), "class": CLASSES[int(values["label"])],
+            "background_index": int(values["bg_index"]), "color": tuple(int(c) for c in values["colors"]),
+            "texture": TEXTURES[int(values["texture"])], "radius": float(values["radius"]),
+            "rotation_deg": math.degrees(float(values["rotation"])),
+            "center": (float(values["cx"]), float(values["cy"])),
         }
 
     def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -324,6 +372,14 @@ class ShapesDataset(Dataset):
     def background_shortcut_accuracy(self) -> float:
         """How often "background hue → class" is right: 1/6 without bias, ``b + (1 − b)/6`` with bias b."""
         return float(np.mean(self.background_index == self.labels))
+
+
+def overlay_mask(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int] = (255, 0, 0),
+                 alpha: float = 0.5) -> np.ndarray:
+    """``uint8 [H, W, 3]`` image with ``mask`` (``bool [H, W]``) tinted in ``color``: to check masks by eye."""
+    out = image.astype(np.float32)
+    out[mask] = (1 - alpha) * out[mask] + alpha * np.asarray(color, dtype=np.float32)
+    return out.round().astype(np.uint8)
 
 
 def _int(name: str, value: Any, lo: int, hi: int) -> int:

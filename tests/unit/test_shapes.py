@@ -188,3 +188,30 @@ def test_preview_grid():
     assert img.shape == (16, 16, 3) and img.dtype == np.uint8 and name in CLASSES
     assert [n for _, n in preview_grid(ds, n=8, seed=0)] == [n for _, n in grid]
     assert len(preview_grid(ds, n=100)) == 30
+
+
+def test_lazy_mode_renders_only_what_is_asked_and_matches_full(tmp_path):
+    lazy = open_dataset("shapes", "train", image_size=24, n=40, seed=5, lazy=True)
+    assert not lazy.is_rendered and not list((tmp_path / "data" / "cache").glob("*.npz"))
+    assert len(lazy) == 40 and len(lazy.targets) == 40
+    grid = preview_grid(lazy, n=4, masks=True)
+    assert len(grid) == 4 and not lazy.is_rendered
+    full = ShapesDataset("train", image_size=24, n=40, seed=5, use_cache=False)
+    for i in (0, 7, 39):
+        assert torch.equal(lazy[i][0], full[i][0])
+        assert np.array_equal(lazy.mask(i), full.mask(i))
+        assert lazy.meta(i) == full.meta(i)
+    x, _ = lazy.tensors()  # asking for everything renders everything (and caches it)
+    assert lazy.is_rendered and torch.equal(x, torch.from_numpy(full.images))
+    assert open_dataset("shapes", "train", image_size=24, n=40, seed=5, lazy=True).is_rendered
+
+
+def test_preview_masks_are_tinted():
+    ds = ShapesDataset("train", image_size=32, n=12)
+    plain = preview_grid(ds, n=3, seed=1)
+    tinted = preview_grid(ds, n=3, seed=1, masks=True)
+    from core.data import preview_indices
+
+    for (a, _), (b, _), i in zip(plain, tinted, preview_indices(ds, 3, 1)):
+        m = ds.mask(i)
+        assert np.array_equal(a[~m], b[~m]) and not np.array_equal(a[m], b[m])
