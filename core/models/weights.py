@@ -1,0 +1,366 @@
+"""Pretrained weights: where they live, downloading them with progress, and loading them safely.
+
+Caches are the libraries' own, so weights downloaded here are found by plain torchvision / timm and
+vice versa:
+
+- torchvision: ``$TORCH_HOME/hub/checkpoints/<file name of the weights URL>`` (``torch.hub.get_dir()``),
+  e.g. ``resnet18-f37072fd.pth``; the hex after the dash is the first digits of the file's SHA-256.
+  Loading goes through ``weights.get_state_dict(...)`` (torchvision's ``load_state_dict_from_url``).
+- timm (SE-ResNet): the Hugging Face hub cache (``$HF_HUB_CACHE``, default ``~/.cache/huggingface/hub``),
+  repository ``timm/<model>.<tag>``, file ``model.safetensors`` (or ``pytorch_model.bin``).
+
+Gotcha: torchvision's builders load cached checkpoints with ``torch.load(weights_only=False)`` (the
+default of ``load_state_dict_from_url``), so a tampered file in the cache could run code. Here every
+file is read with ``weights_only=True`` or as safetensors: a pickle that would run code is refused.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from core.errors import InputError, PlaygroundError
+from core.models.registry import ArchSpec, get_spec
+
+__all__ = [
+    "WeightsError",
+    "WeightsUnavailable",
+    "WeightsFileError",
+    "ProgressFn",
+    "weights_status",
+    "weights_cache_path",
+    "download_weights",
+    "load_pretrained",
+    "read_state_dict",
+    "tv_weights",
+]
+
+ProgressFn = Callable[[int, "int | None"], None]  # (bytes done, total bytes or None when unknown)
+
+_HF_FILES = ("model.safetensors", "pytorch_model.bin")  # timm's preference order
+_HASH = re.compile(r"-([a-f0-9]+)\.")
+_CHUNK = 1 << 20
+
+
+class WeightsError(PlaygroundError):
+    """Base of weight-related failures."""
+
+
+class WeightsUnavailable(WeightsError):
+    """Pretrained weights do not exist for this model, or cannot be downloaded right now (offline...)."""
+
+
+class WeightsFileError(WeightsError, InputError):
+    """A weights file that is missing, unsafe (a pickle that would run code), corrupt or for another model."""
+
+
+# ------------------------------------------------------------------------------------------ where
+def tv_weights(spec: ArchSpec):
+    """torchvision's default weights enum member (``ResNet18_Weights.IMAGENET1K_V1``) or None."""
+    if not spec.tv_name or not spec.has_pretrained:
+        return None
+    from torchvision.models import get_model_weights
+
+    return get_model_weights(spec.tv_name).DEFAULT
+
+
+def _tv_cache_file(spec: ArchSpec) -> Path:
+    w = tv_weights(spec)
+    # Same directory and file name as torch.hub.load_state_dict_from_url, read at call time (TORCH_HOME).
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urllib.request.urlparse(w.url).path)
+
+
+def hf_cache_dir() -> Path:
+    """The Hugging Face hub cache, resolved from the environment now (huggingface_hub reads it at import)."""
+    env = os.environ
+    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if env.get(var):
+            return Path(env[var]).expanduser()
+    hf_home = env.get("HF_HOME") or os.path.join(env.get("XDG_CACHE_HOME") or "~/.cache", "huggingface")
+    return Path(hf_home).expanduser() / "hub"
+
+
+def _hf_repo(spec: ArchSpec) -> str:
+    import timm.models
+
+    cfg = timm.models.get_pretrained_cfg(spec.timm_pretrained_name)
+    return cfg.hf_hub_id or f"timm/{spec.timm_pretrained_name}"
+
+
+def _hf_cached_file(spec: ArchSpec) -> Path | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    for filename in _HF_FILES:
+        found = try_to_load_from_cache(_hf_repo(spec), filename, cache_dir=str(hf_cache_dir()))
+        if isinstance(found, str) and os.path.isfile(found):
+            return Path(found)
+    return None
+
+
+def weights_cache_path(name: str) -> Path | None:
+    """Path of the cached pretrained file (tv: where it is or would be; timm: only when cached)."""
+    spec = get_spec(name)
+    if not spec.has_pretrained:
+        return None
+    if spec.source == "torchvision":
+        return _tv_cache_file(spec)
+    return _hf_cached_file(spec)
+
+
+def weights_status(name: str) -> str:
+    """``"cached"`` (on disk, loads offline), ``"downloadable"`` (exists upstream, not here yet) or
+    ``"unavailable"`` (no pretrained weights exist for this architecture)."""
+    spec = get_spec(name)
+    if not spec.has_pretrained:
+        return "unavailable"
+    path = weights_cache_path(spec.name)
+    return "cached" if path is not None and path.is_file() else "downloadable"
+
+
+# ------------------------------------------------------------------------------------------ download
+def _urlopen(url: str, timeout: float = 30):
+    """Seam for tests: monkeypatch this to make sure nothing touches the network."""
+    return urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 (fixed https URLs from torchvision)
+
+
+def _hf_download(**kwargs) -> str:
+    """Seam for tests: ``huggingface_hub.hf_hub_download``."""
+    from huggingface_hub import hf_hub_download
+
+    return hf_hub_download(**kwargs)
+
+
+def _offline_message(spec: ArchSpec, where: str, err: BaseException) -> str:
+    return (
+        f"could not download pretrained weights for {spec.title} from {where} ({type(err).__name__}: {err}). "
+        "You may be offline. The model still works untrained (its predictions are then meaningless); "
+        "or copy the weights file into the cache and try again."
+    )
+
+
+def _download_tv(spec: ArchSpec, progress: ProgressFn | None) -> Path:
+    url = tv_weights(spec).url
+    dst = _tv_cache_file(spec)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    m = _HASH.search(dst.name)
+    prefix = m.group(1) if m else None
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".partial", dir=dst.parent)
+    try:
+        sha = hashlib.sha256()
+        done = 0
+        with os.fdopen(fd, "wb") as out, _urlopen(url) as resp:
+            length = resp.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            if progress:
+                progress(0, total)
+            while chunk := resp.read(_CHUNK):
+                out.write(chunk)
+                sha.update(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+            out.flush()
+            os.fsync(out.fileno())
+        if prefix and not sha.hexdigest().startswith(prefix):
+            raise WeightsUnavailable(
+                f"the downloaded weights for {spec.title} are corrupted (SHA-256 does not start with {prefix}); "
+                "try again"
+            )
+        os.replace(tmp, dst)  # atomic: a half-written file is never seen under the final name
+        return dst
+    except WeightsUnavailable:
+        raise
+    except (urllib.error.URLError, OSError, TimeoutError, ValueError) as err:
+        raise WeightsUnavailable(_offline_message(spec, url, err)) from err
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _tqdm_with_callback(progress: ProgressFn | None):
+    """A tqdm class for huggingface_hub that reports to ``progress`` and prints nothing."""
+    from tqdm.auto import tqdm
+
+    class CallbackTqdm(tqdm):
+        def __init__(self, *args, **kwargs):
+            kwargs["disable"] = True
+            self._done = 0
+            self._cb_total = kwargs.get("total")
+            super().__init__(*args, **kwargs)
+
+        def update(self, n=1):
+            self._done += int(n or 0)
+            if progress:
+                progress(self._done, self._cb_total)
+            return super().update(n)
+
+    return CallbackTqdm
+
+
+def _download_hf(spec: ArchSpec, progress: ProgressFn | None) -> Path:
+    repo = _hf_repo(spec)
+    last: BaseException | None = None
+    for filename in _HF_FILES:
+        try:
+            path = _hf_download(
+                repo_id=repo,
+                filename=filename,
+                cache_dir=str(hf_cache_dir()),
+                tqdm_class=_tqdm_with_callback(progress),
+            )
+            return Path(path)
+        except Exception as err:  # huggingface_hub raises many types (offline, 404, HTTP, OSError)
+            last = err
+            if type(err).__name__ not in ("EntryNotFoundError", "RemoteEntryNotFoundError"):
+                break
+    raise WeightsUnavailable(_offline_message(spec, f"the Hugging Face hub ({repo})", last)) from last
+
+
+def download_weights(name: str, progress: ProgressFn | None = None) -> Path:
+    """Make sure the pretrained weights of ``name`` are in the cache and return their path.
+
+    ``progress(bytes_done, total_or_None)`` is called as the file arrives (the page feeds it to
+    ``st.progress``). Already cached: returns at once. Raises :class:`WeightsUnavailable` when the model
+    has no pretrained weights or the download fails.
+    """
+    spec = get_spec(name)
+    if not spec.has_pretrained:
+        raise WeightsUnavailable(f"{spec.title} has no pretrained weights; it can only be used untrained")
+    cached = weights_cache_path(spec.name)
+    if cached is not None and cached.is_file():
+        return cached
+    return _download_tv(spec, progress) if spec.source == "torchvision" else _download_hf(spec, progress)
+
+
+# ------------------------------------------------------------------------------------------ load
+_UNSAFE_HINT = (
+    "it contains Python objects other than tensors (a pickle that could run code when loaded). Only plain "
+    "state dicts are accepted: .safetensors, or .pt/.pth saved with torch.save(model.state_dict())"
+)
+
+
+def _torch_load_safe(path: Path, what: str) -> Any:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise WeightsFileError(f"refused to load {what}: {_UNSAFE_HINT}") from err
+    except (RuntimeError, EOFError, ValueError, OSError) as err:
+        raise WeightsFileError(f"{what} is not a readable PyTorch file ({type(err).__name__}: {err})") from err
+
+
+def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Read a state dict from ``.safetensors`` or ``.pt``/``.pth``/``.bin`` without executing code.
+
+    Returns ``(state_dict, metadata)``; metadata is the safetensors header's string dict (``{}`` for
+    torch files). Accepts checkpoints that wrap the state dict (``{"model": ...}``, ``{"state_dict": ...}``)
+    and strips ``module.`` (DataParallel/DDP) and ``_orig_mod.`` (torch.compile) prefixes.
+    """
+    p = Path(path)
+    shown = p.name
+    if not p.is_file():
+        raise WeightsFileError(f"weights file not found: {shown}")
+    metadata: dict[str, str] = {}
+    if p.suffix == ".safetensors":
+        try:
+            from safetensors import safe_open
+            from safetensors.torch import load_file
+
+            with safe_open(str(p), framework="pt") as f:
+                metadata = dict(f.metadata() or {})
+            obj: Any = load_file(str(p), device="cpu")
+        except Exception as err:  # safetensors raises its own SafetensorError and others
+            raise WeightsFileError(f"{shown} is not a valid safetensors file ({err})") from err
+    elif p.suffix in (".pt", ".pth", ".bin", ".ckpt"):
+        obj = _torch_load_safe(p, shown)
+    else:
+        raise WeightsFileError(f"{shown}: weights must be a .safetensors, .pt or .pth file")
+    if isinstance(obj, dict):
+        for key in ("state_dict", "model", "model_state", "model_state_dict"):
+            if isinstance(obj.get(key), dict):
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise WeightsFileError(f"{shown} does not contain a state dict (a mapping of names to tensors)")
+    clean = {}
+    for k, v in obj.items():
+        for pre in ("module.", "_orig_mod."):
+            if k.startswith(pre):
+                k = k[len(pre):]
+        clean[k] = v
+    return clean, metadata
+
+
+def load_into(model: nn.Module, state_dict: dict[str, torch.Tensor], what: str) -> None:
+    """``model.load_state_dict(state_dict)`` (strict) with a message a student can act on."""
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as err:
+        mine = model.state_dict()
+        missing = [k for k in mine if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in mine]
+        wrong = [k for k in mine if k in state_dict and tuple(mine[k].shape) != tuple(state_dict[k].shape)]
+        parts = []
+        for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
+            if keys:
+                parts.append(f"{len(keys)} {label} (e.g. {keys[0]})")
+        raise WeightsFileError(
+            f"{what} does not fit this architecture: " + ("; ".join(parts) or str(err).splitlines()[0])
+        ) from err
+
+
+_DENSENET_KEY = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$")
+
+
+def load_pretrained(model: nn.Module, name: str, progress: ProgressFn | None = None) -> None:
+    """Load ImageNet weights into ``model`` (built by the spec's builder with its default class count).
+
+    Downloads first when not cached (``progress`` as in :func:`download_weights`).
+    """
+    spec = get_spec(name)
+    path = download_weights(spec.name, progress)
+    if spec.source == "torchvision":
+        try:
+            # torchvision's own mechanism; the file is cached, so nothing is downloaded here.
+            state_dict = tv_weights(spec).get_state_dict(
+                progress=False, check_hash=True, weights_only=True, map_location="cpu"
+            )
+        except pickle.UnpicklingError as err:
+            raise WeightsFileError(f"refused to load the cached file {path.name}: {_UNSAFE_HINT}") from err
+        except (RuntimeError, EOFError, ValueError) as err:
+            raise WeightsFileError(
+                f"the cached weights file {path} is unreadable ({type(err).__name__}); delete it and download again"
+            ) from err
+        if spec.family == "DenseNet":
+            # Same key fix-up as torchvision.models.densenet._load_state_dict (old checkpoints say norm.1).
+            for key in list(state_dict):
+                m = _DENSENET_KEY.match(key)
+                if m:
+                    state_dict[m.group(1) + m.group(2)] = state_dict.pop(key)
+        load_into(model, state_dict, path.name)
+        return
+    # timm: its own pretrained loader, pointed at the cached Hugging Face file (no network round trip).
+    import timm
+
+    try:
+        ref = timm.create_model(
+            spec.timm_pretrained_name,
+            pretrained=True,
+            pretrained_cfg_overlay={"file": str(path)},
+        )
+    except pickle.UnpicklingError as err:
+        raise WeightsFileError(f"refused to load the cached file {path.name}: {_UNSAFE_HINT}") from err
+    except (RuntimeError, EOFError, ValueError, OSError) as err:
+        raise WeightsFileError(
+            f"the cached weights file {path} is unreadable or does not fit ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}); delete it and download again"
+        ) from err
+    load_into(model, ref.state_dict(), path.name)
