@@ -18,6 +18,7 @@ NAV: dict[str, list[st.Page]] = {
     "Models": [
     ],
     "Data": [
+        st.Page("pages/datasets.py", title="Data sets", icon="🗂️"),
     ],
     "Inside the network": [
     ],

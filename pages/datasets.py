@@ -1,0 +1,189 @@
+"""Data sets: look at what a network will learn from before training it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly.express as px
+import streamlit as st
+
+from core.data import DATASETS, DataError, class_counts, open_dataset, preview_grid, train_val_split
+from core.data.builtin import download_dataset, is_downloaded
+from core.data.folders import DatasetLayoutError, import_zip, list_imported, safe_name
+from pages._widgets import show_error
+
+st.title("Data sets")
+st.markdown(
+    "A classifier only learns what its data shows it. Before training, look at the pictures, count the "
+    "classes (a class with few images will be learned badly) and check that nothing *other* than the object "
+    "gives the answer away: with **Shapes** you can build such a shortcut on purpose with the `bias` knob "
+    "(background colour tied to the class in the training split only) and watch a network fall for it."
+)
+
+
+@st.cache_resource(max_entries=6, show_spinner="Opening the data set…")
+def _open(name: str, split: str, image_size: int, options: tuple) -> object:
+    extra = {"lazy": True} if name == "shapes" else {}  # previews render only the 16 images shown
+    return open_dataset(name, split, image_size=image_size, **dict(options), **extra)
+
+
+def _option_widgets(spec) -> dict:
+    """One widget per spec option, chosen from the type of its default."""
+    values = {}
+    cols = st.columns(max(1, len(spec.options)))
+    for col, (opt, default) in zip(cols, spec.options.items()):
+        helptext = spec.option_help.get(opt)
+        key = f"data_{spec.name}_{opt}"
+        with col:
+            if isinstance(default, bool):
+                values[opt] = st.checkbox(opt, value=default, key=key, help=helptext)
+            elif isinstance(default, int):
+                values[opt] = int(st.number_input(opt, min_value=0 if opt == "seed" else 1, max_value=1_000_000,
+                                                  value=default, step=1 if opt == "seed" else 500, key=key,
+                                                  help=helptext))
+            elif isinstance(default, float) and 0.0 <= default <= 1.0:
+                values[opt] = st.slider(opt, 0.0, 1.0, value=default, step=0.05, key=key, help=helptext)
+            elif isinstance(default, float):
+                values[opt] = st.number_input(opt, value=default, key=key, help=helptext)
+            else:
+                values[opt] = st.text_input(opt, value=str(default), key=key, help=helptext)
+    return values
+
+
+def _show_report(report) -> None:
+    if report.ok:
+        st.success(f"**{report.name}**: {report.summary()}.")
+    else:
+        st.error("; ".join(report.problems))
+    if report.counts:
+        st.dataframe({"class": list(report.counts), "images": list(report.counts.values())}, hide_index=True)
+    if report.skipped:
+        with st.expander(f"{len(report.skipped)} files skipped"):
+            st.dataframe({"file": [f for f, _ in report.skipped], "why": [w for _, w in report.skipped]},
+                         hide_index=True)
+
+
+def _folder_source() -> str | None:
+    """Upload a zip, pick an imported data set, or type a server path; returns the folder option."""
+    source = st.radio("Images from", ["Imported data set", "Upload a zip", "Folder on the server"], horizontal=True,
+                      key="data_folder_source")
+    if source == "Upload a zip":
+        st.markdown("One sub-folder per class, e.g. `cat/1.jpg`, `dog/7.png` (a zip of a folder works too).")
+        up = st.file_uploader("Zip archive", type=["zip"], key="data_zip")
+        default_name = Path(up.name).stem if up is not None and up.name else ""
+        name = st.text_input("Name for the data set", placeholder=default_name or "my-photos", key="data_zip_name",
+                             help="letters, digits, '-' and '_'; the zip's file name when left empty")
+        if up is not None and st.button("Import", key="data_import", type="primary"):
+            try:
+                with st.spinner("Checking and unpacking the archive…"):
+                    report = import_zip(up, name or default_name)
+                st.session_state["data_last_report"] = report
+                st.session_state["data_imported_choice"] = report.name
+            except DatasetLayoutError as err:
+                st.session_state.pop("data_last_report", None)
+                _show_report(err.report)
+            except DataError as err:
+                show_error(err)
+        if "data_last_report" in st.session_state:
+            _show_report(st.session_state["data_last_report"])
+        return st.session_state.get("data_imported_choice")
+    if source == "Imported data set":
+        names = list_imported()
+        if not names:
+            st.info("No data set imported yet: upload a zip of class folders.")
+            return None
+        chosen = st.session_state.get("data_imported_choice")
+        return st.selectbox("Data set", names, index=names.index(chosen) if chosen in names else 0,
+                            key="data_imported")
+    path = st.text_input("Folder on the server", key="data_folder_path", placeholder="/path/to/photos")
+    return path or None
+
+
+def _download(spec) -> None:
+    st.info(f"{spec.title} is not downloaded yet. Source: {spec.url}")
+    if st.button(f"Download {spec.title}", key="data_download", type="primary"):
+        bar = st.progress(0.0, text="Connecting…")
+
+        def progress(done: int, total: int, label: str) -> None:
+            frac = min(done / total, 1.0) if total else 0.0
+            text = f"{label}: {done / 2**20:.0f} of {total / 2**20:.0f} MiB" if total else f"{label}…"
+            bar.progress(frac, text=text)
+
+        try:
+            download_dataset(spec.name, progress=progress)
+            bar.progress(1.0, text="Done")
+            st.rerun()
+        except DataError as err:
+            bar.empty()
+            show_error(err)
+
+
+# ---------------------------------------------------------------------------------------------- widgets
+names = list(DATASETS)
+name = st.selectbox("Data set", names, index=names.index("shapes"), format_func=lambda n: DATASETS[n].title,
+                    key="data_name")
+spec = DATASETS[name]
+st.markdown(spec.description)
+
+options: dict = {}
+if name == "folder":
+    folder = _folder_source()
+else:
+    options = _option_widgets(spec) if spec.options else {}
+c1, c2, c3 = st.columns(3)
+split = c1.selectbox("Split", spec.splits, key=f"data_{name}_split")
+image_size = int(c2.number_input("Image size (px)", min_value=8, max_value=512, value=spec.default_image_size,
+                                 step=8, key=f"data_{name}_size"))
+val_fraction = c3.slider("Validation fraction", 0.05, 0.5, 0.1, 0.05, key="data_val_fraction",
+                         help="carved out of the training split, stratified by class")
+
+# ---------------------------------------------------------------------------------------------- data
+ds = None
+if name == "folder":
+    if folder:
+        options = {"path": folder}
+    else:
+        st.stop()
+if not spec.offline and not is_downloaded(name):
+    _download(spec)
+    st.stop()
+try:
+    ds = _open(name, split, image_size, tuple(sorted(options.items())))
+except DatasetLayoutError as err:
+    _show_report(err.report)
+    st.stop()
+except DataError as err:
+    show_error(err)
+    st.stop()
+
+if name == "folder" and getattr(ds, "report", None) is not None and ds.report.skipped:
+    st.warning(f"{len(ds.report.skipped)} files skipped (not images, or unreadable).")
+
+counts = class_counts(ds)
+m1, m2, m3 = st.columns(3)
+m1.metric(f"Images in '{split}'", f"{len(ds):,}")
+m2.metric("Classes", len(ds.classes))
+if split == "train" and len(ds) > 1 and "unlabelled" not in counts:
+    train_part, val_part = train_val_split(ds, val_fraction, seed=0)
+    m3.metric("Train / validation", f"{len(train_part):,} / {len(val_part):,}")
+if name == "shapes" and split == "train" and options.get("bias", 0) > 0:
+    b = options["bias"]
+    k = len(ds.classes)
+    st.warning(f"Bias {b:.2f}: in this split the background colour alone predicts the class "
+               f"{b + (1 - b) / k:.0%} of the time (chance: {1 / k:.0%}). The test split is unbiased.")
+
+left, right = st.columns([2, 3])
+with left:
+    st.subheader("Class counts")
+    fig = px.bar(x=list(counts), y=list(counts.values()), labels={"x": "class", "y": "images"})
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10))
+    st.plotly_chart(fig, width="stretch", key="data_counts_chart")
+with right:
+    st.subheader("Preview")
+    p1, p2 = st.columns(2)
+    preview_seed = int(p1.number_input("Preview seed", 0, 10_000, 0, key="data_preview_seed"))
+    show_masks = p2.toggle("Overlay ground-truth masks", key="data_masks") if spec.has_masks else False
+    tiles = preview_grid(ds, n=16, seed=preview_seed, masks=show_masks)
+    st.image([img for img, _ in tiles], caption=[label for _, label in tiles], width=110)
+    if show_masks:
+        st.caption("Red: the pixels of the shape (clutter lines drawn on top are excluded). A saliency map that "
+                   "points elsewhere has found a shortcut.")
