@@ -130,9 +130,16 @@ def corners_after(t: Any, params: dict[str, Any], height: int, width: int) -> li
     Uses torchvision's own keypoint kernels (``t.transform(KeyPoints, params)``), so it is the math that moved
     the pixels. ``None`` for steps that do not move pixels.
     """
-    if type(t).__name__ not in _GEOMETRIC:
+    name = type(t).__name__
+    if name not in _GEOMETRIC:
         return None
     pts = torch.tensor([[0.0, 0.0], [width, 0.0], [width, height], [0.0, height]])
+    # torchvision's keypoint flips use pixel indices (x' = W - 1 - x) while its affine / resize kernels use
+    # continuous coordinates; we report everything in continuous coordinates, where a flip is x' = W - x
+    if name == "RandomHorizontalFlip":
+        return [[round(width - x, 2), round(y, 2)] for x, y in pts.tolist()]
+    if name == "RandomVerticalFlip":
+        return [[round(x, 2), round(height - y, 2)] for x, y in pts.tolist()]
     kp = tv_tensors.KeyPoints(pts, canvas_size=(height, width))
     out = t.transform(kp, params)
     return [[round(float(x), 2), round(float(y), 2)] for x, y in out.as_subclass(torch.Tensor).tolist()]

@@ -97,7 +97,8 @@ def to_python(spec: dict | str | None, *, seed: int = 0, n: int = 16, max_side: 
     ) or "no steps (identity)"
     mixing = norm["mixing"]
     body = "\n".join(pipeline_code_lines(norm))
-    compose = "v2.Compose([\n" + (_indent(body, 8) + "\n" if body else "") + "    ])"
+    # v2.Compose refuses an empty list: an empty pipeline is the identity
+    compose = "v2.Compose([\n" + _indent(body, 8) + "\n    ])" if body else "v2.Identity()"
     spec_json = to_json(norm)
     prep_src = inspect.getsource(prepare.prepare_images)
 
@@ -165,7 +166,7 @@ PIPELINE_JSON = json.loads(r"""
 """)  # the same settings as JSON: the playground and its training engine read this
 
 
-def make_pipeline(height: int, width: int) -> v2.Compose:
+def make_pipeline(height: int, width: int) -> v2.Transform:
     """Image-level steps for uint8 tensors [3, height, width]; every step keeps the size."""
     return {compose}
 {mix_src}

@@ -63,7 +63,10 @@ def _validate_step(step: Any, where: str, *, batch: bool) -> dict[str, Any]:
     name = step.get("name")
     if not isinstance(name, str):
         raise AugmentError(f"{where}: 'name' is missing or not a string")
-    spec = get_spec(name)
+    try:
+        spec = get_spec(name)
+    except AugmentError as err:
+        raise AugmentError(f"{where}: {err}") from None
     where = f"{where} ({name})"
     if spec.is_batch and not batch:
         raise AugmentError(f"{where}: {name} mixes two images of a batch, so it goes under 'mixing', not 'steps'")
@@ -174,12 +177,9 @@ def _make_calls(step: dict[str, Any], h: int, w: int, where: str) -> list[Call]:
 def step_calls(step: dict[str, Any], h: int, w: int) -> tuple[list[Call], bool]:
     """The v2 calls of one normalised step for an ``h x w`` image, and whether RandomApply(p) wraps them."""
     spec = REGISTRY[step["name"]]
-    where = step["name"]
-    if step["name"] == "crop" and step["params"]["padding_mode"] in ("reflect", "symmetric"):
-        if step["params"]["padding"] >= min(h, w):
-            raise AugmentError(f"crop: {step['params']['padding_mode']} padding of {step['params']['padding']} px "
-                               f"needs an image larger than that; this one is {w}×{h}")
-    return _make_calls(step, h, w, where), (not spec.native_p and step["p"] < 1.0)
+    if spec.size_check is not None:
+        spec.size_check(step["params"], h, w)
+    return _make_calls(step, h, w, step["name"]), (not spec.native_p and step["p"] < 1.0)
 
 
 @dataclass

@@ -89,6 +89,8 @@ def parse_timm(text: str) -> TimmRandAugment:
             if not match:
                 raise AugmentError(f"section '{sec}' of '{text}' is not KEY+NUMBER (like m9, n2, mstd0.5)")
             key, val = match.groups()
+        if key not in ("m", "n", "mstd", "mmax", "inc", "p", "t"):
+            raise AugmentError(f"unknown section '{sec}' in '{text}' (known keys: m, n, mstd, mmax, inc, p, t)")
         if key in seen:
             raise AugmentError(f"'{key}' is given twice in '{text}'")
         seen.add(key)
@@ -113,8 +115,6 @@ def parse_timm(text: str) -> TimmRandAugment:
                 if not val:
                     raise ValueError
                 cfg.t = val
-            else:
-                raise AugmentError(f"unknown section '{sec}' in '{text}' (known keys: m, n, mstd, mmax, inc, p, t)")
         except ValueError:
             raise AugmentError(f"bad value in section '{sec}' of '{text}'") from None
         if key == "mstd" and not math.isfinite(cfg.mstd) or key == "mstd" and cfg.mstd < 0:

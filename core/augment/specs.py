@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
@@ -170,7 +170,8 @@ class AugSpec:
     build(params, height, width) -> list of :class:`Call` applied in order. ``params`` has every
     declared param (validated) plus ``"p"`` (the step's probability) for ``native_p`` specs, whose torchvision
     class takes ``p`` itself (``RandomHorizontalFlip(p=0.5)``); other steps with ``p < 1`` are wrapped in
-    ``v2.RandomApply``. ``check(params)`` raises AugmentError for impossible combinations.
+    ``v2.RandomApply``. ``check(params)`` raises AugmentError for impossible combinations;
+    ``size_check(params, height, width)`` for settings that cannot work on images that small.
     """
 
     name: str
@@ -183,7 +184,7 @@ class AugSpec:
     native_p: bool = False
     default_p: float = 1.0
     check: Callable[[dict], None] | None = None
-    extras: dict = field(default_factory=dict)
+    size_check: Callable[[dict, int, int], None] | None = None  # settings that only fail on small images
 
     @property
     def is_batch(self) -> bool:
@@ -213,9 +214,11 @@ def get_spec(name: str) -> AugSpec:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise AugmentError(
-            f"unknown augmentation '{name}'. Known: {', '.join(REGISTRY)}"
-        ) from None
+        import difflib
+
+        close = difflib.get_close_matches(str(name), list(REGISTRY), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise AugmentError(f"unknown augmentation '{name}'.{hint} Known: {', '.join(REGISTRY)}") from None
 
 
 def _interp() -> Param:
@@ -271,6 +274,12 @@ def _crop_check(p: dict) -> None:
                            "add padding or lower the size fraction")
 
 
+def _crop_size_check(p: dict, h: int, w: int) -> None:
+    if p["padding_mode"] in ("reflect", "symmetric") and p["padding"] >= min(h, w):
+        raise AugmentError(f"crop: {p['padding_mode']} padding of {p['padding']} px needs an image larger than "
+                           f"that; this one is {w}×{h} px. Lower the padding or use constant / edge padding")
+
+
 _register(AugSpec(
     "crop", "Random crop", "geometry",
     "Pads the border, then cuts a window at a random position (the classic CIFAR recipe: pad 4, crop 32). "
@@ -280,7 +289,7 @@ _register(AugSpec(
      Param("padding_mode", "choice", "constant", choices=("constant", "edge", "reflect", "symmetric"),
            help="constant = black border, edge = repeat the last pixel, reflect / symmetric = mirror."),
      Param("size_fraction", "float", 1.0, 0.3, 1.0, 0.05, help="Window side as a fraction of the image side.")),
-    check=_crop_check,
+    check=_crop_check, size_check=_crop_size_check,
 ))
 _register(AugSpec(
     "random_resized_crop", "Random resized crop", "geometry",
@@ -325,6 +334,16 @@ _register(AugSpec(
      _interp(), _fill()),
     native_p=True, default_p=0.5,
 ))
+def _elastic_size_check(p: dict, h: int, w: int) -> None:
+    # torchvision blurs the random field with a kernel of 8·sigma + 1 px and reflect padding, which must be
+    # smaller than the image
+    half = int(8 * p["sigma"] + 1) // 2
+    if half >= min(h, w):
+        raise AugmentError(f"elastic: sigma {p['sigma']:g} needs images larger than {half} px on each side "
+                           f"(blur kernel {2 * half + 1} px); this one is {w}×{h} px. Lower sigma to "
+                           f"{max(0.5, (min(h, w) - 2) / 8):.1f} or less")
+
+
 _register(AugSpec(
     "elastic", "Elastic distortion", "geometry",
     "Displaces every pixel along a smooth random field (random noise blurred with a Gaussian of width sigma, "
@@ -334,7 +353,7 @@ _register(AugSpec(
     (Param("alpha", "float", 50.0, 0, 250, 5, help="Strength of the displacement."),
      Param("sigma", "float", 5.0, 0.5, 20, 0.5, help="Smoothness of the displacement field (pixels)."),
      _interp(), _fill()),
-    paper="https://doi.org/10.1109/ICDAR.2003.1227801",
+    paper="https://doi.org/10.1109/ICDAR.2003.1227801", size_check=_elastic_size_check,
 ))
 
 
