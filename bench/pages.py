@@ -47,7 +47,7 @@ def main(repeats: int = 5) -> None:
     print(f"{'page':32s} {'warm rerun (ms)':>16s} {'ratio vs baseline':>18s}")
     print(f"{'(baseline: one-line page)':32s} {base * 1e3:16.1f} {1.0:18.2f}")
     for path in ["app.py", *listed_pages()]:
-        t = warm_rerun_seconds(AppTest.from_file(path, default_timeout=300), repeats)
+        t = warm_rerun_seconds(AppTest.from_file(str(ROOT / path), default_timeout=300), repeats)
         print(f"{path:32s} {t * 1e3:16.1f} {t / base:18.2f}", flush=True)
 
 
