@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-st.set_page_config(page_title="CNN Playground", page_icon="🧠", layout="wide")
+st.set_page_config(page_title="CNN Playground", page_icon=":material/neurology:", layout="wide")
 
 
 def home() -> None:
@@ -14,11 +14,11 @@ def home() -> None:
 
 # Only working pages are listed. Groups follow the curriculum.
 NAV: dict[str, list[st.Page]] = {
-    "": [st.Page(home, title="Home", icon="🏠", default=True)],
+    "": [st.Page(home, title="Home", icon=":material/home:", default=True)],
     "Models": [
     ],
     "Data": [
-        st.Page("pages/datasets.py", title="Data sets", icon="🗂️"),
+        st.Page("pages/datasets.py", title="Data sets", icon=":material/dataset:"),
     ],
     "Inside the network": [
     ],

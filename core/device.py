@@ -1,6 +1,7 @@
 """Which compute device this process would use, and what it is (shown on the home page and in runs)."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
@@ -10,7 +11,7 @@ import torch
 class DeviceInfo:
     kind: str  # "cuda" | "mps" | "cpu"
     name: str
-    memory_gb: float | None  # total device memory; None for CPU / MPS (shared memory)
+    memory_gb: float | None  # GPU memory for CUDA, system RAM for CPU, None when unknown (MPS shares RAM)
     threads: int
 
     @property
@@ -46,4 +47,11 @@ def device_info(preferred: str = "auto") -> DeviceInfo:
     import platform
 
     name = platform.processor() or platform.machine() or "CPU"
-    return DeviceInfo("cpu", f"{name} ({threads} threads)", None, threads)
+    return DeviceInfo("cpu", f"{name} ({threads} threads)", _system_ram_gb(), threads)
+
+
+def _system_ram_gb() -> float | None:
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (AttributeError, ValueError, OSError):  # not POSIX
+        return None

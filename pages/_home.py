@@ -28,7 +28,7 @@ def _thumb(name: str):
 def render(nav: dict) -> None:
     from core.samples import SAMPLE_INFO, SAMPLE_NAMES
 
-    st.title("🧠 CNN Playground")
+    st.title("CNN Playground")
     st.markdown(INTRO)
 
     st.subheader("Where to go")
@@ -45,7 +45,7 @@ def render(nav: dict) -> None:
     c1, c2, c3 = st.columns(3)
     c1.metric("Compute device", dev.kind.upper())
     c2.metric("Device", dev.name)
-    c3.metric("Memory", f"{dev.memory_gb} GiB" if dev.memory_gb else "shared with the CPU")
+    c3.metric("GPU memory" if dev.kind == "cuda" else "System memory", f"{dev.memory_gb} GiB" if dev.memory_gb else "shared")
     counts = info.weights_counts
     st.markdown(
         f"PyTorch {info.torch_version}. Pretrained ImageNet weights: "
