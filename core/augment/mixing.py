@@ -161,3 +161,36 @@ def mix_preview(images: list[torch.Tensor], labels: list[int], num_classes: int,
         out, soft, rec = mixer.mix(batch, torch.tensor(labels, dtype=torch.long))
     mixed = [(x * 255.0).round().clamp(0, 255).to(torch.uint8) for x in out]
     return MixPreview(mixed, soft, rec)
+
+
+def crop_batch(images: list[torch.Tensor], n: int = 8, size: int = 96, seed: int = 0) -> tuple[list[torch.Tensor], list[int]]:
+    """A batch for the mixing view: ``n`` random resized crops (size × size) of the given uint8 images.
+
+    Item ``i`` is a crop of ``images[i % len(images)]`` and its label is that index.
+    """
+    if not images:
+        raise AugmentError("no images to build a batch from")
+    crop = v2.RandomResizedCrop((size, size), scale=(0.35, 1.0), antialias=True)
+    out, labels = [], []
+    with seeded(seed):
+        for i in range(n):
+            src = i % len(images)
+            out.append(crop(images[src]))
+            labels.append(src)
+    return out, labels
+
+
+def shapes_batch(n: int = 8, size: int = 96, seed: int = 0) -> tuple[list[torch.Tensor], list[int], list[str]]:
+    """``n`` images of the procedural Shapes data set (if :mod:`core.data` is installed) and their classes."""
+    try:
+        from core.data import open_dataset
+    except ImportError:
+        raise AugmentError("the Shapes data set is not available in this installation") from None
+    from core.errors import PlaygroundError
+
+    try:
+        ds = open_dataset("shapes", "train", image_size=size, n=max(n, 8), seed=seed, lazy=True, use_cache=False)
+    except (PlaygroundError, TypeError) as err:
+        raise AugmentError(f"could not open the Shapes data set: {err}") from None
+    items = [ds[i] for i in range(n)]
+    return [im for im, _ in items], [int(y) for _, y in items], list(ds.classes)
