@@ -171,7 +171,7 @@ if name == "shapes" and split == "train" and options.get("bias", 0) > 0:
     st.warning(f"Bias {b:.2f}: in this split the background colour alone predicts the class "
                f"{b + (1 - b) / k:.0%} of the time (chance: {1 / k:.0%}). The test split is unbiased.")
 
-left, right = st.columns([2, 3])
+left, right = st.columns([1, 2])
 with left:
     st.subheader("Class counts")
     fig = px.bar(x=list(counts), y=list(counts.values()), labels={"x": "class", "y": "images"})
@@ -183,7 +183,7 @@ with right:
     preview_seed = int(p1.number_input("Preview seed", 0, 10_000, 0, key="data_preview_seed"))
     show_masks = p2.toggle("Overlay ground-truth masks", key="data_masks") if spec.has_masks else False
     tiles = preview_grid(ds, n=16, seed=preview_seed, masks=show_masks)
-    st.image([img for img, _ in tiles], caption=[label for _, label in tiles], width=110)
+    st.image([img for img, _ in tiles], caption=[label for _, label in tiles], width=96)
     if show_masks:
         st.caption("Red: the pixels of the shape (clutter lines drawn on top are excluded). A saliency map that "
                    "points elsewhere has found a shortcut.")
