@@ -16,9 +16,11 @@ def home() -> None:
 NAV: dict[str, list[st.Page]] = {
     "": [st.Page(home, title="Home", icon=":material/home:", default=True)],
     "Models": [
+        st.Page("pages/architectures.py", title="Architectures", icon=":material/account_tree:"),
     ],
     "Data": [
         st.Page("pages/datasets.py", title="Data sets", icon=":material/dataset:"),
+        st.Page("pages/augmentation.py", title="Augmentation lab", icon=":material/auto_awesome_mosaic:"),
     ],
     "Inside the network": [
     ],
