@@ -11,7 +11,7 @@
 - :func:`model_card` / :func:`zoo` — metadata from the source of truth; :func:`predict` — top-k + latency.
 """
 from core.models.build import build, replace_head, trainable_stages, weights_label
-from core.models.card import arch_facts, categories, model_card, weights_meta, zoo
+from core.models.card import arch_facts, categories, model_card, signature_block, weights_meta, zoo
 from core.models.predict import Prediction, classify, predict
 from core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD, preprocess
 from core.models.registry import ARCHITECTURES, ArchSpec, get_module, get_spec
@@ -50,6 +50,7 @@ __all__ = [
     "preprocess",
     "read_state_dict",
     "replace_head",
+    "signature_block",
     "summary",
     "trainable_stages",
     "weights_cache_path",

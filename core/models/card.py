@@ -16,7 +16,7 @@ from core.models.registry import ARCHITECTURES, get_spec
 from core.models.summary import default_summary, min_input_size
 from core.models.weights import tv_weights, weights_status
 
-__all__ = ["weights_meta", "categories", "arch_facts", "model_card", "zoo"]
+__all__ = ["weights_meta", "categories", "arch_facts", "model_card", "zoo", "signature_block"]
 
 
 @lru_cache(maxsize=None)
@@ -110,3 +110,24 @@ def model_card(name: str) -> dict[str, Any]:
 def zoo() -> list[dict[str, Any]]:
     """:func:`model_card` for every architecture, ordered by year."""
     return [model_card(n) for n in ARCHITECTURES]
+
+
+@lru_cache(maxsize=None)
+def signature_block(name: str) -> dict[str, str]:
+    """The architecture's characteristic block: its module printed (as PyTorch prints it) and why it matters.
+
+    Printed from a shapes-only (meta) build, so it costs no memory and needs no weights.
+    """
+    from core.models.registry import get_module
+    from core.models.summary import _meta_model
+
+    spec = get_spec(name)
+    module = get_module(_meta_model(spec.name), spec.signature)
+    n_params = sum(p.numel() for p in module.parameters())
+    return {
+        "path": spec.signature,
+        "title": spec.signature_title,
+        "code": str(module),
+        "note": spec.signature_note,
+        "params": n_params,
+    }
