@@ -140,9 +140,17 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
                                    else "training")
                 if resume_state is None and store.read_metrics(run_dir, resolve_resumes=False):
                     store.append_metrics(run_dir, {"type": "resume", "step": 0, "time": now})  # restart at 0
+            def on_record(rec: dict) -> None:  # the status message says what the worker is doing right now
+                if rec.get("type") == "phase":
+                    store.write_status(run_dir, message=rec.get("message"))
+                elif rec.get("type") == "meta":
+                    store.write_status(run_dir, message="training")
+                if callback is not None:
+                    callback(rec)
+
             hb = Heartbeat(run_dir) if main else contextlib.nullcontext()
             with hb:
-                result = train(cfg, run_dir, callback=callback, should_stop=stop, resume_state=resume_state)
+                result = train(cfg, run_dir, callback=on_record, should_stop=stop, resume_state=resume_state)
         if main:
             msg = (f"stopped at step {result.step} of {result.total_steps} ({stop.signalled or 'cancel requested'}); "
                    "resume continues from here") if result.state == "cancelled" else "finished"
@@ -202,6 +210,8 @@ def format_record(rec: dict) -> str | None:
         return (f"{rec['num_train']} training / {rec['num_val']} validation / {rec['num_test']} test images · "
                 f"{rec['total_steps']} steps · device {rec['device']} · amp {rec['amp']} · "
                 f"{rec['trainable_params']:,} of {rec['params']:,} parameters learn")
+    if t == "phase":
+        return rec.get("message")
     if t == "resume":
         return f"resuming at step {rec['step']}"
     if t == "end":

@@ -195,6 +195,12 @@ class TrainConfig:
             raise InputError(f"unknown option(s) for dataset {self.dataset}: {', '.join(unknown)} (known: {known})")
         if self.arch not in ARCHITECTURES:
             raise InputError(f"unknown architecture {self.arch!r} (choose from {', '.join(ARCHITECTURES)})")
+        from core.models import min_input_size
+
+        smallest = min_input_size(self.arch)
+        if self.image_size < smallest:
+            raise InputError(f"image_size {self.image_size} px is too small for {self.arch}: it needs at least "
+                             f"{smallest} px (its downsampling would shrink the image below one pixel)")
         if self.weights == "pretrained" and not ARCHITECTURES[self.arch].has_pretrained:
             raise InputError(f"{self.arch} has no pretrained weights: use weights 'none' and mode 'scratch'")
         if isinstance(self.augmentation, str):

@@ -92,7 +92,16 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
             callback(rec)
 
     # ---- data ----
-    data = make_data(cfg, dist)
+    record({"type": "phase", "phase": "data", "message": f"preparing the {cfg.dataset} data set"})
+    last_note = [0.0]
+
+    def data_progress(done: int, total: int) -> None:  # drawing / downloading can take a minute the first time
+        if time.time() - last_note[0] > 2 or done == total:
+            last_note[0] = time.time()
+            record({"type": "phase", "phase": "data", "done": done, "total": total,
+                    "message": f"preparing the {cfg.dataset} data set: {done}/{total}"})
+
+    data = make_data(cfg, dist, progress=data_progress)
     K = len(data.classes)
     steps_per_epoch = data.steps_per_epoch
     total_steps = cfg.epochs * steps_per_epoch
@@ -101,6 +110,7 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
     warmup = cfg.warmup_steps if cfg.warmup_steps is not None else int(cfg.warmup_fraction * total_steps)
 
     # ---- model ----
+    record({"type": "phase", "phase": "model", "message": f"building {cfg.arch} ({cfg.weights} weights)"})
     torch.manual_seed(cfg.seed)  # the initial weights depend on the seed only
     model, frozen = make_model(cfg, K)
     channels_last = device.type == "cuda"
@@ -443,14 +453,15 @@ class Data:
     test_loader: DataLoader | None
 
 
-def make_data(cfg: TrainConfig, dist: distributed.DistInfo) -> Data:
+def make_data(cfg: TrainConfig, dist: distributed.DistInfo, progress: Callable[[int, int], None] | None = None) -> Data:
     """Open the data set, split train/val, wrap for reproducible augmentation, and build the loaders."""
     from core.data import DATASETS, open_dataset, train_val_split
 
     spec = DATASETS[cfg.dataset]
     opts = dict(cfg.dataset_options)
-    download = not getattr(spec, "offline", True)
-    extra = {"download": True} if download else {}
+    extra: dict[str, Any] = {"progress": progress}
+    if not spec.offline:  # torchvision sets are downloaded on first use (a clear error when offline)
+        extra["download"] = True
     full = open_dataset(cfg.dataset, "train", image_size=cfg.image_size, **extra, **opts)
     classes = [str(c) for c in full.classes]
     if cfg.val_fraction > 0:
