@@ -215,3 +215,9 @@ def test_preview_masks_are_tinted():
     for (a, _), (b, _), i in zip(plain, tinted, preview_indices(ds, 3, 1)):
         m = ds.mask(i)
         assert np.array_equal(a[~m], b[~m]) and not np.array_equal(a[m], b[m])
+
+
+def test_progress_callback():
+    calls = []
+    open_dataset("shapes", "train", image_size=16, n=300, progress=lambda d, t, label: calls.append((d, t, label)))
+    assert calls[-1] == (300, 300, "rendering shapes") and len(calls) >= 2
