@@ -103,10 +103,11 @@ def _download(spec) -> None:
     if st.button(f"Download {spec.title}", key="data_download", type="primary"):
         bar = st.progress(0.0, text="Connecting…")
 
-        def progress(done: int, total: int, label: str) -> None:
+        def progress(done: int, total: int) -> None:
             frac = min(done / total, 1.0) if total else 0.0
-            text = f"{label}: {done / 2**20:.0f} of {total / 2**20:.0f} MiB" if total else f"{label}…"
-            bar.progress(frac, text=text)
+            text = f"Downloading: {done / 2**20:.0f} of {total / 2**20:.0f} MiB" if total else \
+                f"Downloading: {done / 2**20:.0f} MiB"
+            bar.progress(frac, text=text + (" (then unpacking)" if frac >= 1.0 else ""))
 
         try:
             download_dataset(spec.name, progress=progress)

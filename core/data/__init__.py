@@ -148,7 +148,7 @@ def open_dataset(name: str, split: str = "train", *, image_size: int | None = No
 
     ``root`` overrides ``core.paths.data_dir()`` (downloads, caches); ``options`` are the spec's options
     (unknown ones raise :class:`DataError`). ``download=True`` fetches missing torchvision data sets.
-    Every data set also accepts ``progress=callable(done, total, label)`` for long first-time work
+    Every data set also accepts ``progress=callable(done, total)`` for long first-time work
     (rendering Shapes, decoding a folder, downloading).
     """
     spec = get_spec(name)

@@ -34,7 +34,7 @@ from core.data.errors import DataError, DatasetUnavailable
 from core.data.resize import to_tensor
 
 #: progress(done_bytes, total_bytes_or_0, label)
-Progress = Callable[[int, int, str], None]
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def _fetch(res: Resource, dest: Path, title: str, progress: Progress | None) -> 
                     h.update(chunk)
                     done += len(chunk)
                     if progress is not None:
-                        progress(done, total, res.filename)
+                        progress(done, total)
         except urllib.error.HTTPError as err:
             raise DatasetUnavailable(f"could not download {title}: the server answered {err.code} {err.reason} "
                                      f"for {res.url}") from None
@@ -146,8 +146,6 @@ def download_dataset(name: str, root: str | os.PathLike | None = None, progress:
         dest = base / res.folder / res.filename
         if not (dest.is_file() and _md5(dest) == res.md5):
             _fetch(res, dest, title, progress)
-    if progress is not None:
-        progress(0, 0, "unpacking")
     try:
         # torchvision finds the verified archives and unpacks them (once: the train split is enough;
         # STL-10's unlabelled split would be read whole into memory).

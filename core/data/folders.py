@@ -209,7 +209,7 @@ def split_folder(base: Path, split: str) -> Path | None:
 
 # ------------------------------------------------------------------------------------------ decoding
 def decode_folder(root: Path, image_size: int, *, max_images: int = 100_000, max_megapixels: float = 40,
-                  progress: Callable[[int, int, str], None] | None = None) -> tuple[np.ndarray, np.ndarray, list[str], ValidationReport]:
+                  progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray, list[str], ValidationReport]:
     """Decode every image of ``root`` to ``uint8 [N, 3, S, S]``; returns (images, labels, files, report).
 
     Raises DatasetLayoutError (with the report) when the result is not a usable data set.
@@ -236,7 +236,7 @@ def decode_folder(root: Path, image_size: int, *, max_images: int = 100_000, max
             labels[len(kept)] = label
             kept.append(rel)
         if progress is not None:
-            progress(i + 1, len(files), "decoding images")
+            progress(i + 1, len(files))
     images, labels = images[: len(kept)], labels[: len(kept)]
     report.counts = {c: int((labels == k).sum()) for k, c in enumerate(classes)}
     _check_layout(report)
@@ -258,7 +258,7 @@ class FolderDataset(Dataset):
 
     def __init__(self, path: str | os.PathLike, split: str = "train", *, image_size: int = 128,
                  root: str | os.PathLike | None = None, transform: Callable | None = None,
-                 progress: Callable[[int, int, str], None] | None = None) -> None:
+                 progress: Callable[[int, int], None] | None = None) -> None:
         base = resolve_folder(path, root)
         folder = split_folder(base, split)
         if folder is None:
@@ -481,7 +481,7 @@ def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, limits: Zip
 
 def import_zip(src: str | os.PathLike | bytes | BinaryIO, name: str, *, root: str | os.PathLike | None = None,
                limits: ZipLimits = ZipLimits(), image_size: int = 32, max_megapixels: float = 40,
-               progress: Callable[[int, int, str], None] | None = None) -> ValidationReport:
+               progress: Callable[[int, int], None] | None = None) -> ValidationReport:
     """Import a zip of class folders as data set ``name`` under ``data_dir()/folders/<safe name>``.
 
     Returns the :class:`ValidationReport` of the imported data set. Raises :class:`DataError` for a
@@ -513,7 +513,7 @@ def import_zip(src: str | os.PathLike | bytes | BinaryIO, name: str, *, root: st
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 _extract(zf, info, dest, limits, total)
                 if progress is not None:
-                    progress(n + 1, 2 * len(kept), "unpacking")
+                    progress(n + 1, 2 * len(kept))
         # Validate: decode each image once; drop the ones that cannot be used.
         classes = sorted(p.name for p in staging.iterdir() if p.is_dir())
         counts = dict.fromkeys(classes, 0)
@@ -526,7 +526,7 @@ def import_zip(src: str | os.PathLike | bytes | BinaryIO, name: str, *, root: st
                 report.skipped.append((rel, str(err)))
                 staging.joinpath(*parts).unlink()
             if progress is not None:
-                progress(len(kept) + n + 1, 2 * len(kept), "checking images")
+                progress(len(kept) + n + 1, 2 * len(kept))
         report.classes, report.counts = classes, counts
         _check_layout(report)
         try:

@@ -215,7 +215,7 @@ def balanced_labels(seed: int, split: str, n: int) -> np.ndarray:
 
 
 def generate(split: str, n: int, *, image_size: int = DEFAULT_IMAGE_SIZE, seed: int = 0, bias: float = 0.0,
-             progress: Callable[[int, int, str], None] | None = None) -> dict[str, np.ndarray]:
+             progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
     """Render ``n`` images of ``split``; returns the arrays stored in the cache (see ShapesDataset)."""
     labels = balanced_labels(seed, split, n)
     images = np.empty((n, 3, image_size, image_size), dtype=np.uint8)
@@ -236,7 +236,7 @@ def generate(split: str, n: int, *, image_size: int = DEFAULT_IMAGE_SIZE, seed: 
         meta["radius"][i], meta["rotation"][i] = p["radius"], p["rotation"]
         meta["cx"][i], meta["cy"][i] = p["center"]
         if progress is not None and (i % 256 == 0 or i == n - 1):
-            progress(i + 1, n, "rendering shapes")
+            progress(i + 1, n)
     return {
         "images": images, "labels": labels, "masks": np.packbits(masks.reshape(n, -1), axis=1),
         "bg_index": bg_index, "colors": colors, "texture": texture, **meta,
@@ -261,7 +261,7 @@ class ShapesDataset(Dataset):
     def __init__(self, split: str = "train", *, image_size: int = DEFAULT_IMAGE_SIZE, n: int = DEFAULT_N,
                  seed: int = 0, bias: float = 0.0, n_eval: int | None = None,
                  transform: Callable | None = None, root: str | os.PathLike | None = None, use_cache: bool = True,
-                 lazy: bool = False, progress: Callable[[int, int, str], None] | None = None) -> None:
+                 lazy: bool = False, progress: Callable[[int, int], None] | None = None) -> None:
         if split not in SPLITS:
             raise DataError(f"Shapes has no split {split!r}; choose one of {', '.join(SPLITS)}")
         image_size, n, seed = _int("image_size", image_size, 8, 1024), _int("n", n, 1, 1_000_000), _int("seed", seed, 0, 2**32 - 1)

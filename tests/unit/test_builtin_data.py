@@ -192,7 +192,7 @@ def test_download_streams_with_progress_verifies_and_unpacks(data_dir, tmp_path,
     monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: FakeResponse(archive))
     calls = []
     ds = open_dataset("cifar10", "train", image_size=32, download=True,
-                      progress=lambda done, total, label: calls.append((done, total, label)))
+                      progress=lambda done, total: calls.append((done, total)))
     assert len(ds) == 20
     assert calls and calls[0][1] == len(archive) and any(c[0] == len(archive) for c in calls)
     assert builtin.is_downloaded("cifar10")

@@ -219,5 +219,5 @@ def test_preview_masks_are_tinted():
 
 def test_progress_callback():
     calls = []
-    open_dataset("shapes", "train", image_size=16, n=300, progress=lambda d, t, label: calls.append((d, t, label)))
-    assert calls[-1] == (300, 300, "rendering shapes") and len(calls) >= 2
+    open_dataset("shapes", "train", image_size=16, n=300, progress=lambda d, t: calls.append((d, t)))
+    assert calls[-1] == (300, 300) and len(calls) >= 2
