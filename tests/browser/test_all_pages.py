@@ -1,4 +1,4 @@
-"""Every page listed in the navigation renders in real Chromium without an exception; one screenshot each."""
+"""Every page listed in the navigation renders in real Chromium without an exception (page tests take screenshots)."""
 from __future__ import annotations
 
 from tests.browser.conftest import open_page, screenshot, wait_for_script
@@ -23,6 +23,4 @@ def test_every_listed_page_renders(app_server, page):
     for path in paths:
         open_page(page, app_server, path)
         wait_for_script(page)
-        name = path.strip("/") or "home"
-        if name != "home":
-            screenshot(page, f"nav-{name}")
+        assert page.locator('[data-testid="stMain"]').inner_text().strip(), f"/{path} rendered nothing"
