@@ -1,6 +1,7 @@
 """Data sets: look at what a network will learn from before training it."""
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import plotly.express as px
@@ -175,7 +176,8 @@ if name == "shapes" and split == "train" and options.get("bias", 0) > 0:
 left, right = st.columns([1, 2])
 with left:
     st.subheader("Class counts")
-    fig = px.bar(x=list(counts), y=list(counts.values()), labels={"x": "class", "y": "images"})
+    # Class names may come from a user's folder names: escaped, since Plotly renders a little HTML in labels.
+    fig = px.bar(x=[html.escape(c) for c in counts], y=list(counts.values()), labels={"x": "class", "y": "images"})
     fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10))
     st.plotly_chart(fig, width="stretch", key="data_counts_chart")
 with right:

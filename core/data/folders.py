@@ -107,16 +107,17 @@ class ValidationReport:
 def _check_layout(report: ValidationReport) -> None:
     """Fill ``report.problems`` and raise DatasetLayoutError when the data set cannot be trained on."""
     empty = [c for c in report.classes if report.counts.get(c, 0) == 0]
+    shown = {c: _display(c) for c in report.classes}  # folder names come from users: escaped for display
     if not report.classes:
         report.problems.append("no class folders found: put the images of each class in their own sub-folder "
                                "(e.g. cat/1.jpg, dog/2.jpg)")
     elif len(report.classes) - len(empty) < 2:
-        report.problems.append(f"only one class with images ({', '.join(c for c in report.classes if c not in empty) or 'none'}): "
+        report.problems.append(f"only one class with images ({', '.join(shown[c] for c in report.classes if c not in empty) or 'none'}): "
                                "a classifier needs at least two class folders")
     if empty:
-        report.problems.append(f"class folder(s) without a single readable image: {', '.join(empty)}")
+        report.problems.append(f"class folder(s) without a single readable image: {', '.join(shown[c] for c in empty)}")
     if report.problems:
-        raise DatasetLayoutError(f"{report.name}: " + "; ".join(report.problems), report)
+        raise DatasetLayoutError(f"{_display(report.name)}: " + "; ".join(report.problems), report)
 
 
 # ------------------------------------------------------------------------------------------ folder scanning

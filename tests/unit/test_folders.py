@@ -265,3 +265,12 @@ def test_resize_policy_is_shorter_side_and_centre_crop():
     assert (out[:, 2:8] == (0, 255, 0)).all()  # only the green middle survives, not stretched
     tall = np.asarray(square(Image.new("RGB", (5, 20), (1, 2, 3)), 40))
     assert tall.shape == (40, 40, 3)
+
+
+def test_hostile_class_names_are_escaped_in_messages(tmp_path):
+    root = tmp_path / "evil"
+    (root / "<img src=x onerror=alert(1)>").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(root / "<img src=x onerror=alert(1)>" / "1.png")
+    with pytest.raises(DatasetLayoutError) as info:
+        open_dataset("folder", "train", image_size=8, path=str(root))
+    assert "<img" not in str(info.value) and "&lt;img" in str(info.value)
