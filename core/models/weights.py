@@ -266,6 +266,8 @@ def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
     """
     p = Path(path)
     shown = p.name
+    if p.suffix not in (".safetensors", ".pt", ".pth", ".bin", ".ckpt"):
+        raise WeightsFileError(f"{shown}: weights must be a .safetensors, .pt or .pth file")
     if not p.is_file():
         raise WeightsFileError(f"weights file not found: {shown}")
     metadata: dict[str, str] = {}
@@ -279,10 +281,8 @@ def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
             obj: Any = load_file(str(p), device="cpu")
         except Exception as err:  # safetensors raises its own SafetensorError and others
             raise WeightsFileError(f"{shown} is not a valid safetensors file ({err})") from err
-    elif p.suffix in (".pt", ".pth", ".bin", ".ckpt"):
-        obj = _torch_load_safe(p, shown)
     else:
-        raise WeightsFileError(f"{shown}: weights must be a .safetensors, .pt or .pth file")
+        obj = _torch_load_safe(p, shown)
     if isinstance(obj, dict):
         for key in ("state_dict", "model", "model_state", "model_state_dict"):
             if isinstance(obj.get(key), dict):
