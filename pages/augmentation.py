@@ -276,13 +276,14 @@ with tab_pipe:
         for i, step in enumerate(ss["aug_steps"]):
             spec, uid = REGISTRY[step["name"]], step["uid"]
             with st.container(border=True):
-                h1, h2, h3, h4 = st.columns([6, 1, 1, 1], vertical_alignment="center")
-                h1.markdown(f"**{i + 1}. {spec.title}**")
-                h2.button("↑", key=f"aug_up_{uid}", on_click=_move, args=(i, -1), disabled=i == 0,
-                          help="Move up")
-                h3.button("↓", key=f"aug_down_{uid}", on_click=_move, args=(i, 1),
-                          disabled=i == len(ss["aug_steps"]) - 1, help="Move down")
-                h4.button("✕", key=f"aug_rm_{uid}", on_click=_remove, args=(i,), help="Remove")
+                with st.container(horizontal=True, vertical_alignment="center"):
+                    st.markdown(f"**{i + 1}. {spec.title}**")
+                    st.button("↑", key=f"aug_up_{uid}", on_click=_move, args=(i, -1), disabled=i == 0,
+                              help="Move up", type="tertiary")
+                    st.button("↓", key=f"aug_down_{uid}", on_click=_move, args=(i, 1),
+                              disabled=i == len(ss["aug_steps"]) - 1, help="Move down", type="tertiary")
+                    st.button("✕", key=f"aug_rm_{uid}", on_click=_remove, args=(i,), help="Remove",
+                              type="tertiary")
                 st.caption(spec.explanation + _spec_link(spec))
                 key_p = f"aug_s{uid}_p"
                 if key_p not in ss:
