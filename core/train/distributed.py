@@ -71,6 +71,17 @@ def all_reduce_sum_(tensor: torch.Tensor, info: DistInfo) -> torch.Tensor:
     return tensor
 
 
+def sync_buffers(model: torch.nn.Module, info: DistInfo) -> None:
+    """Copy rank 0's buffers (BatchNorm running statistics) to every rank.
+
+    DDP broadcasts them at the start of each forward, so after the last training step each rank still holds the
+    statistics of its own last batch; evaluation and the final weights must use one set.
+    """
+    if info.enabled:
+        for buf in model.buffers():
+            dist.broadcast(buf, src=0)
+
+
 def any_true(flag: bool, info: DistInfo) -> bool:
     """True on every rank if ``flag`` is true on any rank (so all ranks stop at the same step)."""
     if not info.enabled:

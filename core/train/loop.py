@@ -156,6 +156,7 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
                               capture_train_state(optimizer, scaler, step, best_acc, train_time), best=best)
 
     def run_eval(loader, split: str, keep_misclassified: bool = False) -> dict | None:
+        distributed.sync_buffers(raw_model, dist)
         res = evaluate(raw_model, loader, K, device, mean, std, autocast, channels_last, dist, should_stop,
                        keep_misclassified)
         set_train_mode(raw_model, frozen)
@@ -264,6 +265,7 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
         raise explained from None
 
     # ---- finish ----
+    distributed.sync_buffers(raw_model, dist)
     sha = weights_sha256(raw_model)
     shas = distributed.gather_objects(sha, dist) if dist.enabled else None
     val_rec = latest.get("eval") or (dict(last_val, split="val") if last_val else None)
