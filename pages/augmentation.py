@@ -152,6 +152,11 @@ def _param_widget(p: Param, key: str) -> None:
         st.slider(label, float(p.min), float(p.max), step=float(p.step or 0.01), key=key, help=help_)
 
 
+def _md(text: str) -> str:
+    """User-typed text (class names) shown inside markdown: escape the characters markdown would interpret."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~$" else ch for ch in str(text))[:80]
+
+
 def _spec_link(spec) -> str:
     return f" [paper]({spec.paper})" if spec.paper else ""
 
@@ -370,7 +375,7 @@ with tab_pipe:
                     if mixed.record.box and mixed.record.applied:
                         shown = _outline(shown, mixed.record.box)
                     soft = mixed.soft_labels[i].tolist()
-                    label = " · ".join(f"{c} {v:.2f}" for c, v in zip(classes, soft) if v > 0)
+                    label = " · ".join(f"{_md(c)} {v:.2f}" for c, v in zip(classes, soft) if v > 0)
                     with mcols[i % 4]:
                         st.image(shown, width="stretch")
                         st.caption(f"**#{i}** soft label: {label}")
