@@ -106,3 +106,13 @@ def test_mix_preview_is_seeded_and_returns_uint8():
     assert r1.images[0].dtype == torch.uint8
     kept = (r1.images[0][0] == 0).float().mean().item()
     assert r1.record.lam == pytest.approx(kept) and float(r1.soft_labels[0, 0]) == pytest.approx(kept)
+
+
+def test_crop_batch_is_seeded_and_labelled_by_source():
+    from core.augment.mixing import crop_batch
+
+    srcs = [torch.randint(0, 256, (3, 40, 50), dtype=torch.uint8), torch.zeros(3, 40, 50, dtype=torch.uint8)]
+    a, la = crop_batch(srcs, n=5, size=24, seed=1)
+    b, lb = crop_batch(srcs, n=5, size=24, seed=1)
+    assert la == lb == [0, 1, 0, 1, 0]
+    assert all(x.shape == (3, 24, 24) and torch.equal(x, y) for x, y in zip(a, b))
