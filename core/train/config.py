@@ -266,3 +266,18 @@ def field_help() -> dict[str, str]:
     for m in re.finditer(r"^\s{4}(\w+): [^=\n]+=[^#\n]*#\s*(.+)$", src, flags=re.M):
         out[m.group(1)] = m.group(2).strip()
     return out
+
+
+def cli_command(config: TrainConfig) -> str:
+    """The ``python -m core train`` command that runs ``config`` (only fields that differ from the defaults)."""
+    import shlex
+
+    default = TrainConfig()
+    parts = ["python -m core train"]
+    for f in dataclasses.fields(TrainConfig):
+        value = getattr(config, f.name)
+        if value == getattr(default, f.name):
+            continue
+        text = json.dumps(value) if isinstance(value, dict) else ("none" if value is None else str(value))
+        parts.append(f"--{f.name.replace('_', '-')} {shlex.quote(text)}")
+    return " \\\n    ".join(parts)

@@ -1,0 +1,165 @@
+"""What the Train and Runs pages draw from a run folder: curves, confusion matrix, per-class accuracy, mistakes.
+
+Figures are Plotly (``plotly.graph_objects.Figure``), built here so that pages stay thin and notebooks can reuse
+them. Everything reads the run folder through :mod:`core.runs.store` and tolerates a run that is still writing.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import plotly.graph_objects as go
+
+from core.runs import store
+
+
+@dataclass
+class RunView:
+    """One snapshot of a run folder (a poll of the live view)."""
+
+    run_dir: Path
+    status: dict  # effective status
+    config: dict
+    records: list[dict]
+
+    @property
+    def meta(self) -> dict:
+        return next((r for r in reversed(self.records) if r.get("type") == "meta"), {})
+
+    @property
+    def train(self) -> list[dict]:
+        return [r for r in self.records if r.get("type") == "train"]
+
+    @property
+    def evals(self) -> list[dict]:
+        return [r for r in self.records if r.get("type") == "eval"]
+
+    @property
+    def test(self) -> dict | None:
+        return next((r for r in reversed(self.records) if r.get("type") == "test"), None)
+
+    @property
+    def phase(self) -> dict | None:
+        return next((r for r in reversed(self.records) if r.get("type") == "phase"), None)
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.meta.get("classes") or [])
+
+    @property
+    def active(self) -> bool:
+        return self.status.get("state") in store.ACTIVE_STATES
+
+    def progress(self) -> dict:
+        """step, total, fraction, img/s, ETA and a one-line text for the progress bar."""
+        last = self.train[-1] if self.train else {}
+        total = self.meta.get("total_steps") or last.get("total_steps") or 0
+        step = last.get("step", 0)
+        frac = min(1.0, step / total) if total else 0.0
+        if self.status.get("state") == "completed":
+            frac = 1.0
+        epochs = self.meta.get("epochs")
+        eta = last.get("eta_s")
+        parts = [f"step {step}/{total or '?'}"]
+        if last:
+            parts.append(f"epoch {last.get('epoch', 0):.2f}/{epochs}")
+            parts.append(f"{last.get('img_per_s', 0):.0f} img/s")
+            if self.active and eta is not None:
+                parts.append(f"ETA {format_seconds(eta)}")
+        return {"step": step, "total": total, "fraction": frac, "img_per_s": last.get("img_per_s"),
+                "eta_s": eta if self.active else 0.0, "text": " · ".join(parts)}
+
+
+def load_view(run_dir: str | os.PathLike) -> RunView:
+    run_dir = Path(run_dir)
+    return RunView(run_dir=run_dir, status=store.effective_status(run_dir),
+                   config=store.read_json(run_dir / store.CONFIG_FILE, default={}) or {},
+                   records=store.read_metrics(run_dir))
+
+
+def format_seconds(s: float | None) -> str:
+    if s is None or s != s:
+        return "?"
+    s = int(round(s))
+    if s >= 3600:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+# ------------------------------------------------------------------ figures
+_LAYOUT = dict(height=300, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+
+
+def curves_figure(view: RunView, metric: str) -> go.Figure:
+    """``metric`` ∈ {"loss", "acc", "lr"}: training (per log interval) and validation (per epoch) vs. epoch."""
+    fig = go.Figure()
+    tr = view.train
+    if tr:
+        fig.add_scatter(x=[r["epoch"] for r in tr], y=[r[metric] for r in tr], mode="lines",
+                        name="train" if metric != "lr" else "learning rate")
+    if metric != "lr" and view.evals:
+        ev = view.evals
+        fig.add_scatter(x=[r["epoch"] for r in ev], y=[r[metric] for r in ev], mode="lines+markers",
+                        name="validation")
+    title = {"loss": "Loss (cross-entropy)", "acc": "Accuracy", "lr": "Learning rate"}[metric]
+    fig.update_layout(title=title, xaxis_title="epoch", **_LAYOUT)
+    if metric == "acc":
+        fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    return fig
+
+
+def compare_figure(views: dict[str, RunView], metric: str = "acc", split: str = "val") -> go.Figure:
+    """One line per run: validation ``metric`` per epoch (or training ``metric`` with split="train")."""
+    fig = go.Figure()
+    for name, view in views.items():
+        recs = view.evals if split == "val" else view.train
+        if recs:
+            fig.add_scatter(x=[r["epoch"] for r in recs], y=[r[metric] for r in recs], mode="lines+markers"
+                            if split == "val" else "lines", name=name)
+    label = {"acc": "accuracy", "loss": "loss"}.get(metric, metric)
+    fig.update_layout(title=f"{'Validation' if split == 'val' else 'Training'} {label}", xaxis_title="epoch",
+                      **_LAYOUT)
+    if metric == "acc":
+        fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    return fig
+
+
+def confusion_figure(confusion: list[list[int]], classes: list[str]) -> go.Figure:
+    """Rows: true class; columns: predicted class. The diagonal is what the network got right."""
+    fig = go.Figure(go.Heatmap(z=confusion, x=classes, y=classes, colorscale="Blues", text=confusion,
+                               texttemplate="%{text}", hovertemplate="true %{y} → predicted %{x}: %{z}<extra></extra>"))
+    fig.update_layout(title="Confusion matrix", xaxis_title="predicted", yaxis_title="true", height=420,
+                      margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def per_class_figure(per_class: list[float | None], classes: list[str]) -> go.Figure:
+    fig = go.Figure(go.Bar(x=classes, y=[v if v is not None else 0 for v in per_class],
+                           text=[f"{100 * v:.0f}%" if v is not None else "n/a" for v in per_class]))
+    fig.update_layout(title="Accuracy per class", height=420, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    return fig
+
+
+# ------------------------------------------------------------------ misclassified images
+def misclassified_images(run_dir: str | os.PathLike, limit: int = 24) -> list[dict]:
+    """The final evaluation's mistakes with their pixels: [{"image": uint8 [H,W,3], "true", "pred",
+    "confidence"}]. Re-opens the evaluated split (cached on disk for Shapes) at the run's image size."""
+    from core.data import open_dataset
+
+    view = load_view(run_dir)
+    test = view.test
+    if not test or not test.get("misclassified"):
+        return []
+    cfg = view.config
+    ds = open_dataset(cfg["dataset"], test.get("dataset_split", "test"), image_size=cfg["image_size"],
+                      **(cfg.get("dataset_options") or {}))
+    classes = view.classes
+    out = []
+    for m in test["misclassified"][:limit]:
+        image, _ = ds[m["index"]]
+        out.append({"image": image.permute(1, 2, 0).numpy(), "true": classes[m["true"]],
+                    "pred": classes[m["pred"]], "confidence": m["confidence"], "index": m["index"]})
+    return out

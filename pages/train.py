@@ -1,0 +1,343 @@
+"""Train: pick data, network, starting weights and budget; start a run; watch it learn; inspect the result.
+
+The run executes in its own process (core.runs.launcher), so refreshing the page or restarting the app loses
+nothing: the page just reads the run folder again (run id in the URL, else the newest active run).
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import streamlit as st
+
+from core.augment import PRESET_DESCRIPTIONS
+from core.augment import PRESETS as AUG_PRESETS
+from core.data import DATASETS
+from core.errors import PlaygroundError
+from core.models import ARCHITECTURES, weights_status
+from core.paths import runs_dir
+from core.runs import launcher, results, store
+from core.train.config import DEFAULT_PRESET, MODES, OPTIMIZERS, PRESETS, TrainConfig, cli_command, field_help
+from pages._widgets import show_error
+
+HELP = field_help()
+MODE_TITLES = {"scratch": "From scratch", "linear_probe": "Linear probe", "finetune_last_k": "Fine-tune last k blocks",
+               "full": "Full fine-tune"}
+WEIGHT_CHOICES = {"none": "Random (from scratch)", "pretrained": "ImageNet pretrained", "checkpoint": "A previous run"}
+IMAGE_SIZES = [32, 48, 64, 96, 112, 128, 160, 192, 224, 299]
+BATCH_SIZES = [4, 8, 16, 32, 64, 128, 256]
+SIMPLE = ("epochs", "batch_size", "image_size", "optimizer", "lr", "momentum", "weight_decay", "warmup_fraction",
+          "label_smoothing", "val_fraction", "seed", "device", "amp", "log_every", "checkpoint_every_s", "arch",
+          "mode", "finetune_k", "dataset")
+
+st.title("Train a network")
+st.markdown(
+    "Training = showing the network labelled images, measuring how wrong it is (the **loss**) and nudging every "
+    "weight downhill (**gradient descent**). Start from random weights (*from scratch*) or from ImageNet "
+    "weights (*transfer learning*: freeze everything but the last layer for a **linear probe**, or let some or "
+    "all layers adapt). Watch the validation curve: when it stops following the training curve, the network "
+    "starts memorising instead of learning."
+)
+ss = st.session_state
+
+
+# ------------------------------------------------------------------ settings <-> widgets (one widget per field)
+def _apply(cfg: TrainConfig) -> None:
+    """Put ``cfg`` into the widgets' session state (a preset was chosen)."""
+    for name in SIMPLE:
+        ss[f"train_{name}"] = getattr(cfg, name)
+    ss["train_max_steps"] = cfg.max_steps or 0
+    ss["train_num_workers"] = "auto" if cfg.num_workers is None else cfg.num_workers
+    aug = cfg.augmentation if isinstance(cfg.augmentation, str) else "none"
+    ss["train_augmentation"] = aug
+    if cfg.weights in ("none", "pretrained"):
+        ss["train_weights"] = cfg.weights
+    else:
+        ss["train_weights"], ss["train_weights_run"] = "checkpoint", cfg.weights
+    spec = DATASETS[cfg.dataset]
+    for opt, default in spec.options.items():
+        ss[f"train_opt_{cfg.dataset}_{opt}"] = cfg.dataset_options.get(opt, default)
+
+
+def _on_preset() -> None:
+    _apply(TrainConfig.from_preset(ss["train_preset"]))
+
+
+def _config_from_widgets() -> TrainConfig:
+    default = TrainConfig()
+    # .get: Streamlit forgets the state of a widget that was not drawn in the last run (e.g. k when hidden)
+    values = {name: ss.get(f"train_{name}", getattr(default, name)) for name in SIMPLE}
+    spec = DATASETS[values["dataset"]]
+    options = {opt: ss.get(f"train_opt_{spec.name}_{opt}", d) for opt, d in spec.options.items()}
+    weights = ss.get("train_weights", "none")
+    if weights == "checkpoint":
+        weights = ss.get("train_weights_run") or "none"
+    workers = ss.get("train_num_workers", "auto")
+    return TrainConfig(**values, dataset_options=options, max_steps=int(ss.get("train_max_steps", 0)) or None,
+                       weights=weights, augmentation=ss.get("train_augmentation", "none"),
+                       num_workers=None if workers == "auto" else int(workers))
+
+
+if "train_arch" not in ss:
+    ss["train_preset"] = DEFAULT_PRESET
+    _apply(TrainConfig.from_preset(DEFAULT_PRESET))
+
+
+# ------------------------------------------------------------------ which run to show
+def _current_run():
+    """The run in the URL (?run=ID), else the newest active run: the page reattaches after a refresh."""
+    run_id = st.query_params.get("run")
+    if run_id:
+        try:
+            store.validate_run_id(run_id)
+            path = runs_dir() / run_id
+            if (path / store.CONFIG_FILE).is_file():
+                return path
+        except PlaygroundError:
+            pass
+        st.warning("The run in the address bar does not exist (deleted?).")
+        del st.query_params["run"]
+    latest = store.latest_active_run()
+    if latest is not None:
+        st.query_params["run"] = latest.name
+    return latest
+
+
+def _start(cfg: TrainConfig) -> None:
+    # a double click sends two clicks: one run per request, the second within 3 s with equal settings is ignored
+    last = ss.get("train_last_start")
+    if last and last[0] == cfg.to_json() and time.time() - last[1] < 3:
+        return
+    run_dir = launcher.start(cfg)
+    ss["train_last_start"] = (cfg.to_json(), time.time())
+    st.query_params["run"] = run_dir.name
+
+
+# ------------------------------------------------------------------ live view of a run
+def _live(run_dir) -> None:
+    view = results.load_view(run_dir)
+    active = view.active
+
+    @st.fragment(run_every=2 if active else None)
+    def live() -> None:
+        v = results.load_view(run_dir)
+        state = v.status.get("state")
+        icon = {"running": "🏃", "queued": "⏳", "completed": "✅", "cancelled": "⏹️", "failed": "❌",
+                "interrupted": "⚠️"}.get(state, "")
+        st.subheader(f"{icon} Run `{run_dir.name}` — {state}")
+        cfg = v.config
+        st.caption(f"{cfg.get('arch')} · {cfg.get('dataset')} · {MODE_TITLES.get(cfg.get('mode'), cfg.get('mode'))} "
+                   f"· weights {cfg.get('weights')} · {cfg.get('epochs')} epochs · batch {cfg.get('batch_size')} "
+                   f"· {cfg.get('image_size')} px")
+        if state == "failed":
+            st.error(v.status.get("message") or "the run failed")
+        elif state == "interrupted":
+            st.warning(v.status.get("message"))
+        elif v.status.get("message") and state in store.ACTIVE_STATES and not v.train:
+            st.info(v.status.get("message"))
+        prog = v.progress()
+        st.progress(prog["fraction"], text=prog["text"])
+        cols = st.columns([1, 1, 4])
+        if state in store.ACTIVE_STATES:
+            if cols[0].button("Cancel", key="train_cancel", help="stops within seconds and saves a checkpoint"):
+                launcher.cancel(run_dir)
+                st.toast("Stop requested: the run saves a checkpoint and stops.")
+        elif state in store.RESUMABLE_STATES:
+            if cols[0].button("Resume", key="train_resume", help="continue from the last checkpoint"):
+                try:
+                    launcher.resume(run_dir)
+                    st.rerun()
+                except PlaygroundError as err:
+                    show_error(err)
+        if v.train:
+            c1, c2, c3 = st.columns(3)
+            c1.plotly_chart(results.curves_figure(v, "loss"), key="train_fig_loss")
+            c2.plotly_chart(results.curves_figure(v, "acc"), key="train_fig_acc")
+            c3.plotly_chart(results.curves_figure(v, "lr"), key="train_fig_lr")
+        if active and state not in store.ACTIVE_STATES:
+            st.rerun()  # the run just ended: redraw the whole page (results, no more polling)
+
+    live()
+    if not active:
+        _results(view)
+
+
+@st.cache_data(max_entries=8, show_spinner="Loading the misclassified images…")
+def _mistakes(run_dir: str, mtime: float) -> list[dict]:
+    return results.misclassified_images(run_dir)
+
+
+def _results(view: results.RunView) -> None:
+    test = view.test
+    if test is None:
+        return
+    classes = view.classes
+    split = "test" if test.get("dataset_split") == "test" else "validation"
+    c = st.columns(4)
+    c[0].metric(f"{split.capitalize()} accuracy", f"{100 * test['acc']:.1f} %")
+    best = max((r["acc"] for r in view.evals), default=None)
+    c[1].metric("Best validation accuracy", f"{100 * best:.1f} %" if best is not None else "–")
+    summary = store.run_summary(view.run_dir)
+    c[2].metric("Duration", results.format_seconds(summary["duration_s"]))
+    c[3].metric("Steps", f"{summary['step']}")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(results.confusion_figure(test["confusion"], classes), key="train_fig_confusion")
+    c2.plotly_chart(results.per_class_figure(test["per_class_acc"], classes), key="train_fig_per_class")
+    mistakes = []
+    try:
+        metrics_file = view.run_dir / store.METRICS_FILE
+        mistakes = _mistakes(str(view.run_dir), metrics_file.stat().st_mtime)
+    except (PlaygroundError, OSError) as err:
+        show_error(err)
+    if mistakes:
+        st.markdown(f"**Misclassified {split} images** (true → predicted, confidence)")
+        cols = st.columns(8)
+        for i, m in enumerate(mistakes[:16]):
+            cols[i % 8].image(m["image"], caption=f"{m['true']} → {m['pred']} ({100 * m['confidence']:.0f}%)",
+                              width="stretch")
+    st.markdown("**Downloads**")
+    d = st.columns(3)
+    for col, kind in zip(d[:2], ("best", "last")):
+        path = view.run_dir / f"{kind}.safetensors"
+        if path.is_file():
+            col.download_button(f"{kind} checkpoint (.safetensors)", data=lambda p=path: p.read_bytes(),
+                                file_name=f"{view.run_dir.name}-{kind}.safetensors", mime="application/octet-stream",
+                                key=f"train_dl_{kind}", on_click="ignore")
+    d[2].download_button("config.json", data=json.dumps(view.config, indent=2), file_name="config.json",
+                         mime="application/json", key="train_dl_config", on_click="ignore")
+    st.markdown("**The same run from the command line**")
+    try:
+        st.code(cli_command(TrainConfig.from_dict(view.config)), language="bash")
+    except PlaygroundError:
+        pass
+
+
+# ------------------------------------------------------------------ the settings form
+def _settings() -> None:
+    st.selectbox("Preset", list(PRESETS), key="train_preset", format_func=lambda k: PRESETS[k].title,
+                 on_change=_on_preset, help="fills in every setting below; change any of them afterwards")
+    st.caption(PRESETS[ss["train_preset"]].description)
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        st.markdown("**Data**")
+        st.selectbox("Data set", list(DATASETS), key="train_dataset", help=HELP["dataset"],
+                     format_func=lambda k: DATASETS[k].title + ("" if DATASETS[k].offline else " (download)"))
+        spec = DATASETS[ss["train_dataset"]]
+        for opt, default in spec.options.items():
+            key = f"train_opt_{spec.name}_{opt}"
+            ss.setdefault(key, default)
+            helptext = spec.option_help.get(opt)
+            if spec.name == "folder" and opt == "path":
+                from core.data.folders import list_imported
+
+                imported = list_imported()
+                if imported and ss[key] in ("", *imported):
+                    ss[key] = ss[key] or imported[0]
+                    st.selectbox("Imported data set", imported, key=key, help="import a zip on the Data sets page")
+                else:
+                    st.text_input("Folder on the server", key=key, help=helptext)
+            elif isinstance(default, bool):
+                st.checkbox(opt, key=key, help=helptext)
+            elif isinstance(default, int):
+                st.number_input(opt, min_value=0 if opt == "seed" else 1, max_value=1_000_000, step=1 if opt == "seed"
+                                else 500, key=key, help=helptext)
+            elif isinstance(default, float):
+                st.slider(opt, 0.0, 1.0, step=0.05, key=key, help=helptext)
+            else:
+                st.text_input(opt, key=key, help=helptext)
+        st.select_slider("Image size (px)", IMAGE_SIZES, key="train_image_size", help=HELP["image_size"])
+        st.selectbox("Augmentation", list(AUG_PRESETS), key="train_augmentation", help=HELP["augmentation"])
+        st.caption(PRESET_DESCRIPTIONS.get(ss["train_augmentation"], ""))
+    with c2:
+        st.markdown("**Network**")
+        st.selectbox("Architecture", list(ARCHITECTURES), key="train_arch", help=HELP["arch"],
+                     format_func=lambda k: f"{ARCHITECTURES[k].title} ({ARCHITECTURES[k].year})")
+        arch = ARCHITECTURES[ss["train_arch"]]
+        st.caption(arch.idea)
+        st.radio("Starting weights", list(WEIGHT_CHOICES), key="train_weights", format_func=WEIGHT_CHOICES.get,
+                 help=HELP["weights"])
+        if ss["train_weights"] == "pretrained":
+            status = weights_status(arch.name)
+            note = {"cached": "ImageNet weights are on disk.",
+                    "downloadable": "ImageNet weights will be downloaded once when the run starts.",
+                    "unavailable": "This architecture has no pretrained weights."}[status]
+            (st.warning if status == "unavailable" else st.caption)(note)
+        elif ss["train_weights"] == "checkpoint":
+            done = [r for r in store.list_runs() if r["arch"] == arch.name and r["has_checkpoint"]]
+            if done:
+                st.selectbox("Run", [r["path"] for r in done], key="train_weights_run",
+                             format_func=lambda p: p.rsplit("/", 1)[-1])
+            else:
+                st.info(f"No earlier {arch.title} run with a checkpoint yet.")
+        st.selectbox("Mode", list(MODES), key="train_mode", format_func=MODE_TITLES.get, help=HELP["mode"])
+        st.caption(MODES[ss["train_mode"]])
+        if ss["train_mode"] == "finetune_last_k":
+            st.number_input("k (blocks before the head that learn)", 1, 20, key="train_finetune_k",
+                            help=HELP["finetune_k"])
+    with c3:
+        st.markdown("**Budget and optimiser**")
+        st.number_input("Epochs", 1, 1000, key="train_epochs", help=HELP["epochs"])
+        st.number_input("Max steps (0 = no cap)", 0, 10_000_000, key="train_max_steps", help=HELP["max_steps"])
+        st.select_slider("Batch size", BATCH_SIZES, key="train_batch_size", help=HELP["batch_size"])
+        st.selectbox("Optimizer", list(OPTIMIZERS), key="train_optimizer", help=OPTIMIZERS[ss["train_optimizer"]])
+        st.number_input("Learning rate", min_value=1e-6, max_value=10.0, format="%.5f", step=0.001, key="train_lr",
+                        help=HELP["lr"])
+    with st.expander("Advanced settings"):
+        a = st.columns(4)
+        a[0].number_input("Weight decay", 0.0, 1.0, format="%.5f", step=1e-4, key="train_weight_decay",
+                          help=HELP["weight_decay"])
+        a[0].number_input("Momentum (SGD)", 0.0, 0.999, step=0.05, key="train_momentum", help=HELP["momentum"])
+        a[1].number_input("Warm-up fraction", 0.0, 0.9, step=0.01, key="train_warmup_fraction",
+                          help=HELP["warmup_fraction"])
+        a[1].number_input("Label smoothing", 0.0, 0.9, step=0.05, key="train_label_smoothing",
+                          help=HELP["label_smoothing"])
+        a[2].number_input("Validation fraction", 0.0, 0.5, step=0.05, key="train_val_fraction",
+                          help=HELP["val_fraction"])
+        a[2].number_input("Seed", 0, 2**31 - 1, key="train_seed", help=HELP["seed"])
+        import torch
+
+        devices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+        a[3].selectbox("Device", devices, key="train_device", help=HELP["device"])
+        a[3].selectbox("Mixed precision", ["auto", "off", "bf16", "fp16"], key="train_amp", help=HELP["amp"])
+        a[3].selectbox("Data workers", ["auto", 0, 1, 2, 4, 8], key="train_num_workers", help=HELP["num_workers"])
+        a[0].number_input("Log every (steps)", 1, 10_000, key="train_log_every", help=HELP["log_every"])
+        a[1].number_input("Checkpoint every (s)", 5.0, 36_000.0, step=30.0, key="train_checkpoint_every_s",
+                          help=HELP["checkpoint_every_s"])
+
+    try:
+        cfg = _config_from_widgets().validate()
+    except PlaygroundError as err:
+        show_error(err)
+        cfg = None
+    b = st.columns([1, 1, 3])
+    if b[1].button("Estimate duration", key="train_estimate", disabled=cfg is None,
+                   help="times two real training steps on this machine and scales them to the whole run"):
+        from core.train.estimate import estimate_duration
+
+        try:
+            with st.spinner("Timing two training steps…"):
+                est = estimate_duration(cfg)
+            ss["train_estimate_result"] = (cfg.to_json(), est)
+        except (PlaygroundError, RuntimeError) as err:
+            show_error(err)
+    shown = ss.get("train_estimate_result")
+    if shown and cfg is not None and shown[0] == cfg.to_json():
+        est = shown[1]
+        b[2].info(f"≈ **{results.format_seconds(est.seconds)}** on this machine ({est.method}). "
+                  "First use of a data set adds its preparation (Shapes: about a minute for 12k images).")
+    if b[0].button("Start training", key="train_start", type="primary", disabled=cfg is None):
+        try:
+            _start(cfg)
+            st.rerun()
+        except PlaygroundError as err:
+            show_error(err)
+
+
+current = _current_run()
+if current is not None:
+    _live(current)
+    busy = results.load_view(current).active
+    with st.expander("Start another run" + (" (it will wait in the queue)" if busy else ""), expanded=not busy):
+        _settings()
+else:
+    _settings()

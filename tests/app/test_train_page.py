@@ -1,0 +1,73 @@
+"""Train page (AppTest): defaults from the preset, a tiny run started from the page completes and shows results."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.runs import launcher, store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def runs_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNPG_RUNS_DIR", str(tmp_path / "runs"))
+    yield tmp_path / "runs"
+    root = tmp_path / "runs"
+    for run_dir in root.glob("*/") if root.exists() else []:
+        if store.is_active(run_dir):
+            launcher.cancel(run_dir)
+            launcher.wait(run_dir, timeout=60)
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_defaults_come_from_the_default_preset(runs_env):
+    at = _page()
+    assert at.selectbox(key="train_preset").value == "shapes-quick"
+    assert at.selectbox(key="train_dataset").value == "shapes"
+    assert at.selectbox(key="train_arch").value == "resnet18"
+    assert at.number_input(key="train_opt_shapes_n").value == 12000
+    at.selectbox(key="train_preset").set_value("shapes-tiny").run()
+    assert at.select_slider(key="train_image_size").value == 32
+    assert at.number_input(key="train_max_steps").value == 30
+
+
+def test_bad_combination_shows_a_clear_error_not_a_traceback(runs_env):
+    at = _page()
+    at.radio(key="train_weights").set_value("pretrained").run()  # mode is still "scratch"
+    assert not at.exception
+    assert any("set weights to 'none'" in e.value for e in at.error)
+    assert at.button(key="train_start").disabled
+
+
+def test_start_a_tiny_run_and_see_it_complete(runs_env):
+    at = _page()
+    at.selectbox(key="train_preset").set_value("shapes-tiny").run()
+    at.selectbox(key="train_arch").set_value("lenet5").run()
+    at.number_input(key="train_opt_shapes_n").set_value(120).run()
+    at.number_input(key="train_max_steps").set_value(6).run()
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    run_id = at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"]
+    run_dir = runs_env / run_id
+    assert (run_dir / "config.json").is_file()
+    # AppTest has no timer for run_every fragments: rerun until the run is done
+    deadline = time.time() + 300
+    while store.effective_status(run_dir)["state"] in store.ACTIVE_STATES and time.time() < deadline:
+        time.sleep(2)
+        at.run()
+        assert not at.exception, at.exception
+    at.run()
+    assert store.effective_status(run_dir)["state"] == "completed"
+    assert any("completed" in s.value for s in at.subheader)
+    assert any(m.label.endswith("accuracy") for m in at.metric)
+    assert any("python -m core train" in c.value for c in at.code)
