@@ -25,6 +25,8 @@ NAV: dict[str, list[st.Page]] = {
     "Inside the network": [
     ],
     "Training": [
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
     ],
 }
 

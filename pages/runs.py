@@ -1,0 +1,95 @@
+"""Runs: every training run on this machine — status, duration, accuracy; compare curves; resume; delete."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.errors import PlaygroundError
+from core.runs import launcher, results, store
+from pages._widgets import show_error
+
+st.title("Runs")
+st.markdown(
+    "Every training run is a folder on disk with its settings, metrics and checkpoints, so nothing is lost when "
+    "you close the browser or restart the app. A run whose process died (machine restart, killed) shows as "
+    "**interrupted** and continues from its last checkpoint when you resume it. Compare runs to see what a "
+    "setting changed: pretrained vs. scratch, augmentation vs. none, a bigger learning rate…"
+)
+ss = st.session_state
+
+
+def _row(r: dict) -> dict:
+    return {
+        "run": r["id"], "status": r["state"], "architecture": r["arch"], "data set": r["dataset"], "mode": r["mode"],
+        "progress": f"{r['step']}/{r['total_steps'] or '?'}",
+        "duration": results.format_seconds(r["duration_s"]) if r["duration_s"] else "–",
+        "best val acc": round(100 * r["best_val_acc"], 1) if r["best_val_acc"] is not None else None,
+        "test acc": round(100 * r["test_acc"], 1) if r["test_acc"] is not None else None,
+    }
+
+
+runs = store.list_runs()
+any_active = any(r["state"] in store.ACTIVE_STATES for r in runs)
+
+
+@st.fragment(run_every=3 if any_active else None)
+def table() -> None:
+    current = store.list_runs()
+    if not current:
+        st.info("No runs yet: start one on the Train page.")
+        return
+    st.dataframe([_row(r) for r in current], hide_index=True, key="runs_table",
+                 column_config={"best val acc": st.column_config.NumberColumn(format="%.1f %%"),
+                                "test acc": st.column_config.NumberColumn(format="%.1f %%")})
+    if any_active and not any(r["state"] in store.ACTIVE_STATES for r in current):
+        st.rerun()
+
+
+table()
+if not runs:
+    st.markdown("[Go to the Train page](train)")
+    st.stop()
+
+ids = [r["id"] for r in runs]
+by_id = {r["id"]: r for r in runs}
+# a run deleted meanwhile (here or in another tab) must not linger in the widgets' state
+if ss.get("runs_selected") not in ids:
+    ss.pop("runs_selected", None)
+if "runs_compare" in ss:
+    ss["runs_compare"] = [i for i in ss["runs_compare"] if i in ids]
+
+st.subheader("Compare")
+chosen = st.multiselect("Runs to compare", ids, default=ids[: min(2, len(ids))], key="runs_compare")
+if chosen:
+    views = {rid: results.load_view(by_id[rid]["path"]) for rid in chosen}
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(results.compare_figure(views, "acc", "val"), key="runs_fig_acc")
+    c2.plotly_chart(results.compare_figure(views, "loss", "train"), key="runs_fig_loss")
+
+st.subheader("Manage a run")
+rid = st.selectbox("Run", ids, key="runs_selected")
+run = by_id[rid]
+st.caption(f"Status: **{run['state']}** — {run.get('message') or ''}")
+a = st.columns([1, 1, 1, 3])
+a[0].markdown(f"[Open in Train](train?run={rid})")  # a plain link: also works outside st.navigation
+if run["state"] in store.RESUMABLE_STATES:
+    if a[1].button("Resume", key="runs_resume", help="continue from the last checkpoint"):
+        try:
+            launcher.resume(run["path"])
+            st.toast(f"Resuming {rid}")
+            st.rerun()
+        except PlaygroundError as err:
+            show_error(err)
+if run["state"] in store.ACTIVE_STATES:
+    if a[1].button("Cancel", key="runs_cancel"):
+        launcher.cancel(run["path"])
+        st.toast("Stop requested.")
+else:
+    confirm = a[2].checkbox("I want to delete it", key="runs_confirm_delete",
+                            help="removes the folder with its checkpoints and metrics")
+    if a[3].button("Delete run", key="runs_delete", disabled=not confirm):
+        try:
+            launcher.delete(run["path"])
+            st.toast(f"Deleted {rid}")
+            st.rerun()
+        except PlaygroundError as err:
+            show_error(err)

@@ -1,0 +1,80 @@
+"""Runs page (AppTest): table with statuses, compare curves, resume an interrupted run, delete with confirmation."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.runs import launcher, store
+from core.train import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = TrainConfig(arch="lenet5", dataset_options={"n": 120}, image_size=32, batch_size=16, epochs=1, max_steps=4)
+
+
+def _fake_run(root, state, acc=0.5, pid=None):
+    run_dir = store.create_run(TINY, root)
+    store.append_metrics(run_dir, {"type": "meta", "step": 0, "total_steps": 4, "epochs": 1,
+                                   "classes": ["a", "b"]})
+    for step in (2, 4):
+        store.append_metrics(run_dir, {"type": "train", "step": step, "epoch": step / 4, "loss": 1 / step,
+                                       "acc": acc, "lr": 0.01, "img_per_s": 100, "eta_s": 0, "total_steps": 4})
+    store.append_metrics(run_dir, {"type": "eval", "split": "val", "step": 4, "epoch": 1.0, "loss": 0.4, "acc": acc,
+                                   "per_class_acc": [acc, acc], "confusion": [[1, 1], [1, 1]], "n": 4})
+    store.write_status(run_dir, state=state, pid=pid, started=time.time() - 30, ended=time.time())
+    time.sleep(1.05)  # run ids are timestamped to the second
+    return run_dir
+
+
+@pytest.fixture
+def runs_env(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    monkeypatch.setenv("CNNPG_RUNS_DIR", str(root))
+    yield root
+    for run_dir in root.glob("*/") if root.exists() else []:
+        if store.is_active(run_dir):
+            launcher.cancel(run_dir)
+            launcher.wait(run_dir, timeout=60)
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "runs.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_empty_runs_folder_says_so(runs_env):
+    at = _page()
+    assert any("No runs yet" in i.value for i in at.info)
+
+
+def test_table_compare_resume_and_delete(runs_env):
+    done = _fake_run(runs_env, "completed", acc=0.9)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    interrupted = _fake_run(runs_env, "running", acc=0.4, pid=dead.pid)
+    at = _page()
+    table = at.dataframe[0].value
+    states = dict(zip(table["run"], table["status"]))
+    assert states == {done.name: "completed", interrupted.name: "interrupted"}
+    assert len(at.multiselect(key="runs_compare").value) == 2
+    # resume the interrupted run: a real worker starts
+    at.selectbox(key="runs_selected").set_value(interrupted.name).run()
+    at.button(key="runs_resume").click().run()
+    assert not at.exception, at.exception
+    assert store.effective_status(interrupted)["state"] in ("queued", "running", "completed")
+    launcher.cancel(interrupted)
+    launcher.wait(interrupted, timeout=120)
+    # delete needs the confirmation box first
+    at.selectbox(key="runs_selected").set_value(done.name).run()
+    assert at.button(key="runs_delete").disabled
+    at.checkbox(key="runs_confirm_delete").check().run()
+    at.button(key="runs_delete").click().run()
+    assert not at.exception, at.exception
+    assert not done.exists()
+    assert done.name not in at.dataframe[0].value["run"].tolist()
