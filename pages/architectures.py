@@ -200,8 +200,9 @@ elif view == "Compare":
     without = [r for r in rows if r["acc1"] is None]
     fig = go.Figure()
     fig.add_trace(go.Scatter(
-        x=[r["params"] / 1e6 for r in with_acc], y=[r["gflops"] for r in with_acc],
+        x=[r["inference_params"] / 1e6 for r in with_acc], y=[r["gflops"] for r in with_acc],
         mode="markers+text", text=[r["title"] for r in with_acc], textposition="top center",
+        textfont=dict(size=10),
         marker=dict(size=[8 + (r["acc1"] - 50) for r in with_acc], color=[r["acc1"] for r in with_acc],
                     colorscale="Viridis", showscale=True, colorbar=dict(title="top-1 %"),
                     line=dict(width=[3 if r["name"] == name else 0 for r in with_acc], color="red")),
@@ -211,27 +212,29 @@ elif view == "Compare":
         name="ImageNet top-1 known",
     ))
     fig.add_trace(go.Scatter(
-        x=[r["params"] / 1e6 for r in without], y=[r["gflops"] for r in without],
+        x=[r["inference_params"] / 1e6 for r in without], y=[r["gflops"] for r in without],
         mode="markers+text", text=[r["title"] for r in without], textposition="bottom center",
+        textfont=dict(size=10),
         marker=dict(size=10, color="lightgrey", symbol="diamond",
                     line=dict(width=[3 if r["name"] == name else 1 for r in without], color="red")),
         hovertemplate="%{text}<br>%{x:.2f} M params<br>%{y:.2f} GFLOPs<br>no ImageNet accuracy<extra></extra>",
         name="no ImageNet accuracy",
     ))
     fig.update_layout(
-        xaxis=dict(type="log", title="parameters (millions, log scale)"),
+        xaxis=dict(type="log", title="parameters used at inference (millions, log scale)"),
         yaxis=dict(type="log", title="GFLOPs per image at the default input size (log scale)"),
         height=560, legend=dict(orientation="h", y=-0.15), margin=dict(t=30),
     )
     st.plotly_chart(fig, key="arch_compare_chart")
     st.caption(
         "Marker size and colour: ImageNet top-1 from torchvision's weights metadata (grey: none published). "
+        "Parameters leave out auxiliary classifiers (GoogLeNet, Inception-v3), which only help training. "
         "Red ring: the architecture selected above. Up-left is cheap for its size (MobileNets reuse few "
         "weights many times); down-right is parameter-heavy (AlexNet and VGG spend most weights in their "
         "fully connected layers)."
     )
     st.dataframe(
-        [{"architecture": r["title"], "year": r["year"], "params (M)": round(r["params"] / 1e6, 2),
+        [{"architecture": r["title"], "year": r["year"], "params (M)": round(r["inference_params"] / 1e6, 2),
           "GFLOPs": r["gflops"], "input px": r["input_size"], "top-1 %": r["acc1"], "top-5 %": r["acc5"]}
          for r in rows],
         hide_index=True, width="stretch", key="arch_compare_table",
