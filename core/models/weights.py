@@ -16,6 +16,7 @@ file is read with ``weights_only=True`` or as safetensors: a pickle that would r
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import pickle
 import re
@@ -179,7 +180,7 @@ def _download_tv(spec: ArchSpec, progress: ProgressFn | None) -> Path:
         return dst
     except WeightsUnavailable:
         raise
-    except (urllib.error.URLError, OSError, TimeoutError, ValueError) as err:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError, ValueError) as err:
         raise WeightsUnavailable(_offline_message(spec, url, err)) from err
     finally:
         if os.path.exists(tmp):
