@@ -122,8 +122,9 @@ def _live(run_dir) -> None:
     def live() -> None:
         v = results.load_view(run_dir)
         state = v.status.get("state")
-        icon = {"running": "🏃", "queued": "⏳", "completed": "✅", "cancelled": "⏹️", "failed": "❌",
-                "interrupted": "⚠️"}.get(state, "")
+        icon = {"running": ":material/directions_run:", "queued": ":material/hourglass_top:",
+                "completed": ":material/check_circle:", "cancelled": ":material/stop_circle:",
+                "failed": ":material/error:", "interrupted": ":material/warning:"}.get(state, "")
         st.subheader(f"{icon} Run `{run_dir.name}` — {state}")
         cfg = v.config
         st.caption(f"{cfg.get('arch')} · {cfg.get('dataset')} · {MODE_TITLES.get(cfg.get('mode'), cfg.get('mode'))} "

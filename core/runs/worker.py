@@ -72,11 +72,16 @@ def device_lock(run_dir: Path, key: str, stop: Callable[[], bool]):
     locks = run_dir.parent / ".locks"
     locks.mkdir(exist_ok=True)
     with open(locks / f"{key}.lock", "a+") as f:
+        told = False
         while True:
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not told:
+                    store.write_status(run_dir, message=f"queued: another run is using the {key}; "
+                                                        "this one starts as soon as it finishes")
+                    told = True
                 if stop():
                     yield False
                     return
