@@ -47,7 +47,7 @@ SPLITS: tuple[str, ...] = ("train", "val", "test", "unlabelled")
 #: Disjoint seed streams: the split code is part of every per-image seed.
 _SPLIT_CODES = {"train": 1, "val": 2, "test": 3, "unlabelled": 4}
 #: Bump when the renderer changes, so old caches are not reused.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 DEFAULT_N = 12_000
 DEFAULT_IMAGE_SIZE = 64
 _SUPERSAMPLE = 4  # the shape is drawn 4x larger and box-filtered down: anti-aliased edges, exact coverage
@@ -113,11 +113,11 @@ def _draw_params(rng: np.random.Generator, label: int, biased: bool, bias: float
     # Shape colour: anything, as long as it stands out from both background colours.
     for _ in range(30):
         color = _hsv(rng.random(), rng.uniform(0.3, 1.0), rng.uniform(0.15, 1.0))
-        if min(np.linalg.norm(color - c1), np.linalg.norm(color - c2)) > 0.3:
+        if min(np.linalg.norm(color - c1), np.linalg.norm(color - c2)) > 0.35:
             break
     else:
         color = 1.0 - (c1 + c2) / 2
-    radius = rng.uniform(0.14, 0.32)
+    radius = rng.uniform(0.18, 0.34)
     stretch = rng.uniform(0.85, 1.15)
     reach = radius * 1.15 + 0.02
     center = rng.uniform(reach, 1 - reach, size=2)
@@ -128,13 +128,13 @@ def _draw_params(rng: np.random.Generator, label: int, biased: bool, bias: float
         return (x0, y0, x1, y1, rng.uniform(0.008, 0.03), _hsv(rng.random(), rng.random(), rng.random()))
 
     under = [line() for _ in range(int(rng.integers(2, 7)))]
-    over = [line() for _ in range(int(rng.integers(0, 3)))]
+    over = [line() for _ in range(int(rng.integers(0, 2)))]
     dots = [(*rng.uniform(0, 1, size=2), rng.uniform(0.015, 0.045), _hsv(rng.random(), rng.random(), rng.random()))
             for _ in range(int(rng.integers(0, 6)))]
     return {
         "label": label, "bg_index": bg_index, "c1": c1, "c2": c2, "texture": texture, "tex": tex,
         "color": color, "radius": radius, "stretch": stretch, "center": center, "rotation": rotation,
-        "under": under, "over": over, "dots": dots, "noise": rng.uniform(0.0, 0.05),
+        "under": under, "over": over, "dots": dots, "noise": rng.uniform(0.0, 0.04),
     }
 
 
