@@ -172,10 +172,13 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
     img_s = None  # exponential moving average of training throughput
     sums = torch.zeros(3, device=device)  # loss·n, correct, n since the last log (kept on device: no sync per step)
     t_log, last_ckpt, eval_time = time.perf_counter(), time.time(), 0.0
+    # a run stopped during an end-of-epoch evaluation resumes with that evaluation
+    eval_due = (resume_state is not None and 0 < step and step % steps_per_epoch == 0
+                and data.val_loader is not None and (last_val or {}).get("step") != step)
     try:
-        while step < total_steps and not stopped:
+        while (step < total_steps or eval_due) and not stopped:
             epoch, skip = divmod(step, steps_per_epoch)
-            for x, y in data.train_loader(epoch, skip):
+            for x, y in ([] if eval_due else data.train_loader(epoch, skip)):
                 # set the learning rate for this step (warm-up, then cosine)
                 lr = get_lr(step, total_steps, warmup, cfg.lr, cfg.min_lr_fraction)
                 for group in optimizer.param_groups:
@@ -202,8 +205,9 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
                     optimizer.step()
                 step += 1
                 hard = target.argmax(1) if target.ndim == 2 else target
-                sums += torch.stack([loss.detach().float() * len(y), (logits.argmax(1) == hard).sum().float(),
-                                     torch.tensor(float(len(y)), device=device)])
+                sums[0] += loss.detach().float() * len(y)  # device-side sums: no GPU→CPU sync per step
+                sums[1] += (logits.argmax(1) == hard).sum()
+                sums[2] += len(y)
                 # log
                 end_of_epoch = step % steps_per_epoch == 0 or step == total_steps
                 if step % cfg.log_every == 0 or end_of_epoch:
@@ -223,10 +227,13 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
                 if end_of_epoch:
                     break
                 if time.time() - last_ckpt > cfg.checkpoint_every_s:
+                    t_save = time.perf_counter()
                     save()
-                    last_ckpt, t_log = time.time(), time.perf_counter()
+                    last_ckpt = time.time()
+                    t_log += time.perf_counter() - t_save  # saving is not training time
             if stopped:
                 break
+            eval_due = False
             # evaluate and checkpoint at the end of each epoch
             t_eval = time.perf_counter()
             val = run_eval(data.val_loader, "val") if data.val_loader is not None else None

@@ -148,3 +148,18 @@ def test_starting_from_a_run_folder_reuses_its_weights(tmp_path):
         assert torch.equal(model.state_dict()[k], v)
     with pytest.raises(TrainError, match="does not fit"):
         loop.make_model(TrainConfig(arch="resnet18", weights=str(run_dir), mode="full"), 6)
+
+
+def test_stop_during_the_epoch_evaluation_resumes_with_that_evaluation(tmp_path):
+    cfg = TrainConfig(**{**TINY, "max_steps": 13, "log_every": 13})  # 216 training images / 16 = 13 steps
+    run_dir = store.create_run(cfg, tmp_path)
+    trained = []
+    first = train(cfg, run_dir, callback=lambda r: trained.append(r) if r["type"] == "train" else None,
+                  should_stop=lambda: bool(trained))  # true from the first evaluation batch on
+    assert first.state == "cancelled" and first.step == 13
+    assert not [r for r in store.read_metrics(run_dir) if r["type"] in ("eval", "test")]
+    second = train(cfg, run_dir, resume_state=store.load_checkpoint(run_dir))
+    assert second.state == "completed"
+    evals = [(r["type"], r["step"]) for r in store.read_metrics(run_dir) if r["type"] in ("eval", "test", "train")]
+    assert evals == [("train", 13), ("eval", 13), ("test", 13)]
+    assert store.has_checkpoint(run_dir, "best")
