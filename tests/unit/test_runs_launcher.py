@@ -63,7 +63,7 @@ def test_background_run_completes_with_checkpoint_and_log(runs):
         launcher.resume(run_dir)
 
 
-def test_cancel_stops_within_seconds_with_a_checkpoint_then_resume_continues(runs):
+def test_cancel_stops_within_seconds_with_a_checkpoint_then_cli_resume_continues(runs):
     run_dir = launcher.start(TrainConfig(**{**LONG, "max_steps": 40}), runs)
     wait_for(lambda: trained_steps(run_dir) >= 2, what="first steps")
     launcher.cancel(run_dir)
@@ -73,9 +73,11 @@ def test_cancel_stops_within_seconds_with_a_checkpoint_then_resume_continues(run
     assert time.time() - t0 < 15
     step = store.checkpoint_meta(run_dir)["step"]
     assert step >= 2
-    launcher.resume(run_dir)
-    st = launcher.wait(run_dir, timeout=300)
-    assert st["state"] == "completed", st
+    p = _cli("runs", "resume", str(run_dir), "--json", "--quiet")  # in the foreground, from the CLI
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["state"] == "completed" and out["step"] == 40
+    assert store.effective_status(run_dir)["state"] == "completed"
     steps = [r["step"] for r in store.read_metrics(run_dir) if r["type"] == "train"]
     assert steps == sorted(set(steps)) and steps[-1] == 40  # each step shown once, none lost
 
