@@ -15,11 +15,13 @@ random one of the six), so background colour predicts the label in training with
 in the val / test / unlabelled splits it is always random (accuracy 1/6). A network trained with b≈1 can score
 well in training and badly on the test split: it learned the colour, not the shape.
 
-Gotcha: difficulty is real. At 64 px a ResNet-18 from scratch needs ~12k training images to go beyond
-guessing on hexagon-vs-circle and star-vs-cross (3k images gave ~33 %, 12k gave ~89 % after 3 epochs on
-our 2-core CPU); the default ``n`` is sized for that.
+Gotcha: difficulty is real, and it is tuned. A ResNet-18 from scratch on the 12k default training split at
+64 px (batch 64, AdamW one-cycle 2e-3, label smoothing 0.1, flips) scored 39 % / 81 % / 92 % test accuracy
+after epochs 1 / 2 / 3; most remaining errors are circle <-> hexagon. Fewer images learn far worse (a
+similar set gave ~33 % with 3k images), so the default ``n`` is 12k.
 
-Speed: a split is rendered once (PIL drawing + numpy per image) into one uint8 array and cached under
+Speed: a split is rendered once (PIL drawing + numpy per image; ~17 s for 12k images at 64 px on one
+core here) into one uint8 array and cached under
 ``data_dir()/cache/shapes-<hash>.npz``; afterwards an item is an array slice.
 """
 from __future__ import annotations
