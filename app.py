@@ -1,4 +1,4 @@
-"""CNN Playground: navigation and home page. Every page lives in pages/, every computation in core/."""
+"""CNN Playground: navigation and home page. Every page lives in views/, every computation in core/."""
 from __future__ import annotations
 
 import streamlit as st
@@ -7,7 +7,7 @@ st.set_page_config(page_title="CNN Playground", page_icon=":material/neurology:"
 
 
 def home() -> None:
-    from pages._home import render
+    from views._home import render
 
     render(NAV)
 
@@ -16,17 +16,17 @@ def home() -> None:
 NAV: dict[str, list[st.Page]] = {
     "": [st.Page(home, title="Home", icon=":material/home:", default=True)],
     "Models": [
-        st.Page("pages/architectures.py", title="Architectures", icon=":material/account_tree:"),
+        st.Page("views/architectures.py", title="Architectures", icon=":material/account_tree:"),
     ],
     "Data": [
-        st.Page("pages/datasets.py", title="Data sets", icon=":material/dataset:"),
-        st.Page("pages/augmentation.py", title="Augmentation lab", icon=":material/auto_awesome_mosaic:"),
+        st.Page("views/datasets.py", title="Data sets", icon=":material/dataset:"),
+        st.Page("views/augmentation.py", title="Augmentation lab", icon=":material/auto_awesome_mosaic:"),
     ],
     "Inside the network": [
     ],
     "Training": [
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-        st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
+        st.Page("views/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("views/runs.py", title="Runs", icon=":material/history:"),
     ],
 }
 

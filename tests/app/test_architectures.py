@@ -1,4 +1,4 @@
-"""AppTest for pages/architectures.py: card, per-layer table, compare view, classify (sample + upload), weights.
+"""AppTest for views/architectures.py: card, per-layer table, compare view, classify (sample + upload), weights.
 
 Nothing touches the network: downloads are made to fail (or the cache is pre-seeded with a local file).
 """
@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 import core.models.weights as W
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "architectures.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "views" / "architectures.py")
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "augmentation.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "views" / "augmentation.py")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""AppTest for pages/datasets.py: Shapes by default, masks, bias warning, offline download, zip import."""
+"""AppTest for views/datasets.py: Shapes by default, masks, bias warning, offline download, zip import."""
 from __future__ import annotations
 
 import urllib.error
@@ -28,7 +28,7 @@ def _env(tmp_path, monkeypatch):
 
 
 def run_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / "datasets.py"), default_timeout=180).run()
+    at = AppTest.from_file(str(ROOT / "views" / "datasets.py"), default_timeout=180).run()
     assert not at.exception, at.exception
     return at
 

@@ -42,7 +42,7 @@ def runs_env(tmp_path, monkeypatch):
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / "runs.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "views" / "runs.py"), default_timeout=60)
     at.run()
     assert not at.exception, at.exception
     return at

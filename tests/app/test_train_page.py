@@ -24,7 +24,7 @@ def runs_env(tmp_path, monkeypatch):
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "views" / "train.py"), default_timeout=120)
     at.run()
     assert not at.exception, at.exception
     return at

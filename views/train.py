@@ -18,7 +18,7 @@ from core.models import ARCHITECTURES, weights_status
 from core.paths import runs_dir
 from core.runs import launcher, results, store
 from core.train.config import DEFAULT_PRESET, MODES, OPTIMIZERS, PRESETS, TrainConfig, cli_command, field_help
-from pages._widgets import show_error
+from views._widgets import show_error
 
 HELP = field_help()
 MODE_TITLES = {"scratch": "From scratch", "linear_probe": "Linear probe", "finetune_last_k": "Fine-tune last k blocks",

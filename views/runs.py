@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.errors import PlaygroundError
 from core.runs import launcher, results, store
-from pages._widgets import show_error
+from views._widgets import show_error
 
 st.title("Runs")
 st.markdown(

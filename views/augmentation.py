@@ -34,7 +34,7 @@ from core.augment import (
 )
 from core.augment.mixing import crop_batch, shapes_batch
 from core.errors import PlaygroundError
-from pages._widgets import image_input, show_error
+from views._widgets import image_input, show_error
 
 ss = st.session_state
 DEFAULT_PRESET = "randaugment-cutmix"
@@ -445,7 +445,7 @@ with tab_mix:
         if source == "Shapes data set":
             bimgs, blabels, bclasses = shapes_batch(8, 96, bseed)
         else:
-            from pages._widgets import _sample
+            from views._widgets import _sample
             from core.samples import SAMPLE_NAMES
 
             srcs = prepare_images([_sample(n) for n in SAMPLE_NAMES], 192)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.errors import PlaygroundError
 from core.models import ARCHITECTURES, get_spec
-from pages._widgets import image_input, show_error
+from views._widgets import image_input, show_error
 
 st.title("Architectures")
 st.markdown(

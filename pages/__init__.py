@@ -1,1 +1,0 @@
-"""Streamlit pages (thin: widgets -> one core call -> render). Modules starting with ``_`` are shared UI helpers."""
