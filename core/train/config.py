@@ -41,7 +41,7 @@ class TrainConfig:
     dataset_options: dict = field(default_factory=dict)  # data-set options, e.g. {"n": 12000, "bias": 0.0}
     image_size: int = 64  # images are resized to image_size × image_size pixels
     val_fraction: float = 0.1  # share of the training split held out for validation (stratified); 0 = none
-    augmentation: str | dict = "none"  # a core.augment preset name or a pipeline spec dict (the Augmentation page)
+    augmentation: str | dict = "pad-crop-flip"  # a core.augment preset name or a pipeline spec dict
     # --- model ---
     arch: str = "resnet18"  # a key of core.models.ARCHITECTURES
     weights: str = "none"  # "none" (random init) | "pretrained" (ImageNet) | a run folder or .safetensors file
@@ -52,14 +52,14 @@ class TrainConfig:
     max_steps: int | None = None  # optional cap on optimizer steps (None = epochs decide)
     batch_size: int = 64  # images per step (per process under torchrun)
     # --- optimisation ---
-    optimizer: str = "sgd"  # one of OPTIMIZERS
-    lr: float = 0.05  # peak learning rate, reached after the warm-up
+    optimizer: str = "adamw"  # one of OPTIMIZERS
+    lr: float = 2e-3  # peak learning rate, reached after the warm-up (SGD wants ~25× more)
     momentum: float = 0.9  # SGD only
-    weight_decay: float = 5e-4  # L2 pull towards zero (decoupled in AdamW); not applied to norms and biases
+    weight_decay: float = 0.05  # pull towards zero (decoupled in AdamW; SGD wants ~5e-4); not on norms/biases
     warmup_steps: int | None = None  # linear warm-up length; None = warmup_fraction × total steps
-    warmup_fraction: float = 0.05  # warm-up length as a share of all steps (when warmup_steps is empty)
+    warmup_fraction: float = 0.15  # warm-up length as a share of all steps (when warmup_steps is empty)
     min_lr_fraction: float = 0.0  # cosine decays from lr to lr × min_lr_fraction at the last step
-    label_smoothing: float = 0.0  # 0.1 = targets 0.9/rest shared: discourages over-confident logits
+    label_smoothing: float = 0.1  # 0.1 = targets 0.9/rest shared: discourages over-confident logits
     # --- runtime ---
     seed: int = 0  # model init, data order and augmentation; same seed + CPU = same weights
     device: str = "auto"  # "auto" = CUDA → MPS → CPU, or "cpu", "cuda", "cuda:1", "mps"
@@ -223,12 +223,14 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "shapes-quick": Preset(
-        title="Shapes · ResNet-18 from scratch (quick)",
-        description="The default: a ResNet-18 learns the 6 Shapes classes from random weights, offline. "
-        "Measured on the 2-core development machine: ~89 % test accuracy in ~2 minutes.",
+        title="Shapes · ResNet-18 from scratch (default)",
+        description="A ResNet-18 learns the 6 Shapes classes from random weights, offline: AdamW with warm-up "
+        "and cosine decay, label smoothing, pad-crop-flip augmentation, 3 epochs over 10,800 images at 64 px. "
+        "Measured on the 2-core development machine: see the report.",
         overrides={"dataset": "shapes", "dataset_options": {"n": 12000}, "arch": "resnet18", "weights": "none",
-                   "mode": "scratch", "epochs": 3, "batch_size": 64, "image_size": 64, "optimizer": "sgd",
-                   "lr": 0.05},
+                   "mode": "scratch", "epochs": 3, "batch_size": 64, "image_size": 64, "optimizer": "adamw",
+                   "lr": 2e-3, "weight_decay": 0.05, "label_smoothing": 0.1, "warmup_fraction": 0.15,
+                   "augmentation": "pad-crop-flip"},
     ),
     "shapes-tiny": Preset(
         title="Shapes · smoke test (seconds)",
@@ -250,7 +252,7 @@ PRESETS: dict[str, Preset] = {
         "Needs the pretrained weights (downloaded once).",
         overrides={"dataset": "shapes", "dataset_options": {"n": 6000}, "arch": "resnet18",
                    "weights": "pretrained", "mode": "full", "epochs": 2, "batch_size": 64, "image_size": 64,
-                   "optimizer": "sgd", "lr": 0.01, "augmentation": "flip-crop"},
+                   "optimizer": "sgd", "lr": 0.01, "weight_decay": 5e-4, "augmentation": "pad-crop-flip"},
     ),
 }
 DEFAULT_PRESET = "shapes-quick"

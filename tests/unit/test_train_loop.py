@@ -14,9 +14,9 @@ from core.train.loop import compute_loss, get_lr, train
 # LeNet-5 learns the background colour of biased Shapes in a few dozen steps (the shortcut is easy);
 # MobileNet-V3-small at 32 px exercises BatchNorm buffers, dropout (RNG state) and momentum.
 TINY = dict(arch="lenet5", dataset_options={"n": 240, "bias": 1.0}, image_size=32, batch_size=16, epochs=3,
-            optimizer="adamw", lr=3e-3, weight_decay=0.0, log_every=5)
+            optimizer="adamw", lr=3e-3, weight_decay=0.0, log_every=5, augmentation="none", label_smoothing=0.0)
 RESNET = dict(arch="mobilenet_v3_small", dataset_options={"n": 96}, image_size=32, batch_size=8, epochs=1, max_steps=4,
-              lr=0.05, log_every=1, augmentation="flip-crop")
+              optimizer="sgd", lr=0.05, weight_decay=5e-4, log_every=1, augmentation="flip-crop")
 
 
 def test_tiny_run_lowers_the_loss_and_reports_everything(tmp_path):
