@@ -170,10 +170,18 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
             store.write_status(run_dir, state="cancelled", ended=time.time(),
                                message="stopped by a second interrupt (no final checkpoint)")
         raise
+    except OSError as err:  # disk full, read-only or vanished folder: name the cause (earlier checkpoints stay)
+        if main:
+            with contextlib.suppress(OSError):
+                store.write_status(run_dir, state="failed", ended=time.time(),
+                                   message=f"cannot write the run's files: {err.strerror or err}"
+                                   + (f" ({err.filename})" if err.filename else ""))
+        raise
     except BaseException as err:
         if main:
-            store.write_status(run_dir, state="failed", ended=time.time(),
-                               message=f"internal error: {type(err).__name__}: {err} (details in {store.LOG_FILE})")
+            with contextlib.suppress(OSError):
+                store.write_status(run_dir, state="failed", ended=time.time(), message=f"internal error: "
+                                   f"{type(err).__name__}: {err} (details in {store.LOG_FILE})")
         raise
     finally:
         stop.restore()

@@ -163,3 +163,22 @@ def test_stop_during_the_epoch_evaluation_resumes_with_that_evaluation(tmp_path)
     evals = [(r["type"], r["step"]) for r in store.read_metrics(run_dir) if r["type"] in ("eval", "test", "train")]
     assert evals == [("train", 13), ("eval", 13), ("test", 13)]
     assert store.has_checkpoint(run_dir, "best")
+
+
+def test_disk_full_fails_loudly_and_keeps_the_earlier_checkpoint(tmp_path, monkeypatch):
+    cfg = TrainConfig(**{**TINY, "max_steps": 4, "log_every": 1})
+    run_dir = store.create_run(cfg, tmp_path)
+    seen = []
+    first = train(cfg, run_dir, callback=lambda r: seen.append(r) if r["type"] == "train" else None,
+                  should_stop=lambda: len(seen) >= 2)
+    assert first.state == "cancelled" and store.load_checkpoint(run_dir)["meta"]["step"] == 2
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device", str(run_dir / "checkpoints"))
+
+    monkeypatch.setattr(store, "save_checkpoint", full)
+    with pytest.raises(OSError):
+        worker.execute(run_dir)  # resumes at step 2, trains to 4, cannot save
+    st = store.read_status(run_dir)
+    assert st["state"] == "failed" and "No space left on device" in st["message"]
+    assert store.load_checkpoint(run_dir)["meta"]["step"] == 2  # the earlier checkpoint still loads
