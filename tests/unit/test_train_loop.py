@@ -113,7 +113,7 @@ def test_cpu_allocator_failure_is_explained_too(monkeypatch):
 
 
 def test_mixing_augmentation_trains_on_soft_labels():
-    result = train(TrainConfig(**TINY, max_steps=2, augmentation="randaugment-cutmix"))
+    result = train(TrainConfig(**{**TINY, "max_steps": 2, "augmentation": "randaugment-cutmix"}))
     assert result.state == "completed" and result.step == 2
 
 
