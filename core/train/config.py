@@ -41,7 +41,7 @@ class TrainConfig:
     dataset_options: dict = field(default_factory=dict)  # data-set options, e.g. {"n": 12000, "bias": 0.0}
     image_size: int = 64  # images are resized to image_size × image_size pixels
     val_fraction: float = 0.1  # share of the training split held out for validation (stratified); 0 = none
-    augmentation: str | dict = "pad-crop-flip"  # a core.augment preset name or a pipeline spec dict
+    augmentation: str | dict = "none"  # a core.augment preset name or a pipeline spec dict (Augmentation page)
     # --- model ---
     arch: str = "resnet18"  # a key of core.models.ARCHITECTURES
     weights: str = "none"  # "none" (random init) | "pretrained" (ImageNet) | a run folder or .safetensors file
@@ -232,7 +232,7 @@ PRESETS: dict[str, Preset] = {
         overrides={"dataset": "shapes", "dataset_options": {"n": 12000}, "arch": "resnet18", "weights": "none",
                    "mode": "scratch", "epochs": 3, "batch_size": 64, "image_size": 64, "optimizer": "adamw",
                    "lr": 2e-3, "weight_decay": 0.05, "label_smoothing": 0.1, "warmup_fraction": 0.15,
-                   "augmentation": "pad-crop-flip"},
+                   "augmentation": "none"},
     ),
     "shapes-tiny": Preset(
         title="Shapes · smoke test (seconds)",
