@@ -225,10 +225,11 @@ PRESETS: dict[str, Preset] = {
     "shapes-quick": Preset(
         title="Shapes · ResNet-18 from scratch (default)",
         description="A ResNet-18 learns the 6 Shapes classes from random weights, offline: AdamW with warm-up "
-        "and cosine decay, label smoothing, pad-crop-flip augmentation, 3 epochs over 10,800 images at 64 px. "
-        "Measured on this project's 2-core machine: 86.0 % test accuracy (85.8 % validation) with pad-crop-flip, "
-        "87.5 % without augmentation, after the 3 epochs; training ran at ~78 img/s, about 7 minutes. "
-        "The duration estimate below is measured on your device.",
+        "and cosine decay, label smoothing, no augmentation, 3 epochs over 10,800 images at 64 px. Measured on "
+        "this project's 2-core machine: 87.5 % test accuracy (86.5 % validation); 7 min 48 s from a fresh clone "
+        "when the machine was otherwise idle (about 40 s of it drawing the images, then ~76 img/s), twice as long "
+        "or more while other programs compete for the CPU. With pad-crop-flip augmentation: 86.0 % after the same "
+        "3 epochs. The duration estimate below is measured on your device.",
         overrides={"dataset": "shapes", "dataset_options": {"n": 12000}, "arch": "resnet18", "weights": "none",
                    "mode": "scratch", "epochs": 3, "batch_size": 64, "image_size": 64, "optimizer": "adamw",
                    "lr": 2e-3, "weight_decay": 0.05, "label_smoothing": 0.1, "warmup_fraction": 0.15,
