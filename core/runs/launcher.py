@@ -11,7 +11,6 @@ liveness checks would call a dead run alive. A daemon thread waits for each work
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import signal
 import socket
@@ -52,15 +51,9 @@ def spawn(run_dir: str | os.PathLike) -> subprocess.Popen:
     return proc
 
 
-@contextlib.contextmanager
 def _launch_lock(run_dir: Path):
     # two clicks on "Resume" (or two users) must not start two workers for one folder
-    with open(run_dir / ".launch.lock", "a+") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return store._locked(run_dir / ".launch.lock")
 
 
 def resume(run_dir: str | os.PathLike) -> Path:
