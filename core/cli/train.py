@@ -1,6 +1,6 @@
 """``python -m core train``: train in the foreground, or execute a prepared run folder (``--run-dir``).
 
-    python -m core train --preset shapes-quick --json
+    python -m core train --preset shapes-lenet5 --json
     python -m core train --dataset shapes --arch resnet18 --epochs 1 --max-steps 20 --batch-size 32 \\
         --image-size 64 --runs-dir /tmp/runs --json
     python -m core train --config var/runs/<id>/config.json        # re-run a run's exact settings

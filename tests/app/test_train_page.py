@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.runs import launcher, store
+from core.train.config import DEFAULT_PRESET, PRESETS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,10 +33,12 @@ def _page() -> AppTest:
 
 def test_defaults_come_from_the_default_preset(runs_env):
     at = _page()
-    assert at.selectbox(key="train_preset").value == "shapes-quick"
-    assert at.selectbox(key="train_dataset").value == "shapes"
-    assert at.selectbox(key="train_arch").value == "resnet18"
-    assert at.number_input(key="train_opt_shapes_n").value == 12000
+    assert at.selectbox(key="train_preset").value == DEFAULT_PRESET
+    preset = PRESETS[DEFAULT_PRESET].overrides
+    assert at.selectbox(key="train_dataset").value == preset["dataset"] == "shapes"  # works offline
+    assert at.selectbox(key="train_arch").value == preset["arch"]
+    assert at.number_input(key="train_epochs").value == preset["epochs"]
+    assert at.number_input(key="train_opt_shapes_n").value == preset["dataset_options"]["n"]
     at.selectbox(key="train_preset").set_value("shapes-tiny").run()
     assert at.select_slider(key="train_image_size").value == 32
     assert at.number_input(key="train_max_steps").value == 30

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from core.errors import InputError
-from core.train.config import MODES, PRESETS, TrainConfig, field_help
+from core.train.config import DEFAULT_PRESET, MODES, PRESETS, TrainConfig, field_help
 
 
 def test_json_round_trip_keeps_every_field():
@@ -56,7 +56,8 @@ def test_defaults_and_presets_validate_against_registries():
     TrainConfig().validate()
     for name in PRESETS:
         TrainConfig.from_preset(name).validate(check_registries=False)
-    TrainConfig.from_preset("shapes-quick").validate()
+    TrainConfig.from_preset(DEFAULT_PRESET).validate()
+    TrainConfig.from_preset("shapes-resnet18").validate()
     TrainConfig.from_preset("shapes-tiny").validate()
 
 
