@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.data import DATASETS, DataError, class_counts, open_dataset, preview_grid, train_val_split
 from core.data.builtin import download_dataset, is_downloaded
-from core.data.folders import DatasetLayoutError, import_zip, list_imported, safe_name
+from core.data.folders import DatasetLayoutError, import_zip, list_imported
 from views._widgets import show_error
 
 st.title("Data sets")

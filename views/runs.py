@@ -17,13 +17,17 @@ st.markdown(
 ss = st.session_state
 
 
+def _pct(x: float | None) -> float | None:
+    return round(100 * x, 1) if x is not None else None  # numbers, so the table sorts by them; empty: not measured
+
+
 def _row(r: dict) -> dict:
     return {
         "run": r["id"], "status": r["state"], "architecture": r["arch"], "data set": r["dataset"], "mode": r["mode"],
         "progress": f"{r['step']}/{r['total_steps'] or '?'}",
         "duration": results.format_seconds(r["duration_s"]) if r["duration_s"] else "–",
-        "best val acc": round(100 * r["best_val_acc"], 1) if r["best_val_acc"] is not None else None,
-        "test acc": round(100 * r["test_acc"], 1) if r["test_acc"] is not None else None,
+        "best val acc": _pct(r["best_val_acc"]),
+        "test acc": _pct(r["test_acc"]),
     }
 
 
@@ -71,14 +75,22 @@ run = by_id[rid]
 st.caption(f"Status: **{run['state']}** — {run.get('message') or ''}")
 a = st.columns([1, 1, 1, 3])
 a[0].markdown(f"[Open in Train](train?run={rid})")  # a plain link: also works outside st.navigation
+
+
+def _act(action, path: str, done: str) -> None:
+    """Resume / delete: on success a toast and a fresh page, on a refusal the reason (never a traceback)."""
+    try:
+        action(path)
+    except PlaygroundError as err:
+        show_error(err)
+        return
+    st.toast(done)
+    st.rerun()
+
+
 if run["state"] in store.RESUMABLE_STATES:
     if a[1].button("Resume", key="runs_resume", help="continue from the last checkpoint"):
-        try:
-            launcher.resume(run["path"])
-            st.toast(f"Resuming {rid}")
-            st.rerun()
-        except PlaygroundError as err:
-            show_error(err)
+        _act(launcher.resume, run["path"], f"Resuming {rid}")
 if run["state"] in store.ACTIVE_STATES:
     if a[1].button("Cancel", key="runs_cancel"):
         launcher.cancel(run["path"])
@@ -87,9 +99,4 @@ else:
     confirm = a[2].checkbox("I want to delete it", key="runs_confirm_delete",
                             help="removes the folder with its checkpoints and metrics")
     if a[3].button("Delete run", key="runs_delete", disabled=not confirm):
-        try:
-            launcher.delete(run["path"])
-            st.toast(f"Deleted {rid}")
-            st.rerun()
-        except PlaygroundError as err:
-            show_error(err)
+        _act(launcher.delete, run["path"], f"Deleted {rid}")

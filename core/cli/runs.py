@@ -11,7 +11,6 @@ RUN is a run folder or a run id inside the runs folder.
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(subparsers) -> None:

@@ -77,7 +77,6 @@ def config_from_args(args) -> "TrainConfig":  # noqa: F821
 
 
 def run(args) -> int:
-    from core.cli._common import print_json
     from core.runs import store, worker
     from core.train import distributed
 

@@ -34,12 +34,11 @@ import re
 import shutil
 import stat
 import tempfile
-import time
 import unicodedata
 import zipfile
 import zlib
 from dataclasses import asdict, dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
 import numpy as np

@@ -368,6 +368,16 @@ _register(
     ),
 )
 
+# torchvision's ResNets and timm's SE-ResNets share module names: conv1/bn1 stem, layer1..4, fc head.
+_RESNET_STAGES = (
+    ("stem", ("conv1", "bn1")),
+    ("layer1", ("layer1",)),
+    ("layer2", ("layer2",)),
+    ("layer3", ("layer3",)),
+    ("layer4", ("layer4",)),
+    ("head", ("fc",)),
+)
+
 for _key, _title, _block in (
     ("resnet18", "ResNet-18", "basic"),
     ("resnet34", "ResNet-34", "basic"),
@@ -390,14 +400,7 @@ for _key, _title, _block in (
         source="torchvision",
         builder=_tv(_key),
         head=("fc",),
-        stages=(
-            ("stem", ("conv1", "bn1")),
-            ("layer1", ("layer1",)),
-            ("layer2", ("layer2",)),
-            ("layer3", ("layer3",)),
-            ("layer4", ("layer4",)),
-            ("head", ("fc",)),
-        ),
+        stages=_RESNET_STAGES,
         signature="layer1.0",
         signature_title="residual block" if _block == "basic" else "bottleneck residual block",
         signature_note=(
@@ -466,14 +469,7 @@ for _key, _title, _tag in (("seresnet18", "SE-ResNet-18", None), ("seresnet50", 
         source="timm",
         builder=_timm(_key),
         head=("fc",),
-        stages=(
-            ("stem", ("conv1", "bn1")),
-            ("layer1", ("layer1",)),
-            ("layer2", ("layer2",)),
-            ("layer3", ("layer3",)),
-            ("layer4", ("layer4",)),
-            ("head", ("fc",)),
-        ),
+        stages=_RESNET_STAGES,
         signature="layer1.0.se",
         signature_title="squeeze-and-excitation module",
         signature_note=(

@@ -9,6 +9,7 @@ images, so the learning rate that worked on one process may need scaling.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -107,7 +108,7 @@ class TrainConfig:
     def from_preset(cls, name: str, **overrides: Any) -> TrainConfig:
         if name not in PRESETS:
             raise InputError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})")
-        return cls.from_dict({**PRESETS[name].overrides, **overrides})
+        return cls.from_dict(copy.deepcopy({**PRESETS[name].overrides, **overrides}))  # presets stay pristine
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
@@ -221,6 +222,11 @@ class Preset:
     overrides: dict[str, Any]
 
 
+# From random weights on the offline Shapes set (12k images at 64 px): what the two "from scratch" presets share.
+_SHAPES_SCRATCH: dict[str, Any] = {
+    "dataset": "shapes", "dataset_options": {"n": 12000}, "weights": "none", "mode": "scratch", "batch_size": 64,
+    "image_size": 64, "optimizer": "adamw", "label_smoothing": 0.1, "warmup_fraction": 0.15, "augmentation": "none",
+}
 PRESETS: dict[str, Preset] = {
     "shapes-lenet5": Preset(
         title="Shapes · LeNet-5 from scratch (default, minutes on a CPU)",
@@ -231,10 +237,7 @@ PRESETS: dict[str, Preset] = {
         "measurement; a browser test checks ≥ 85 %). Why not a ResNet? On two CPU cores one ResNet-18 step at "
         "64 px costs about as much as 15 LeNet-5 steps, so in the same minutes it sees the data 15× fewer "
         "times: small network + many epochs wins on a small budget. The estimate below is measured on your device.",
-        overrides={"dataset": "shapes", "dataset_options": {"n": 12000}, "arch": "lenet5", "weights": "none",
-                   "mode": "scratch", "epochs": 15, "batch_size": 64, "image_size": 64, "optimizer": "adamw",
-                   "lr": 3e-3, "weight_decay": 0.0, "label_smoothing": 0.1, "warmup_fraction": 0.15,
-                   "augmentation": "none"},
+        overrides={**_SHAPES_SCRATCH, "arch": "lenet5", "epochs": 15, "lr": 3e-3, "weight_decay": 0.0},
     ),
     "shapes-resnet18": Preset(
         title="Shapes · ResNet-18 from scratch (slower on a CPU)",
@@ -244,10 +247,7 @@ PRESETS: dict[str, Preset] = {
         "from a fresh clone (~76 img/s), twice as long or more while other programs compete for the CPU; with "
         "pad-crop-flip augmentation 86.0 %. On a GPU it takes seconds. The estimate below is measured on your "
         "device.",
-        overrides={"dataset": "shapes", "dataset_options": {"n": 12000}, "arch": "resnet18", "weights": "none",
-                   "mode": "scratch", "epochs": 3, "batch_size": 64, "image_size": 64, "optimizer": "adamw",
-                   "lr": 2e-3, "weight_decay": 0.05, "label_smoothing": 0.1, "warmup_fraction": 0.15,
-                   "augmentation": "none"},
+        overrides={**_SHAPES_SCRATCH, "arch": "resnet18", "epochs": 3, "lr": 2e-3, "weight_decay": 0.05},
     ),
     "shapes-tiny": Preset(
         title="Shapes · smoke test (seconds)",

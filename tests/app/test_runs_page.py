@@ -6,7 +6,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.runs import launcher, store
@@ -28,17 +27,6 @@ def _fake_run(root, state, acc=0.5, pid=None):
     store.write_status(run_dir, state=state, pid=pid, started=time.time() - 30, ended=time.time())
     time.sleep(1.05)  # run ids are timestamped to the second
     return run_dir
-
-
-@pytest.fixture
-def runs_env(tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    monkeypatch.setenv("CNNPG_RUNS_DIR", str(root))
-    yield root
-    for run_dir in root.glob("*/") if root.exists() else []:
-        if store.is_active(run_dir):
-            launcher.cancel(run_dir)
-            launcher.wait(run_dir, timeout=60)
 
 
 def _page() -> AppTest:

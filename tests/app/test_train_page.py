@@ -4,24 +4,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.runs import launcher, store
+from core.runs import store
 from core.train.config import DEFAULT_PRESET, PRESETS
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def runs_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("CNNPG_RUNS_DIR", str(tmp_path / "runs"))
-    yield tmp_path / "runs"
-    root = tmp_path / "runs"
-    for run_dir in root.glob("*/") if root.exists() else []:
-        if store.is_active(run_dir):
-            launcher.cancel(run_dir)
-            launcher.wait(run_dir, timeout=60)
 
 
 def _page() -> AppTest:

@@ -89,3 +89,10 @@ def test_cli_flags_follow_the_fields():
     assert (cfg.max_steps, cfg.lr, cfg.dataset_options, cfg.augmentation, cfg.warmup_steps) == \
         (5, 0.2, {"n": 60}, "flip-crop", None)
     assert cfg.image_size == PRESETS["shapes-tiny"].overrides["image_size"]
+
+
+def test_a_config_from_a_preset_does_not_share_state_with_the_preset():
+    cfg = TrainConfig.from_preset(DEFAULT_PRESET)
+    cfg.dataset_options["n"] = 5
+    assert TrainConfig.from_preset(DEFAULT_PRESET).dataset_options["n"] == PRESETS[DEFAULT_PRESET].overrides[
+        "dataset_options"]["n"] != 5
