@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import torch
 
 from core.train.config import TrainConfig
-from core.train.loop import compute_loss, make_model, make_optimizer, pick_amp_dtype
+from core.train.loop import compute_loss
+from core.train.model import make_model, make_optimizer, pick_amp_dtype
 
 # Per-image cost of evaluation relative to a training step (forward only, no backward, no optimizer).
 EVAL_COST = 1 / 3

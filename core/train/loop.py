@@ -3,6 +3,8 @@
 ``train(config)`` = data → model (scratch / pretrained / a run's checkpoint, then freezing per mode) → optimizer →
 ``while`` loop (set lr, stop?, step, log, evaluate + checkpoint each epoch) → final test evaluation.
 Everything around it (run folders, subprocesses, the page) only feeds it a config and reads what it writes.
+Its helpers live next door: ``data.py`` (loaders, reproducible order and augmentation), ``model.py`` (build,
+starting weights, freezing, optimizer, precision) and ``state.py`` (what a checkpoint needs to resume exactly).
 
 Shapes: images arrive as ``uint8 [B, 3, S, S]`` and are normalised on the device (4× less to copy than float);
 logits are ``[B, K]``. Exactness: on CPU, the same config and seed give bit-identical weights, and a run stopped and
@@ -11,12 +13,11 @@ drawn per epoch from ``seed + epoch`` and a resumed epoch skips the batches alre
 augmentation is drawn from a seed derived from ``(seed, epoch, index)``, and (3) the checkpoint holds the model,
 optimizer and RNG states and the step counter (the learning rate is a pure function of the step).
 
-Gotcha: a frozen layer is not only ``requires_grad=False``: its BatchNorm layers must also stay in ``eval()``
-mode, or the running statistics keep drifting towards the new data while the weights that expect them don't learn.
+Gotcha: after each evaluation the loop calls ``set_train_mode(model, frozen)``, never plain ``model.train()``: a
+frozen stage's BatchNorm must stay in ``eval()`` or its running statistics drift (see ``model.py``).
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 import time
@@ -29,11 +30,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, Subset
 
 from core.train import distributed
 from core.train.config import TrainConfig
+from core.train.data import make_batch_mixer, make_data
 from core.train.errors import OOM_MESSAGE, TrainError
+from core.train.model import make_model, make_optimizer, pick_amp_dtype, set_train_mode
+from core.train.state import capture_train_state, restore_train_state, weights_sha256
 
 AUX_LOSS_WEIGHT = 0.3  # GoogLeNet / Inception-v3 auxiliary classifiers (Szegedy et al. 2015 used 0.3)
 MISCLASSIFIED_KEEP = 48  # misclassified test images listed in the final record (for the gallery)
@@ -379,307 +382,6 @@ def evaluate(model: nn.Module, loader, K: int, device: torch.device, mean, std, 
         gathered = distributed.gather_objects(wrong, dist)
         res["misclassified"] = [w for part in gathered for w in part][:MISCLASSIFIED_KEEP]
     return res
-
-
-# ------------------------------------------------------------------ data
-class KeyedImages(Dataset):
-    """Training images with reproducible augmentation: key = epoch × n + index.
-
-    The augmentation of image ``index`` in ``epoch`` draws from an RNG seeded with (seed, key), so it does not
-    depend on worker processes, batch order, or whether the run was resumed half-way through the epoch.
-    """
-
-    def __init__(self, base, transform, seed: int):
-        self.base, self.transform, self.seed, self.n = base, transform, int(seed), len(base)
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, key: int):
-        _, index = divmod(int(key), self.n)
-        image, label = self.base[index]
-        if self.transform is not None:
-            torch_state, py_state = torch.get_rng_state(), random.getstate()
-            s = (self.seed * 0x9E3779B97F4A7C15 + int(key) * 0xBF58476D1CE4E5B9) % 2**63
-            torch.manual_seed(s)
-            random.seed(s)
-            try:
-                image = self.transform(image)
-            finally:  # leave the process RNG as it was (the model's dropout uses it)
-                torch.set_rng_state(torch_state)
-                random.setstate(py_state)
-        return image, label
-
-
-class IndexedImages(Dataset):
-    """Evaluation images with their position in the underlying split (to find misclassified ones again)."""
-
-    def __init__(self, base, positions: list[int] | None = None):
-        self.base = base
-        self.positions = list(range(len(base))) if positions is None else positions
-        # Subset → report the index in the original split, so the page can reload the image
-        self.origin = base.indices if isinstance(base, Subset) else None
-
-    def __len__(self) -> int:
-        return len(self.positions)
-
-    def __getitem__(self, i: int):
-        pos = self.positions[i]
-        image, label = self.base[pos]
-        return image, label, int(self.origin[pos]) if self.origin is not None else pos
-
-
-class ResumableSampler(Sampler[int]):
-    """torch's DistributedSampler (same shuffle from ``seed + epoch``, same split across ranks) that can start
-    ``skip_batches`` into an epoch and yields epoch-tagged keys for :class:`KeyedImages`."""
-
-    def __init__(self, n: int, batch_size: int, seed: int, rank: int, world_size: int):
-        self.n, self.batch_size = n, batch_size
-        self.inner = DistributedSampler(range(n), num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
-        self.epoch, self.skip = 0, 0
-
-    def set_epoch(self, epoch: int, skip_batches: int = 0) -> None:
-        self.epoch, self.skip = epoch, skip_batches
-        self.inner.set_epoch(epoch)
-
-    def __iter__(self):
-        order = list(self.inner)[self.skip * self.batch_size:]
-        return iter([self.epoch * self.n + i for i in order])
-
-    def __len__(self) -> int:
-        return max(0, len(self.inner) - self.skip * self.batch_size)
-
-
-@dataclass
-class Data:
-    classes: list[str]
-    num_train: int
-    num_val: int
-    num_test: int
-    steps_per_epoch: int
-    train_loader: Callable[[int, int], DataLoader]  # (epoch, skip_batches) -> loader over that epoch's rest
-    val_loader: DataLoader | None
-    test_loader: DataLoader | None
-
-
-def make_data(cfg: TrainConfig, dist: distributed.DistInfo, progress: Callable[[int, int], None] | None = None) -> Data:
-    """Open the data set, split train/val, wrap for reproducible augmentation, and build the loaders."""
-    from core.data import DATASETS, open_dataset, train_val_split
-
-    spec = DATASETS[cfg.dataset]
-    opts = dict(cfg.dataset_options)
-    extra: dict[str, Any] = {"progress": progress}
-    if not spec.offline:  # torchvision sets are downloaded on first use (a clear error when offline)
-        extra["download"] = True
-    full = open_dataset(cfg.dataset, "train", image_size=cfg.image_size, **extra, **opts)
-    classes = [str(c) for c in full.classes]
-    if cfg.val_fraction > 0:
-        train_set, val_set = train_val_split(full, val_fraction=cfg.val_fraction, seed=cfg.seed)
-    else:
-        train_set, val_set = full, None
-    test_set = None
-    if "test" in tuple(getattr(spec, "splits", ())):
-        test_set = open_dataset(cfg.dataset, "test", image_size=cfg.image_size, **extra, **opts)
-    if len(train_set) == 0:
-        raise TrainError("the training split is empty")
-
-    on_cuda = dist.device.type == "cuda"
-    workers = cfg.num_workers
-    if workers is None:  # on a CPU the workers would compete with the training threads for the same cores
-        import os
-
-        workers = min(8, max(1, (os.cpu_count() or 2) - 1)) if on_cuda else 0
-    common = {"num_workers": workers, "pin_memory": on_cuda, "persistent_workers": workers > 0}
-    if workers > 0:
-        common["prefetch_factor"] = 4
-
-    per_rank = math.ceil(len(train_set) / dist.world_size)
-    drop_last = per_rank >= cfg.batch_size  # a last batch of 1 would break BatchNorm; drop ragged ends
-    steps_per_epoch = per_rank // cfg.batch_size if drop_last else 1
-    sampler = ResumableSampler(len(train_set), cfg.batch_size, cfg.seed, dist.rank, dist.world_size)
-    keyed = KeyedImages(train_set, make_transform(cfg), cfg.seed)
-    loader = DataLoader(keyed, batch_size=cfg.batch_size, sampler=sampler, drop_last=drop_last,
-                        generator=torch.Generator().manual_seed(cfg.seed), **common)
-
-    def train_loader(epoch: int, skip: int) -> DataLoader:
-        sampler.set_epoch(epoch, skip)  # the sampler lives in this process: persistent workers see the change
-        return loader
-
-    def eval_loader(ds) -> DataLoader | None:
-        if ds is None or len(ds) == 0:
-            return None
-        shard = list(range(dist.rank, len(ds), dist.world_size))  # no padding: every image counted once
-        return DataLoader(IndexedImages(ds, shard), batch_size=max(1, cfg.batch_size * 2), shuffle=False, **common)
-
-    return Data(classes=classes, num_train=len(train_set), num_val=len(val_set) if val_set is not None else 0,
-                num_test=len(test_set) if test_set is not None else 0, steps_per_epoch=steps_per_epoch,
-                train_loader=train_loader, val_loader=eval_loader(val_set), test_loader=eval_loader(test_set))
-
-
-# ------------------------------------------------------------------ model, optimizer, precision
-def make_model(cfg: TrainConfig, num_classes: int) -> tuple[nn.Module, list[tuple[str, nn.Module]]]:
-    """Build the network with a ``num_classes`` head, load the starting weights, freeze per ``cfg.mode``.
-
-    Returns (model, frozen stages).
-    """
-    from core.models import build, trainable_stages
-
-    if cfg.weights == "pretrained":
-        model = build(cfg.arch, num_classes=num_classes, weights="default")
-    else:
-        model = build(cfg.arch, num_classes=num_classes, weights="none")
-        if cfg.weights != "none":
-            load_start_weights(model, cfg.weights)
-    stages = trainable_stages(model, cfg.arch)
-    if cfg.mode == "linear_probe":
-        learn = stages[-1:]
-    elif cfg.mode == "finetune_last_k":
-        learn = stages[-(cfg.finetune_k + 1):]
-    else:
-        learn = stages
-    if learn is not stages:
-        for p in model.parameters():
-            p.requires_grad_(False)
-        for _, module in learn:
-            for p in module.parameters():
-                p.requires_grad_(True)
-    learn_names = {n for n, _ in learn}
-    frozen = [(n, m) for n, m in stages if n not in learn_names]
-    return model, frozen
-
-
-def set_train_mode(model: nn.Module, frozen: list[tuple[str, nn.Module]]) -> None:
-    """train() for the learning part; frozen stages stay in eval() so their BatchNorm statistics stay put."""
-    model.train()
-    for _, module in frozen:
-        module.eval()
-
-
-def load_start_weights(model: nn.Module, source: str) -> None:
-    """Start from a previous run (folder: its best checkpoint, else last) or a .safetensors / .pt state dict.
-
-    Tensors whose shape differs (the classifier head when the class count changed) keep their fresh init.
-    """
-    from core.runs import store
-
-    p = Path(source)
-    if p.is_dir():
-        kind = "best" if store.has_checkpoint(p, "best") else "last"
-        state = store.load_checkpoint(p, kind, with_train_state=False)["model"]
-    elif p.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        state = load_file(p)
-    else:
-        state = torch.load(p, map_location="cpu", weights_only=True)  # refuses pickles that would run code
-        if isinstance(state, dict) and "state_dict" in state:
-            state = state["state_dict"]
-    own = model.state_dict()
-    fitting = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-    if len(fitting) < len(own) // 2:
-        raise TrainError(f"the checkpoint {p.name} does not fit this architecture "
-                         f"({len(fitting)} of {len(own)} tensors match): pick a checkpoint of the same network")
-    model.load_state_dict(fitting, strict=False)
-
-
-def make_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
-    """Weight decay on weights only: decaying BatchNorm scales and biases just fights the normalisation."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=cfg.lr)
-    return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0)
-
-
-def make_batch_mixer(cfg: TrainConfig, num_classes: int):
-    """CutMix / MixUp on whole batches (None when the augmentation spec has no ``mixing``)."""
-    from core.augment import build_batch_mixer
-
-    return build_batch_mixer(cfg.augmentation, num_classes)
-
-
-def make_transform(cfg: TrainConfig):
-    """The image-level augmentation steps, or None when there are none (saves the per-image RNG bookkeeping)."""
-    from core.augment import build_transform, resolve_spec
-
-    return build_transform(cfg.augmentation) if resolve_spec(cfg.augmentation)["steps"] else None
-
-
-def pick_amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
-    """auto: bf16 on CUDA GPUs that support it (same range as fp32: no loss scaling), else fp16 + GradScaler;
-    off on CPU / MPS (CPU autocast is slower than fp32 on most CPUs)."""
-    if amp == "off":
-        return None
-    if amp == "bf16":
-        return torch.bfloat16
-    if amp == "fp16":
-        return torch.float16
-    if device.type != "cuda":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-
-
-# ------------------------------------------------------------------ checkpoint state
-def capture_train_state(optimizer, scaler, step: int, best_acc, train_time: float) -> dict:
-    """Everything besides the weights that a resumed run needs, as tensors (safetensors) + JSON."""
-    sd = optimizer.state_dict()
-    tensors: dict[str, torch.Tensor] = {"rng.torch": torch.get_rng_state()}
-    scalars: dict[str, Any] = {}
-    for pid, st in sd["state"].items():
-        for k, v in st.items():
-            if torch.is_tensor(v):
-                tensors[f"optim.{pid}.{k}"] = v
-            else:
-                scalars[f"{pid}.{k}"] = v
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        for i, s in enumerate(torch.cuda.get_rng_state_all()):
-            tensors[f"rng.cuda.{i}"] = s
-    np_state = np.random.get_state()
-    py_state = random.getstate()
-    return {"tensors": tensors, "json": {
-        "step": step, "best_acc": best_acc, "train_time_s": train_time,
-        "param_groups": sd["param_groups"], "optim_scalars": scalars,
-        "scaler": scaler.state_dict() if scaler is not None else None,
-        "rng_numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]), float(np_state[4])],
-        "rng_python": [py_state[0], list(py_state[1]), py_state[2]],
-    }}
-
-
-def restore_train_state(ckpt: dict, optimizer, scaler) -> tuple[int, float | None, float]:
-    ts = ckpt.get("train_state")
-    if ts is None:
-        raise TrainError("this checkpoint has no optimizer state, so the run cannot resume exactly")
-    js, tensors = ts["json"], ts["tensors"]
-    state: dict[int, dict] = {}
-    for key, v in tensors.items():
-        if key.startswith("optim."):
-            _, pid, name = key.split(".", 2)
-            state.setdefault(int(pid), {})[name] = v
-    for key, v in js.get("optim_scalars", {}).items():
-        pid, name = key.split(".", 1)
-        state.setdefault(int(pid), {})[name] = v
-    optimizer.load_state_dict({"state": state, "param_groups": js["param_groups"]})
-    if scaler is not None and js.get("scaler"):
-        scaler.load_state_dict(js["scaler"])
-    torch.set_rng_state(tensors["rng.torch"])
-    cuda_states = [tensors[k] for k in sorted(k for k in tensors if k.startswith("rng.cuda."))]
-    if cuda_states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(cuda_states[: torch.cuda.device_count()])
-    n = js["rng_numpy"]
-    np.random.set_state((n[0], np.array(n[1], dtype=np.uint32), n[2], n[3], n[4]))
-    p = js["rng_python"]
-    random.setstate((p[0], tuple(p[1]), p[2]))
-    return int(js["step"]), js.get("best_acc"), float(js.get("train_time_s", 0.0))
-
-
-def weights_sha256(model: nn.Module) -> str:
-    """Hash of every parameter and buffer: equal hashes = bit-identical weights (used to check DDP ranks)."""
-    h = hashlib.sha256()
-    for name, t in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
 
 
 def explain_runtime_error(err: RuntimeError, cfg: TrainConfig) -> Exception:

@@ -10,6 +10,7 @@ from core.runs import store, worker
 from core.train import OOM_MESSAGE, TrainConfig, TrainError
 from core.train import loop
 from core.train.loop import compute_loss, get_lr, train
+from core.train.model import make_model
 
 # LeNet-5 learns the background colour of biased Shapes in a few dozen steps (the shortcut is easy);
 # MobileNet-V3-small at 32 px exercises BatchNorm buffers, dropout (RNG state) and momentum.
@@ -81,7 +82,7 @@ def test_linear_probe_trains_only_the_head_and_keeps_batchnorm_statistics(tmp_pa
 def test_finetune_last_k_unfreezes_k_blocks_plus_head():
     from core.models import trainable_stages
 
-    model, frozen = loop.make_model(TrainConfig(arch="resnet18", mode="finetune_last_k", finetune_k=2), 6)
+    model, frozen = make_model(TrainConfig(arch="resnet18", mode="finetune_last_k", finetune_k=2), 6)
     names = [n for n, _ in trainable_stages(model, "resnet18")]
     assert [n for n, _ in frozen] == names[:-3]
     learn = {n for n, p in model.named_parameters() if p.requires_grad}
@@ -143,11 +144,11 @@ def test_lr_schedule_warms_up_then_follows_a_cosine():
 def test_starting_from_a_run_folder_reuses_its_weights(tmp_path):
     run_dir = store.create_run(TrainConfig(**TINY, max_steps=3), tmp_path)
     first = train(TrainConfig(**TINY, max_steps=3), run_dir)
-    model, _ = loop.make_model(TrainConfig(**TINY, weights=str(run_dir), mode="full"), 6)
+    model, _ = make_model(TrainConfig(**TINY, weights=str(run_dir), mode="full"), 6)
     for k, v in first.model.state_dict().items():
         assert torch.equal(model.state_dict()[k], v)
     with pytest.raises(TrainError, match="does not fit"):
-        loop.make_model(TrainConfig(arch="resnet18", weights=str(run_dir), mode="full"), 6)
+        make_model(TrainConfig(arch="resnet18", weights=str(run_dir), mode="full"), 6)
 
 
 def test_stop_during_the_epoch_evaluation_resumes_with_that_evaluation(tmp_path):
