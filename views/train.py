@@ -320,11 +320,11 @@ def _settings() -> None:
         cfg = None
     b = st.columns([1, 1, 3])
     if b[1].button("Estimate duration", key="train_estimate", disabled=cfg is None,
-                   help="times two real training steps on this machine and scales them to the whole run"):
+                   help="times a few real training steps on this machine and scales them to the whole run"):
         from core.train.estimate import estimate_duration
 
         try:
-            with st.spinner("Timing two training steps…"):
+            with st.spinner("Timing a few training steps…"):
                 est = estimate_duration(cfg)
             ss["train_estimate_result"] = (cfg.to_json(), est)
         except (PlaygroundError, RuntimeError) as err:

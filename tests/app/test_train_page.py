@@ -62,3 +62,14 @@ def test_start_a_tiny_run_and_see_it_complete(runs_env):
     assert any("completed" in s.value for s in at.subheader)
     assert any(m.label.endswith("accuracy") for m in at.metric)
     assert any("python -m core train" in c.value for c in at.code)
+
+
+def test_estimate_button_times_this_machine_and_says_how(runs_env):
+    at = _page()
+    at.selectbox(key="train_preset").set_value("shapes-tiny").run()
+    at.button(key="train_estimate").click().run()
+    assert not at.exception, at.exception
+    shown = [i.value for i in at.info if "on this machine" in i.value]
+    assert shown and "training steps of 32 random 32px images" in shown[0] and "scaled to 30 steps" in shown[0]
+    at.number_input(key="train_max_steps").set_value(31).run()  # another config: the old estimate is withdrawn
+    assert not [i for i in at.info if "on this machine" in i.value]

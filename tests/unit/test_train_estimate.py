@@ -1,0 +1,44 @@
+"""Duration estimate: the extrapolation arithmetic against hand-computed numbers, and a real measurement."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from core.train import TrainConfig
+from core.train.estimate import EVAL_COST, estimate_duration, extrapolate, split_sizes
+
+
+def test_split_sizes_of_shapes_follow_the_options():
+    cfg = TrainConfig(dataset="shapes", dataset_options={"n": 12000}, val_fraction=0.1)
+    assert split_sizes(cfg) == (10800, 1200, 2000)  # test split: n / 6
+
+
+def test_extrapolation_counts_steps_and_evaluations_like_the_loop():
+    cfg = TrainConfig(epochs=3, batch_size=64)
+    steps, train_s, eval_s, eval_images = extrapolate(cfg, 100.0, 10800, 1200, 2000)
+    assert steps == 3 * 168  # 10800 // 64 = 168 full batches per epoch (the ragged end is dropped)
+    assert train_s == pytest.approx(504 * 64 / 100.0)
+    assert eval_images == 3 * 1200 + 2000  # validation after each epoch, test once
+    assert eval_s == pytest.approx(eval_images * EVAL_COST / 100.0)
+
+
+def test_a_step_cap_shortens_the_run_and_its_evaluations():
+    cfg = TrainConfig(epochs=3, batch_size=64, max_steps=200)
+    steps, _, _, eval_images = extrapolate(cfg, 50.0, 10800, 1200, 2000)
+    assert steps == 200
+    assert eval_images == math.ceil(200 / 168) * 1200 + 2000  # epoch 1 full, epoch 2 cut: two evaluations
+
+
+def test_unknown_size_scales_only_a_step_cap():
+    assert extrapolate(TrainConfig(max_steps=10, batch_size=8), 80.0, None, 0, 0) == (10, 1.0, 0.0, 0)
+
+
+def test_estimate_measures_this_device_and_adds_up():
+    cfg = TrainConfig(arch="lenet5", dataset_options={"n": 600}, image_size=32, batch_size=32, epochs=2)
+    est = estimate_duration(cfg)
+    assert est.img_per_s > 0 and est.measured_batch == 32
+    assert est.total_steps == 2 * (540 // 32)
+    assert est.seconds == pytest.approx(est.train_seconds + est.eval_seconds)
+    assert est.train_seconds == pytest.approx(est.total_steps * 32 / est.img_per_s)
+    assert "training steps of 32 random 32px images" in est.method
