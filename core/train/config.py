@@ -233,7 +233,7 @@ PRESETS: dict[str, Preset] = {
         description="LeNet-5 (1998, 62 k parameters) learns the 6 Shapes classes from random weights, offline: "
         "15 epochs over 10,800 images at 64 px, AdamW with warm-up and cosine decay, label smoothing, no "
         "augmentation. Measured on this project's 2-core machine from a fresh clone: about 90 % test accuracy in "
-        "about 2½ minutes, half a minute of it drawing the images (`python -m bench default_preset` repeats the "
+        "about 2½ minutes, ~20 s of it drawing the images (`python -m bench.default_preset` repeats the "
         "measurement; a browser test checks ≥ 85 %). Why not a ResNet? On two CPU cores one ResNet-18 step at "
         "64 px costs about as much as 15 LeNet-5 steps, so in the same minutes it sees the data 15× fewer "
         "times: small network + many epochs wins on a small budget. The estimate below is measured on your device.",
