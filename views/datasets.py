@@ -9,7 +9,8 @@ import streamlit as st
 
 from core.data import DATASETS, DataError, class_counts, open_dataset, preview_grid, train_val_split
 from core.data.builtin import download_dataset, is_downloaded
-from core.data.folders import DatasetLayoutError, import_zip, list_imported
+from core.data.folders import DatasetLayoutError, list_imported
+from core.data.zipimport import import_zip
 from views._widgets import show_error
 
 st.title("Data sets")

@@ -16,30 +16,18 @@ squares it (shorter side to S, centre crop: see :mod:`core.data.resize`) and cac
 cannot be decoded are skipped and listed in the :class:`ValidationReport`; a data set with fewer than two
 classes, or a class without a single readable image, is refused with :class:`DatasetLayoutError`.
 
-Zip import (:func:`import_zip`) treats the archive as hostile (reliability.md §Archives 8–11):
-path traversal, absolute paths, drive letters, backslashes, symlinks, encrypted entries, duplicate or
-case-colliding names and nested archives reject the whole archive; entry count, total size, per-entry size
-and compression ratio are limited while streaming (bytes actually decompressed are counted, headers are not
-trusted); everything is extracted into a fresh staging folder, validated, then renamed into place in one
-step. On any failure the staging folder is removed and nothing else has been written.
+Zip uploads are imported by :mod:`core.data.zipimport` into ``data_dir()/folders/<name>``.
 
-Gotcha: a zip made by "Compress folder" on a Mac or Windows wraps everything in one top-level folder
-(``my-pets/cat/1.jpg``) and, on a Mac, adds ``__MACOSX/`` and ``.DS_Store`` junk: both are handled.
 """
 from __future__ import annotations
 
-import io
 import os
 import re
 import shutil
-import stat
-import tempfile
 import unicodedata
-import zipfile
-import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -57,7 +45,7 @@ JUNK_FILES = frozenset({".ds_store", "thumbs.db", "desktop.ini", "icon\r"})
 JUNK_DIRS = frozenset({"__macosx", ".git", ".svn", "__pycache__", ".ipynb_checkpoints"})
 SPLIT_DIRS = {"train": ("train",), "val": ("val", "valid", "validation"), "test": ("test",)}
 _FOLDER_CACHE_VERSION = 1
-_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,47}")
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,47}")
 
 
 class DatasetLayoutError(DataError):
@@ -103,10 +91,18 @@ class ValidationReport:
         return text
 
 
-def _check_layout(report: ValidationReport) -> None:
+def display_name(name: str) -> str:
+    """A user-supplied file or folder name made safe to show: control characters as "?", slashes as look-alikes."""
+    from core.images import safe_display_name
+
+    text = "".join(ch if unicodedata.category(ch) not in {"Cc", "Cf"} else "?" for ch in name)
+    return safe_display_name(text.replace("/", "∕").replace("\\", "⧵"), max_chars=120)
+
+
+def check_layout(report: ValidationReport) -> None:
     """Fill ``report.problems`` and raise DatasetLayoutError when the data set cannot be trained on."""
     empty = [c for c in report.classes if report.counts.get(c, 0) == 0]
-    shown = {c: _display(c) for c in report.classes}  # folder names come from users: escaped for display
+    shown = {c: display_name(c) for c in report.classes}  # folder names come from users: escaped for display
     if not report.classes:
         report.problems.append("no class folders found: put the images of each class in their own sub-folder "
                                "(e.g. cat/1.jpg, dog/2.jpg)")
@@ -116,11 +112,11 @@ def _check_layout(report: ValidationReport) -> None:
     if empty:
         report.problems.append(f"class folder(s) without a single readable image: {', '.join(shown[c] for c in empty)}")
     if report.problems:
-        raise DatasetLayoutError(f"{_display(report.name)}: " + "; ".join(report.problems), report)
+        raise DatasetLayoutError(f"{display_name(report.name)}: " + "; ".join(report.problems), report)
 
 
 # ------------------------------------------------------------------------------------------ folder scanning
-def _is_junk(part: str) -> bool:
+def is_junk(part: str) -> bool:
     low = part.casefold()
     return low in JUNK_FILES or low in JUNK_DIRS or part.startswith(".")
 
@@ -132,7 +128,7 @@ def scan_folder(root: Path) -> tuple[list[str], list[tuple[str, int]], Validatio
         raise DataError(f"folder not found: {root}")
     classes = []
     for entry in sorted(os.scandir(root), key=lambda e: e.name):
-        if _is_junk(entry.name):
+        if is_junk(entry.name):
             report.ignored.append(entry.name + ("/" if entry.is_dir() else ""))
         elif entry.is_dir():
             classes.append(entry.name)
@@ -142,13 +138,13 @@ def scan_folder(root: Path) -> tuple[list[str], list[tuple[str, int]], Validatio
     for index, name in enumerate(classes):
         for dirpath, dirnames, filenames in os.walk(root / name):
             rel_dir = Path(dirpath).relative_to(root)
-            for d in [d for d in dirnames if _is_junk(d)]:
+            for d in [d for d in dirnames if is_junk(d)]:
                 dirnames.remove(d)
                 report.ignored.append(f"{(rel_dir / d).as_posix()}/")
             dirnames.sort()
             for fname in sorted(filenames):
                 rel = (rel_dir / fname).as_posix()
-                if _is_junk(fname):
+                if is_junk(fname):
                     report.ignored.append(rel)
                 elif Path(fname).suffix.lower() not in IMAGE_EXTENSIONS:
                     report.skipped.append((rel, "not an image file type"))
@@ -163,7 +159,7 @@ def resolve_folder(path: str | os.PathLike, root: str | os.PathLike | None = Non
     text = os.fspath(path).strip() if path is not None else ""
     if not text:
         raise DataError("choose a folder: give a server path or the name of an imported data set")
-    if _NAME_RE.fullmatch(text):
+    if NAME_RE.fullmatch(text):
         imported = folders_dir(root) / text
         if imported.is_dir():
             return imported
@@ -182,11 +178,11 @@ def folders_dir(root: str | os.PathLike | None = None) -> Path:
 
 def list_imported(root: str | os.PathLike | None = None) -> list[str]:
     """Names of the data sets imported from zips, sorted."""
-    return sorted(p.name for p in folders_dir(root).iterdir() if p.is_dir() and _NAME_RE.fullmatch(p.name))
+    return sorted(p.name for p in folders_dir(root).iterdir() if p.is_dir() and NAME_RE.fullmatch(p.name))
 
 
 def delete_imported(name: str, root: str | os.PathLike | None = None) -> None:
-    if not _NAME_RE.fullmatch(name or ""):
+    if not NAME_RE.fullmatch(name or ""):
         raise DataError(f"not a data set name: {name!r}")
     target = folders_dir(root) / name
     if not target.is_dir():
@@ -239,7 +235,7 @@ def decode_folder(root: Path, image_size: int, *, max_images: int = 100_000, max
             progress(i + 1, len(files))
     images, labels = images[: len(kept)], labels[: len(kept)]
     report.counts = {c: int((labels == k).sum()) for k, c in enumerate(classes)}
-    _check_layout(report)
+    check_layout(report)
     return images, labels, kept, report
 
 
@@ -289,7 +285,7 @@ class FolderDataset(Dataset):
             report.skipped = [tuple(s.split("\t", 1)) for s in arrays["skipped"].tolist()]  # type: ignore[misc]
             labels = arrays["labels"]
             report.counts = {c: int((labels == k).sum()) for k, c in enumerate(classes)}
-            _check_layout(report)
+            check_layout(report)
         self.classes = classes
         self.images: np.ndarray = arrays["images"]
         self.targets: list[int] = arrays["labels"].tolist()
@@ -304,248 +300,3 @@ class FolderDataset(Dataset):
         if self.transform is not None:
             image = self.transform(image)
         return image, self.targets[index]
-
-
-# ------------------------------------------------------------------------------------------ zip import
-@dataclass(frozen=True)
-class ZipLimits:
-    """Limits for :func:`import_zip`, enforced on the bytes actually decompressed.
-
-    ``max_ratio`` applies to entries that decompress to more than ``ratio_min_bytes`` (small files
-    legitimately compress very well); real photos compress about 1:1, zip bombs 1000:1.
-    """
-
-    max_entries: int = 20_000
-    max_total_bytes: int = 2 * 2**30
-    max_entry_bytes: int = 200 * 2**20
-    max_ratio: float = 200.0
-    ratio_min_bytes: int = 2**20
-    max_depth: int = 12
-
-
-def safe_name(name: str) -> str:
-    """A data set name usable as a folder name: lowercase ``[a-z0-9_-]``, at most 48 characters."""
-    text = unicodedata.normalize("NFKD", str(name or "")).encode("ascii", "ignore").decode().lower()
-    text = re.sub(r"[^a-z0-9_-]+", "-", text).strip("-_")[:48].strip("-_")
-    if not text or not _NAME_RE.fullmatch(text):
-        raise DataError(f"choose a name made of letters, digits, '-' or '_' (got {name!r})")
-    return text
-
-
-def _display(name: str) -> str:
-    from core.images import safe_display_name
-
-    text = "".join(ch if unicodedata.category(ch) not in {"Cc", "Cf"} else "?" for ch in name)
-    return safe_display_name(text.replace("/", "∕").replace("\\", "⧵"), max_chars=120)
-
-
-class _Reject(DataError):
-    pass
-
-
-def _entry_parts(info: zipfile.ZipInfo, limits: ZipLimits) -> tuple[str, ...]:
-    """Validated path components of one entry, or _Reject. Directory entries end with ''."""
-    raw = info.orig_filename
-    shown = _display(raw)
-    if any(unicodedata.category(ch) in {"Cc", "Cf"} for ch in raw):
-        raise _Reject(f"entry {shown!r} has control characters in its name")
-    if "\\" in raw:
-        raise _Reject(f"entry {shown!r} uses backslashes in its path")
-    if raw.startswith("/") or re.match(r"^[A-Za-z]:", raw):
-        raise _Reject(f"entry {shown!r} has an absolute path")
-    is_dir = raw.endswith("/")
-    parts = tuple(raw[:-1].split("/") if is_dir else raw.split("/"))
-    if any(p in ("..", ".") for p in parts):
-        raise _Reject(f"entry {shown!r} points outside the archive ('..' in its path)")
-    if any(p == "" for p in parts):
-        raise _Reject(f"entry {shown!r} has an empty path component")
-    if any(len(p.encode()) > 255 for p in parts) or len(parts) > limits.max_depth:
-        raise _Reject(f"entry {shown!r} has a path that is too long or too deep")
-    mode = info.external_attr >> 16
-    if stat.S_ISLNK(mode):
-        raise _Reject(f"entry {shown!r} is a symbolic link")
-    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)) and stat.S_IFMT(mode):
-        raise _Reject(f"entry {shown!r} is not a regular file")
-    if info.flag_bits & 0x1:
-        raise _Reject(f"entry {shown!r} is encrypted (password-protected archives are not supported)")
-    return parts + ("",) if is_dir else parts
-
-
-def _open_zip(src: str | os.PathLike | bytes | BinaryIO) -> zipfile.ZipFile:
-    try:
-        if isinstance(src, (bytes, bytearray, memoryview)):
-            return zipfile.ZipFile(io.BytesIO(bytes(src)))
-        if isinstance(src, (str, os.PathLike)):
-            return zipfile.ZipFile(os.fspath(src))
-        if hasattr(src, "seek"):
-            src.seek(0)
-        return zipfile.ZipFile(src)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError):
-        raise DataError("not a zip archive, or the archive is damaged") from None
-    except FileNotFoundError:
-        raise DataError(f"zip file not found: {src}") from None
-
-
-def _plan(zf: zipfile.ZipFile, limits: ZipLimits) -> tuple[list[tuple[zipfile.ZipInfo, tuple[str, ...]]], list[tuple[str, ...]], list[tuple[str, str]], list[str]]:
-    """Check every entry; returns (files to extract, class dirs to create, skipped, ignored)."""
-    infos = zf.infolist()
-    if len(infos) > limits.max_entries:
-        raise _Reject(f"the archive has {len(infos)} entries; the limit is {limits.max_entries}")
-    files: list[tuple[zipfile.ZipInfo, tuple[str, ...]]] = []
-    dirs: list[tuple[str, ...]] = []
-    ignored: list[str] = []
-    seen: dict[str, str] = {}
-    declared = 0
-    for info in infos:
-        parts = _entry_parts(info, limits)
-        is_dir = parts[-1] == ""
-        parts = parts[:-1] if is_dir else parts
-        # Every prefix (folder) and the full name must be unique ignoring case and Unicode form,
-        # or extraction would merge or overwrite entries on macOS / Windows file systems.
-        for depth in range(1, len(parts) + 1):
-            key = unicodedata.normalize("NFC", "/".join(parts[:depth])).casefold()
-            kind = "d" if depth < len(parts) or is_dir else "f"
-            original = "/".join(parts[:depth])
-            previous = seen.get(key)
-            if previous is not None:
-                prev_kind, prev_name = previous[0], previous[1:]
-                if kind == "f" or prev_kind == "f" or prev_name != original:
-                    what = "appears twice" if prev_name == original else f"collides with {_display(prev_name)!r}"
-                    raise _Reject(f"entry {_display(original)!r} {what} (duplicate or case-colliding names)")
-            else:
-                seen[key] = kind + original
-        if any(_is_junk(p) for p in parts):
-            ignored.append("/".join(parts) + ("/" if is_dir else ""))
-            continue
-        if not is_dir and Path(parts[-1]).suffix.lower() in ARCHIVE_EXTENSIONS:
-            raise _Reject(f"entry {_display('/'.join(parts))!r} is an archive inside the archive "
-                          "(nested archives are not supported: unpack it first)")
-        if is_dir:
-            dirs.append(parts)
-        else:
-            files.append((info, parts))
-            declared += info.file_size
-    if declared > limits.max_total_bytes:
-        raise _Reject(f"the archive would unpack to {declared / 2**20:.0f} MiB; the limit is "
-                      f"{limits.max_total_bytes / 2**20:.0f} MiB")
-    # One wrapper folder ("my-pets/cat/1.jpg", as made by "compress folder") is stripped.
-    tops = {p[0] for _, p in files} | {p[0] for p in dirs}
-    images = [p for _, p in files if Path(p[-1]).suffix.lower() in IMAGE_EXTENSIONS]
-    if len(tops) == 1 and images and all(len(p) >= 3 for p in images):
-        files = [(i, p[1:]) for i, p in files]
-        dirs = [p[1:] for p in dirs if len(p) > 1]
-    skipped: list[tuple[str, str]] = []
-    kept: list[tuple[zipfile.ZipInfo, tuple[str, ...]]] = []
-    for info, parts in files:
-        rel = "/".join(parts)
-        if len(parts) < 2:
-            skipped.append((rel, "not inside a class folder"))
-        elif Path(parts[-1]).suffix.lower() not in IMAGE_EXTENSIONS:
-            skipped.append((rel, "not an image file type"))
-        else:
-            kept.append((info, parts))
-    class_dirs = sorted({p[:1] for p in dirs if p} | {p[:1] for _, p in kept})
-    return kept, class_dirs, skipped, ignored
-
-
-def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, limits: ZipLimits, total: list[int]) -> None:
-    """Stream one entry to ``dest`` counting the bytes actually produced."""
-    shown = _display(info.orig_filename)
-    written = 0
-    try:
-        with zf.open(info) as src, open(dest, "xb") as out:
-            while True:
-                chunk = src.read(1 << 16)
-                if not chunk:
-                    break
-                written += len(chunk)
-                total[0] += len(chunk)
-                if written > limits.max_entry_bytes:
-                    raise _Reject(f"entry {shown!r} unpacks to more than {limits.max_entry_bytes / 2**20:.0f} MiB")
-                if total[0] > limits.max_total_bytes:
-                    raise _Reject(f"the archive unpacks to more than {limits.max_total_bytes / 2**20:.0f} MiB")
-                if written > limits.ratio_min_bytes and written > limits.max_ratio * max(info.compress_size, 1):
-                    raise _Reject(f"entry {shown!r} is compressed more than {limits.max_ratio:.0f}:1 "
-                                  "(looks like a zip bomb)")
-                out.write(chunk)
-    except zipfile.BadZipFile as err:
-        why = "bad CRC: the data is corrupted" if "CRC" in str(err) else "the archive is damaged"
-        raise _Reject(f"entry {shown!r} cannot be read ({why})") from None
-    except (zlib.error, EOFError) as err:
-        raise _Reject(f"entry {shown!r} cannot be read (the archive is damaged: {err})") from None
-    except NotImplementedError:
-        raise _Reject(f"entry {shown!r} uses a compression method that is not supported") from None
-    except RuntimeError as err:  # zipfile raises this for encrypted entries it was not warned about
-        raise _Reject(f"entry {shown!r} cannot be read ({err})") from None
-
-
-def import_zip(src: str | os.PathLike | bytes | BinaryIO, name: str, *, root: str | os.PathLike | None = None,
-               limits: ZipLimits = ZipLimits(), image_size: int = 32, max_megapixels: float = 40,
-               progress: Callable[[int, int], None] | None = None) -> ValidationReport:
-    """Import a zip of class folders as data set ``name`` under ``data_dir()/folders/<safe name>``.
-
-    Returns the :class:`ValidationReport` of the imported data set. Raises :class:`DataError` for a
-    hostile or broken archive, an existing name, or (as DatasetLayoutError) an unusable layout; in every
-    failure case nothing is left behind. Unreadable images are dropped and listed in the report.
-    """
-    from core.images import ImageError, load_image
-
-    target_name = safe_name(name)
-    base = Path(root) if root is not None else paths.data_dir()
-    target = folders_dir(base) / target_name
-    if target.exists():
-        raise DataError(f"a data set named {target_name!r} already exists; choose another name or delete it first")
-    staging_root = base / "staging"
-    staging_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f"{target_name}-", dir=staging_root)).resolve()
-    try:
-        with _open_zip(src) as zf:
-            kept, class_dirs, skipped, ignored = _plan(zf, limits)
-            report = ValidationReport(root=str(target), name=target_name, skipped=skipped, ignored=ignored)
-            for parts in class_dirs:
-                (staging / parts[0]).mkdir(exist_ok=True)
-            total = [0]
-            for n, (info, parts) in enumerate(kept):
-                dest = staging.joinpath(*parts)
-                # Belt and braces: the validated components cannot leave staging, check anyway.
-                if os.path.commonpath([staging, dest.resolve()]) != str(staging):
-                    raise _Reject(f"entry {_display(info.orig_filename)!r} points outside the archive")
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                _extract(zf, info, dest, limits, total)
-                if progress is not None:
-                    progress(n + 1, 2 * len(kept))
-        # Validate: decode each image once; drop the ones that cannot be used.
-        classes = sorted(p.name for p in staging.iterdir() if p.is_dir())
-        counts = dict.fromkeys(classes, 0)
-        for n, (info, parts) in enumerate(kept):
-            rel = "/".join(parts)
-            try:
-                load_image(staging.joinpath(*parts), name=rel, max_megapixels=max_megapixels)
-                counts[parts[0]] += 1
-            except ImageError as err:
-                report.skipped.append((rel, str(err)))
-                staging.joinpath(*parts).unlink()
-            if progress is not None:
-                progress(len(kept) + n + 1, 2 * len(kept))
-        report.classes, report.counts = classes, counts
-        _check_layout(report)
-        try:
-            os.rename(staging, target)
-        except OSError:
-            raise DataError(f"a data set named {target_name!r} already exists; choose another name") from None
-        return report
-    except _Reject as err:
-        raise DataError(f"archive rejected: {err}") from None
-    except OSError as err:
-        raise DataError(f"could not write the data set: {err.strerror or err}") from None
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-        _remove_if_empty(staging_root)
-
-
-def _remove_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()
-    except OSError:
-        pass

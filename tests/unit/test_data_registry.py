@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from core.data import DATASETS, DataError, DatasetUnavailable, open_dataset
-from core.data.folders import import_zip
+from core.data.zipimport import import_zip
 
 ZIPS = Path(__file__).resolve().parents[1] / "fixtures" / "zips"
 

@@ -13,10 +13,8 @@ import torch
 from PIL import Image
 
 from core.data import DataError, class_counts, open_dataset, train_val_split
-from core.data.folders import (
-    DatasetLayoutError, FolderDataset, ZipLimits, import_zip, list_imported, delete_imported, safe_name,
-    validate_folder,
-)
+from core.data.folders import DatasetLayoutError, FolderDataset, delete_imported, list_imported, validate_folder
+from core.data.zipimport import ZipLimits, import_zip, safe_name
 from core.data.resize import square
 
 ZIPS = Path(__file__).resolve().parents[1] / "fixtures" / "zips"
