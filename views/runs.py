@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.errors import PlaygroundError
 from core.runs import launcher, results, store
+from views._results import render_results
 from views._widgets import show_error
 
 st.title("Runs")
@@ -100,3 +101,8 @@ else:
                             help="removes the folder with its checkpoints and metrics")
     if a[3].button("Delete run", key="runs_delete", disabled=not confirm):
         _act(launcher.delete, run["path"], f"Deleted {rid}")
+
+finished = results.load_view(run["path"])
+if finished.test is not None and not finished.active:
+    st.subheader("Results")
+    render_results(finished, "runs")

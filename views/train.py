@@ -5,7 +5,6 @@ nothing: the page just reads the run folder again (run id in the URL, else the n
 """
 from __future__ import annotations
 
-import json
 import time
 
 import streamlit as st
@@ -17,7 +16,8 @@ from core.errors import PlaygroundError
 from core.models import ARCHITECTURES, weights_status
 from core.paths import runs_dir
 from core.runs import launcher, results, store
-from core.train.config import DEFAULT_PRESET, MODES, OPTIMIZERS, PRESETS, TrainConfig, cli_command, field_help
+from core.train.config import DEFAULT_PRESET, MODES, OPTIMIZERS, PRESETS, TrainConfig, field_help
+from views._results import render_results
 from views._widgets import show_error
 
 HELP = field_help()
@@ -168,57 +168,7 @@ def _live(run_dir) -> None:
     live()
     curves()
     if not active:
-        _results(view)
-
-
-@st.cache_data(max_entries=8, show_spinner="Loading the misclassified images…")
-def _mistakes(run_dir: str, mtime: float) -> list[dict]:
-    return results.misclassified_images(run_dir)
-
-
-def _results(view: results.RunView) -> None:
-    test = view.test
-    if test is None:
-        return
-    classes = view.classes
-    split = "test" if test.get("dataset_split") == "test" else "validation"
-    c = st.columns(4)
-    c[0].metric(f"{split.capitalize()} accuracy", f"{100 * test['acc']:.1f} %")
-    best = max((r["acc"] for r in view.evals), default=None)
-    c[1].metric("Best validation accuracy", f"{100 * best:.1f} %" if best is not None else "–")
-    summary = store.run_summary(view.run_dir)
-    c[2].metric("Duration", results.format_seconds(summary["duration_s"]))
-    c[3].metric("Steps", f"{summary['step']}")
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(results.confusion_figure(test["confusion"], classes), key="train_fig_confusion")
-    c2.plotly_chart(results.per_class_figure(test["per_class_acc"], classes), key="train_fig_per_class")
-    mistakes = []
-    try:
-        metrics_file = view.run_dir / store.METRICS_FILE
-        mistakes = _mistakes(str(view.run_dir), metrics_file.stat().st_mtime)
-    except (PlaygroundError, OSError) as err:
-        show_error(err)
-    if mistakes:
-        st.markdown(f"**Misclassified {split} images** (true → predicted, confidence)")
-        cols = st.columns(8)
-        for i, m in enumerate(mistakes[:16]):
-            cols[i % 8].image(m["image"], caption=f"{m['true']} → {m['pred']} ({100 * m['confidence']:.0f}%)",
-                              width="stretch")
-    st.markdown("**Downloads**")
-    d = st.columns(3)
-    for col, kind in zip(d[:2], ("best", "last")):
-        path = view.run_dir / f"{kind}.safetensors"
-        if path.is_file():
-            col.download_button(f"{kind} checkpoint (.safetensors)", data=lambda p=path: p.read_bytes(),
-                                file_name=f"{view.run_dir.name}-{kind}.safetensors", mime="application/octet-stream",
-                                key=f"train_dl_{kind}", on_click="ignore")
-    d[2].download_button("config.json", data=json.dumps(view.config, indent=2), file_name="config.json",
-                         mime="application/json", key="train_dl_config", on_click="ignore")
-    st.markdown("**The same run from the command line**")
-    try:
-        st.code(cli_command(TrainConfig.from_dict(view.config)), language="bash")
-    except PlaygroundError:
-        pass
+        render_results(view, "train")
 
 
 # ------------------------------------------------------------------ the settings form

@@ -66,3 +66,17 @@ def test_table_compare_resume_and_delete(runs_env):
     assert not at.exception, at.exception
     assert not done.exists()
     assert done.name not in at.dataframe[0].value["run"].tolist()
+
+
+def test_a_finished_run_shows_its_results_and_downloads(runs_env):
+    done = _fake_run(runs_env, "completed", acc=0.75)
+    store.append_metrics(done, {"type": "test", "split": "test", "dataset_split": "test", "step": 4, "epoch": 1.0,
+                                "loss": 0.5, "acc": 0.875, "per_class_acc": [1.0, 0.75],
+                                "confusion": [[4, 0], [1, 3]], "n": 8, "misclassified": []})
+    at = _page()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Test accuracy"] == "87.5 %" and metrics["Best validation accuracy"] == "75.0 %"
+    assert len(at.get("plotly_chart")) == 4  # compare ×2, confusion matrix, per-class accuracy
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "config.json" in labels  # no checkpoint was written by this fake run: only the config to download

@@ -2,7 +2,7 @@
 
 the default preset is started with one click, the app is restarted in the middle of the run (the worker is a
 separate process and must not notice), the page reattaches, the run completes with ≥ 85 % test accuracy, its
-results show a confusion matrix and downloads, and the Runs page lists it as completed.
+results show a confusion matrix and downloads, and the Runs page lists it as completed with the same results.
 
 How long it took is printed (and measured by ``bench/default_preset.py``), never asserted: these machines are
 noisy. The accuracy is asserted: CPU training with a fixed seed does not depend on load.
@@ -85,6 +85,8 @@ def test_default_preset_from_a_fresh_home_survives_an_app_restart_and_reaches_85
             table.wait_for()
             assert run_id in page.locator('[data-testid="stMultiSelect"]').first.inner_text()
             assert "completed" in page.get_by_text("Status:").first.inner_text()
+            page.get_by_text("Confusion matrix").first.wait_for()  # its results are on the Runs page too
+            page.get_by_role("button", name="best checkpoint (.safetensors)").first.wait_for()
     finally:
         page.close()
         if run_dir is not None and (run_dir / store.CONFIG_FILE).is_file() and store.is_active(run_dir):
