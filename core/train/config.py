@@ -245,8 +245,7 @@ PRESETS: dict[str, Preset] = {
         "AdamW with warm-up and cosine decay, label smoothing, no augmentation, 3 epochs over 10,800 images at "
         "64 px. Measured on this project's 2-core machine: 87.5 % test accuracy (86.5 % validation) in 7 min 48 s "
         "from a fresh clone (~76 img/s), twice as long or more while other programs compete for the CPU; with "
-        "pad-crop-flip augmentation 86.0 %. On a GPU it takes seconds. The estimate below is measured on your "
-        "device.",
+        "pad-crop-flip augmentation 86.0 %. The estimate below is measured on your device.",
         overrides={**_SHAPES_SCRATCH, "arch": "resnet18", "epochs": 3, "lr": 2e-3, "weight_decay": 0.05},
     ),
     "shapes-tiny": Preset(
