@@ -32,6 +32,17 @@ def _row(r: dict) -> dict:
     }
 
 
+def _act(action, path: str, done: str) -> None:
+    """Resume / delete: on success a toast and a fresh page, on a refusal the reason (never a traceback)."""
+    try:
+        action(path)
+    except PlaygroundError as err:
+        show_error(err)
+        return
+    st.toast(done)
+    st.rerun()
+
+
 runs = store.list_runs()
 any_active = any(r["state"] in store.ACTIVE_STATES for r in runs)
 
@@ -76,17 +87,6 @@ run = by_id[rid]
 st.caption(f"Status: **{run['state']}** — {run.get('message') or ''}")
 a = st.columns([1, 1, 1, 3])
 a[0].markdown(f"[Open in Train](train?run={rid})")  # a plain link: also works outside st.navigation
-
-
-def _act(action, path: str, done: str) -> None:
-    """Resume / delete: on success a toast and a fresh page, on a refusal the reason (never a traceback)."""
-    try:
-        action(path)
-    except PlaygroundError as err:
-        show_error(err)
-        return
-    st.toast(done)
-    st.rerun()
 
 
 if run["state"] in store.RESUMABLE_STATES:

@@ -51,15 +51,10 @@ def spawn(run_dir: str | os.PathLike) -> subprocess.Popen:
     return proc
 
 
-def _launch_lock(run_dir: Path):
-    # two clicks on "Resume" (or two users) must not start two workers for one folder
-    return store._locked(run_dir / ".launch.lock")
-
-
 def resume(run_dir: str | os.PathLike) -> Path:
     """Start a worker that continues an interrupted, cancelled or failed run from its last checkpoint."""
     run_dir = store.run_path(run_dir)
-    with _launch_lock(run_dir):
+    with store.file_lock(run_dir / ".launch.lock"):  # two clicks on Resume must not start two workers
         st = store.effective_status(run_dir)
         state = st.get("state")
         if state in store.ACTIVE_STATES:

@@ -158,8 +158,9 @@ def load_config(run_dir: str | os.PathLike):
 
 # ---------------------------------------------------------------- status
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Process-wide exclusive lock on ``path`` (read-modify-write of status.json from launcher + worker)."""
+def file_lock(path: Path) -> Iterator[None]:
+    """Exclusive lock across processes on ``path`` (flock): status.json read-modify-writes from launcher and
+    worker, and launches of one run folder."""
     with open(path, "a+") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
@@ -176,7 +177,7 @@ def read_status(run_dir: str | os.PathLike) -> dict:
 def write_status(run_dir: str | os.PathLike, **fields: Any) -> dict:
     """Merge ``fields`` into status.json under a lock; returns the new status."""
     run_dir = Path(run_dir)
-    with _locked(run_dir / ".status.lock"):
+    with file_lock(run_dir / ".status.lock"):
         st = read_json(run_dir / STATUS_FILE, default=None)
         st = st if isinstance(st, dict) else {}
         st.update(fields)

@@ -92,6 +92,14 @@ class ResumableSampler(Sampler[int]):
         return max(0, len(self.inner) - self.skip * self.batch_size)
 
 
+def epoch_steps(num_train: int, batch_size: int, world_size: int = 1) -> tuple[int, bool]:
+    """(optimizer steps per epoch, drop_last): each rank gets ⌈n / world⌉ images and drops its ragged last batch
+    (a batch of 1 would break BatchNorm), unless it has less than one batch, which then is the whole epoch."""
+    per_rank = math.ceil(num_train / world_size)
+    drop_last = per_rank >= batch_size
+    return (per_rank // batch_size if drop_last else 1), drop_last
+
+
 @dataclass
 class Data:
     classes: list[str]
@@ -135,9 +143,7 @@ def make_data(cfg: TrainConfig, dist: distributed.DistInfo, progress: Callable[[
     if workers > 0:
         common["prefetch_factor"] = 4
 
-    per_rank = math.ceil(len(train_set) / dist.world_size)
-    drop_last = per_rank >= cfg.batch_size  # a last batch of 1 would break BatchNorm; drop ragged ends
-    steps_per_epoch = per_rank // cfg.batch_size if drop_last else 1
+    steps_per_epoch, drop_last = epoch_steps(len(train_set), cfg.batch_size, dist.world_size)
     sampler = ResumableSampler(len(train_set), cfg.batch_size, cfg.seed, dist.rank, dist.world_size)
     keyed = KeyedImages(train_set, make_transform(cfg), cfg.seed)
     loader = DataLoader(keyed, batch_size=cfg.batch_size, sampler=sampler, drop_last=drop_last,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from core.train.config import TrainConfig
+from core.train.data import epoch_steps
 from core.train.loop import compute_loss
 from core.train.model import make_model, make_optimizer, pick_amp_dtype
 
@@ -95,7 +96,8 @@ def measure_throughput(cfg: TrainConfig, *, max_batch: int = 64, min_steps: int 
         if device.type == "cuda":
             torch.cuda.synchronize()
 
-    step(), step()
+    for _ in range(2):
+        step()
     sync()
     t0 = time.perf_counter()
     done = 0
@@ -116,7 +118,7 @@ def extrapolate(cfg: TrainConfig, img_s: float, num_train: int | None, num_val: 
     if num_train is None:  # size unknown before the download: only a step cap can be scaled
         total_steps = cfg.max_steps or 0
         return total_steps, total_steps * cfg.batch_size / img_s, 0.0, 0
-    steps_per_epoch = max(1, num_train // cfg.batch_size)
+    steps_per_epoch, _ = epoch_steps(num_train, cfg.batch_size)
     total_steps = cfg.epochs * steps_per_epoch
     if cfg.max_steps:
         total_steps = min(total_steps, cfg.max_steps)

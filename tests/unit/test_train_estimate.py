@@ -42,3 +42,11 @@ def test_estimate_measures_this_device_and_adds_up():
     assert est.seconds == pytest.approx(est.train_seconds + est.eval_seconds)
     assert est.train_seconds == pytest.approx(est.total_steps * 32 / est.img_per_s)
     assert "training steps of 32 random 32px images" in est.method
+
+
+def test_epoch_steps_shared_by_loop_and_estimate():
+    from core.train.data import epoch_steps
+
+    assert epoch_steps(10800, 64) == (168, True)  # ragged last batch dropped
+    assert epoch_steps(10800, 64, world_size=2) == (84, True)  # 5400 images per rank
+    assert epoch_steps(40, 64) == (1, False)  # less than one batch: the whole set is one step
