@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.errors import PlaygroundError
 from core.models import ARCHITECTURES, get_spec
+from views._models import zoo_model
 from views._widgets import image_input, show_error
 
 st.title("Architectures")
@@ -52,15 +53,6 @@ def _rf_lesson(channels: int) -> tuple[list[dict], list[dict]]:
     kernels = [c.to_dict() for c in kernel_lessons(channels)]
     curves = [r for n in ("alexnet", "vgg16") for r in (features_receptive_field(n) or [])]
     return kernels, curves
-
-
-@st.cache_resource(show_spinner="Building the model…", max_entries=3)
-def _model(name: str, weights: str):
-    """Shared by every session: used read-only (eval mode, no hooks, never trained in place)."""
-    from core.device import pick_device
-    from core.models import build
-
-    return build(name, weights=weights, device=pick_device())
 
 
 def _download(name: str) -> bool:
@@ -291,7 +283,7 @@ else:
         try:
             from core.models import predict
 
-            model = _model(name, weights)
+            model = zoo_model(name, weights)
             result = predict(model, image, arch=name, weights=weights, topk=5)
         except PlaygroundError as err:
             show_error(err)

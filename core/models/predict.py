@@ -111,7 +111,9 @@ def predict(
     pre_ms = (time.perf_counter() - t0) * 1e3
 
     times = []
-    with torch.inference_mode():
+    from core.models.shared import exclusive
+
+    with exclusive(model), torch.inference_mode():
         for _ in range(runs):
             _sync(device)
             t = time.perf_counter()
