@@ -43,6 +43,29 @@ def _act(action, path: str, done: str) -> None:
     st.rerun()
 
 
+CONFIRM_PREFIX = "runs_confirm_delete_"
+
+
+def _disarm_delete() -> None:
+    for key in [k for k in ss if str(k).startswith(CONFIRM_PREFIX)]:
+        del ss[key]
+
+
+def _delete(rid: str, path: str) -> None:
+    """Delete button callback: it deletes the run the button was drawn for, then selects nothing (no run
+    slides into the freed place) and clears every confirmation tick."""
+    if not ss.get(f"{CONFIRM_PREFIX}{rid}"):
+        return
+    _disarm_delete()
+    try:
+        launcher.delete(path)
+    except PlaygroundError as err:
+        ss["runs_flash"] = ("error", str(err))
+        return
+    ss["runs_selected"] = None
+    ss["runs_flash"] = ("ok", f"Deleted {rid}.")
+
+
 runs = store.list_runs()
 any_active = any(r["state"] in store.ACTIVE_STATES for r in runs)
 
@@ -68,13 +91,15 @@ if not runs:
 ids = [r["id"] for r in runs]
 by_id = {r["id"]: r for r in runs}
 # a run deleted meanwhile (here or in another tab) must not linger in the widgets' state
-if ss.get("runs_selected") not in ids:
-    ss.pop("runs_selected", None)
-if "runs_compare" in ss:
-    ss["runs_compare"] = [i for i in ss["runs_compare"] if i in ids]
+if "runs_selected" not in ss:
+    ss["runs_selected"] = ids[0]
+elif ss["runs_selected"] not in (None, *ids):
+    ss["runs_selected"] = None  # gone: select nothing rather than silently another run
+# the widget's value lives in session state only (a default as well would make Streamlit warn)
+ss["runs_compare"] = [i for i in ss["runs_compare"] if i in ids] if "runs_compare" in ss else ids[:2]
 
 st.subheader("Compare")
-chosen = st.multiselect("Runs to compare", ids, default=ids[: min(2, len(ids))], key="runs_compare")
+chosen = st.multiselect("Runs to compare", ids, key="runs_compare")
 if chosen:
     views = {rid: results.load_view(by_id[rid]["path"]) for rid in chosen}
     c1, c2 = st.columns(2)
@@ -82,7 +107,12 @@ if chosen:
     c2.plotly_chart(results.compare_figure(views, "loss", "train"), key="runs_fig_loss")
 
 st.subheader("Manage a run")
-rid = st.selectbox("Run", ids, key="runs_selected")
+rid = st.selectbox("Run", ids, key="runs_selected", placeholder="Choose a run", on_change=_disarm_delete)
+flash = ss.pop("runs_flash", None)
+if flash:
+    (st.success if flash[0] == "ok" else st.error)(flash[1])
+if rid is None:
+    st.stop()
 run = by_id[rid]
 st.caption(f"Status: **{run['state']}** — {run.get('message') or ''}")
 a = st.columns([1, 1, 1, 3])
@@ -97,10 +127,10 @@ if run["state"] in store.ACTIVE_STATES:
         launcher.cancel(run["path"])
         st.toast("Stop requested.")
 else:
-    confirm = a[2].checkbox("I want to delete it", key="runs_confirm_delete",
+    # keyed by run id and cleared on every delete and selection change: one tick arms one click for one run
+    confirm = a[2].checkbox("I want to delete it", key=f"{CONFIRM_PREFIX}{rid}",
                             help="removes the folder with its checkpoints and metrics")
-    if a[3].button("Delete run", key="runs_delete", disabled=not confirm):
-        _act(launcher.delete, run["path"], f"Deleted {rid}")
+    a[3].button("Delete run", key="runs_delete", disabled=not confirm, on_click=_delete, args=(rid, run["path"]))
 
 finished = results.load_view(run["path"])
 if finished.test is not None and not finished.active:

@@ -61,7 +61,7 @@ def test_table_compare_resume_and_delete(runs_env):
     # delete needs the confirmation box first
     at.selectbox(key="runs_selected").set_value(done.name).run()
     assert at.button(key="runs_delete").disabled
-    at.checkbox(key="runs_confirm_delete").check().run()
+    at.checkbox(key=f"runs_confirm_delete_{done.name}").check().run()
     at.button(key="runs_delete").click().run()
     assert not at.exception, at.exception
     assert not done.exists()
@@ -80,3 +80,46 @@ def test_a_finished_run_shows_its_results_and_downloads(runs_env):
     assert len(at.get("plotly_chart")) == 4  # compare ×2, confusion matrix, per-class accuracy
     labels = [b.proto.label for b in at.get("download_button")]
     assert "config.json" in labels  # no checkpoint was written by this fake run: only the config to download
+
+
+def test_a_delete_confirmation_belongs_to_one_run_and_one_click(runs_env):
+    """Issue 8.1: after deleting run A the tick must not carry over to run B (which a second click deleted)."""
+    older = _fake_run(runs_env, "completed", acc=0.8)
+    middle = _fake_run(runs_env, "failed", acc=0.7)
+    newer = _fake_run(runs_env, "completed", acc=0.9)
+    at = _page()
+    at.selectbox(key="runs_selected").set_value(newer.name).run()
+    at.checkbox(key=f"runs_confirm_delete_{newer.name}").check().run()
+    assert not at.button(key="runs_delete").disabled
+    at.button(key="runs_delete").click().run()
+    assert not at.exception, at.exception
+    assert not newer.exists() and older.exists()
+    # the selection did not silently move to the other run, and no armed Delete button is left over
+    assert at.selectbox(key="runs_selected").value is None
+    assert not [b for b in at.button if b.key == "runs_delete" and not b.disabled]
+    # picking the other run shows an unticked confirmation of its own
+    at.selectbox(key="runs_selected").set_value(older.name).run()
+    assert at.checkbox(key=f"runs_confirm_delete_{older.name}").value is False
+    assert at.button(key="runs_delete").disabled
+    # a tick does not survive a change of selection either
+    at.checkbox(key=f"runs_confirm_delete_{older.name}").check().run()
+    at.selectbox(key="runs_selected").set_value(middle.name).run()
+    assert at.checkbox(key=f"runs_confirm_delete_{middle.name}").value is False
+    at.selectbox(key="runs_selected").set_value(older.name).run()
+    assert at.checkbox(key=f"runs_confirm_delete_{older.name}").value is False
+    assert older.exists() and middle.exists()
+
+
+def test_compare_widget_gets_no_default_and_session_state_at_once(runs_env, monkeypatch):
+    """Issue 8.1: the server log warned that runs_compare had a default and a session-state value."""
+    from streamlit.elements.lib import policies
+
+    warned = []
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)
+    monkeypatch.setattr(policies._LOGGER, "warning", lambda msg, *a, **k: warned.append(msg % a))
+    _fake_run(runs_env, "completed")
+    _fake_run(runs_env, "completed")
+    at = _page()
+    at.run()  # second run: runs_compare now has a session-state value
+    assert not at.exception, at.exception
+    assert not [w for w in warned if "default value" in w], warned
