@@ -7,9 +7,11 @@ from pathlib import Path
 import plotly.express as px
 import streamlit as st
 
-from core.data import DATASETS, DataError, class_counts, open_dataset, preview_grid, train_val_split
+from core.data import (
+    DATASETS, DataError, class_counts, open_dataset, preview_grid, size_warnings, train_val_split,
+)
 from core.data.builtin import download_dataset, is_downloaded
-from core.data.folders import DatasetLayoutError, list_imported
+from core.data.folders import DatasetLayoutError, delete_imported, list_imported
 from core.data.zipimport import import_zip
 from views._widgets import show_error
 
@@ -64,8 +66,54 @@ def _show_report(report) -> None:
                          hide_index=True)
 
 
+def _plain(text: str) -> str:
+    """Text that may hold user folder names, shown inside markdown as typed (no markup, no links)."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~$" else ch for ch in str(text))
+
+
+def _import_zip(up, name: str) -> None:
+    """Import the upload; the outcome (success report or error) REPLACES the previous one, tied to this file."""
+    ss = st.session_state
+    ss.pop("data_import_result", None)
+    ss.pop("data_imported_choice", None)  # nothing of an earlier import stays on screen after this one fails
+    file_id = getattr(up, "file_id", None) or up.name
+    try:
+        with st.spinner("Checking and unpacking the archive…"):
+            report = import_zip(up, name)
+    except DatasetLayoutError as err:
+        ss["data_import_result"] = (file_id, "layout", err.report)
+    except DataError as err:
+        ss["data_import_result"] = (file_id, "error", err)
+    else:
+        _open.clear()  # a name deleted and imported again must not reopen the old images
+        ss["data_import_result"] = (file_id, "ok", report)
+        ss["data_imported_choice"] = report.name
+
+
+def _delete_control(chosen: str) -> None:
+    """Delete one imported data set: a confirmation that belongs to that data set and to one click."""
+    ss = st.session_state
+    confirm_key = f"data_delete_confirm::{chosen}"  # keyed by name: ticking it for A never arms B
+    with st.expander(f"Delete the data set {chosen}"):
+        st.caption("Removes its folder and images from the server. Runs trained on it keep their results.")
+        sure = st.checkbox(f"Yes, delete {chosen}", key=confirm_key)
+        if st.button("Delete data set", key="data_delete", disabled=not sure, type="primary"):
+            ss.pop(confirm_key, None)  # one confirmation, one click
+            try:
+                delete_imported(chosen)
+            except DataError as err:
+                show_error(err)
+                return
+            _open.clear()
+            ss.pop("data_imported_choice", None)
+            ss.pop("data_import_result", None)
+            ss["data_flash"] = f"Deleted the data set {chosen}."
+            st.rerun()
+
+
 def _folder_source() -> str | None:
     """Upload a zip, pick an imported data set, or type a server path; returns the folder option."""
+    ss = st.session_state
     source = st.radio("Images from", ["Imported data set", "Upload a zip", "Folder on the server"], horizontal=True,
                       key="data_folder_source")
     if source == "Upload a zip":
@@ -75,27 +123,29 @@ def _folder_source() -> str | None:
         name = st.text_input("Name for the data set", placeholder=default_name or "my-photos", key="data_zip_name",
                              help="letters, digits, '-' and '_'; the zip's file name when left empty")
         if up is not None and st.button("Import", key="data_import", type="primary"):
-            try:
-                with st.spinner("Checking and unpacking the archive…"):
-                    report = import_zip(up, name or default_name)
-                st.session_state["data_last_report"] = report
-                st.session_state["data_imported_choice"] = report.name
-            except DatasetLayoutError as err:
-                st.session_state.pop("data_last_report", None)
-                _show_report(err.report)
-            except DataError as err:
-                show_error(err)
-        if "data_last_report" in st.session_state:
-            _show_report(st.session_state["data_last_report"])
-        return st.session_state.get("data_imported_choice")
+            _import_zip(up, name or default_name)
+        result = ss.get("data_import_result")
+        current = (getattr(up, "file_id", None) or up.name) if up is not None else None
+        if result is None or result[0] != current:
+            return None  # no import of the file now in the uploader: show nothing of an older one
+        _, outcome, value = result
+        if outcome == "error":
+            show_error(value)
+            return None
+        _show_report(value)
+        return value.name if outcome == "ok" else None
     if source == "Imported data set":
+        if "data_flash" in ss:
+            st.success(ss.pop("data_flash"))
         names = list_imported()
         if not names:
             st.info("No data set imported yet: upload a zip of class folders.")
             return None
-        chosen = st.session_state.get("data_imported_choice")
-        return st.selectbox("Data set", names, index=names.index(chosen) if chosen in names else 0,
-                            key="data_imported")
+        chosen = ss.get("data_imported_choice")
+        picked = st.selectbox("Data set", names, index=names.index(chosen) if chosen in names else 0,
+                              key="data_imported")
+        _delete_control(picked)
+        return picked
     path = st.text_input("Folder on the server", key="data_folder_path", placeholder="/path/to/photos")
     return path or None
 
@@ -165,9 +215,13 @@ counts = class_counts(ds)
 m1, m2, m3 = st.columns(3)
 m1.metric(f"Images in '{split}'", f"{len(ds):,}")
 m2.metric("Classes", len(ds.classes))
+n_train = n_val = None
 if split == "train" and len(ds) > 1 and "unlabelled" not in counts:
     train_part, val_part = train_val_split(ds, val_fraction, seed=0)
-    m3.metric("Train / validation", f"{len(train_part):,} / {len(val_part):,}")
+    n_train, n_val = len(train_part), len(val_part)
+    m3.metric("Train / validation", f"{n_train:,} / {n_val:,}")
+for warning in size_warnings(counts, split=split, train=n_train, val=n_val):
+    st.warning(_plain(warning), icon=":material/warning:")
 if name == "shapes" and split == "train" and options.get("bias", 0) > 0:
     b = options["bias"]
     k = len(ds.classes)

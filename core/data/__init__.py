@@ -26,7 +26,7 @@ from core.data.errors import DataError, DatasetUnavailable
 
 __all__ = [
     "DATASETS", "DatasetSpec", "DataError", "DatasetUnavailable", "open_dataset", "train_val_split",
-    "class_counts", "preview_grid", "preview_indices", "get_spec", "targets_of", "classes_of",
+    "class_counts", "preview_grid", "preview_indices", "get_spec", "targets_of", "classes_of", "size_warnings",
 ]
 
 
@@ -211,6 +211,51 @@ def class_counts(dataset: Dataset) -> dict[str, int]:
     out = {name: counts.get(i, 0) for i, name in enumerate(classes)}
     if counts.get(-1):
         out["unlabelled"] = counts[-1]
+    return out
+
+
+# A split with fewer images per class than this is "tiny": its accuracy moves in big steps and is mostly noise.
+MIN_IMAGES_PER_CLASS = 10
+
+
+def size_warnings(counts: dict[str, int], *, split: str = "train", train: int | None = None,
+                  val: int | None = None) -> list[str]:
+    """Plain-text warnings for a data set too small to learn from or to measure on (empty list: nothing to say).
+
+    ``counts``: images per class in ``split`` (:func:`class_counts`); ``train`` / ``val``: sizes of the
+    train/validation parts carved out of it (None when there is no such split). Warns when a class has no
+    image (the network can never predict it), when a part is empty, and when a part has fewer than
+    :data:`MIN_IMAGES_PER_CLASS` images per class. Gotcha: on N validation images one image is worth
+    100/N points of accuracy, so "100 %" on 2 images says almost nothing: the message gives that step.
+    """
+    out: list[str] = []
+    labelled = {c: n for c, n in counts.items() if c != "unlabelled"}
+    k = max(1, len(labelled))
+    empty = [c for c, n in labelled.items() if n == 0]
+    if empty:
+        out.append(f"No image of {', '.join(empty)} in '{split}' ({len(empty)} of {len(labelled)} classes): a "
+                   f"network can neither learn nor be tested on {'it' if len(empty) == 1 else 'them'}. "
+                   "Use more images.")
+    if train is None and val is None:
+        n = sum(labelled.values())
+        if labelled and 0 < n < MIN_IMAGES_PER_CLASS * k:
+            out.append(f"Only {n:,} image{'s' if n != 1 else ''} in '{split}' for {len(labelled)} classes (fewer "
+                       f"than {MIN_IMAGES_PER_CLASS} per class): an accuracy measured on it moves in steps of "
+                       f"{100 / n:.3g} %, so it is mostly noise.")
+        return out
+    if train is not None:
+        if train == 0:
+            out.append("The training part is empty: there is nothing to learn from.")
+        elif train < MIN_IMAGES_PER_CLASS * k:
+            out.append(f"Only {train:,} training image{'s' if train != 1 else ''} for {len(labelled)} classes "
+                       f"(fewer than {MIN_IMAGES_PER_CLASS} per class): far too few to learn from.")
+    if val is not None:
+        if val == 0:
+            out.append("The validation part is empty (a class needs at least 2 images to give one to it): "
+                       "validation accuracy cannot be measured.")
+        elif val < MIN_IMAGES_PER_CLASS * k:
+            out.append(f"Only {val:,} validation image{'s' if val != 1 else ''}: each one is {100 / val:.3g} % of "
+                       "the validation accuracy, so \"100 %\" on it says little.")
     return out
 
 

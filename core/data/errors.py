@@ -10,3 +10,7 @@ class DataError(PlaygroundError):
 
 class DatasetUnavailable(DataError):
     """A downloadable data set is not on disk (and download was not asked for) or could not be downloaded."""
+
+
+class DatasetNotFound(DataError):
+    """An imported data set that does not exist (any more): deleted in another tab, or a mistyped name."""

@@ -35,7 +35,7 @@ from torch.utils.data import Dataset
 
 from core import paths
 from core.data import cache
-from core.data.errors import DataError
+from core.data.errors import DataError, DatasetNotFound
 from core.data.resize import square, to_chw_uint8
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".avif"})
@@ -106,6 +106,10 @@ def check_layout(report: ValidationReport) -> None:
     if not report.classes:
         report.problems.append("no class folders found: put the images of each class in their own sub-folder "
                                "(e.g. cat/1.jpg, dog/2.jpg)")
+    elif len(empty) == len(report.classes):  # class folders, but not one readable image in any of them
+        report.problems.append(f"no images found in {display_name(report.name)} (looked in its "
+                               f"{len(report.classes)} class folder(s): {', '.join(shown.values())})")
+        empty = []  # said once, not again as a list of empty classes
     elif len(report.classes) - len(empty) < 2:
         report.problems.append(f"only one class with images ({', '.join(shown[c] for c in report.classes if c not in empty) or 'none'}): "
                                "a classifier needs at least two class folders")
@@ -182,12 +186,29 @@ def list_imported(root: str | os.PathLike | None = None) -> list[str]:
 
 
 def delete_imported(name: str, root: str | os.PathLike | None = None) -> None:
-    if not NAME_RE.fullmatch(name or ""):
-        raise DataError(f"not a data set name: {name!r}")
-    target = folders_dir(root) / name
-    if not target.is_dir():
-        raise DataError(f"no imported data set named {name!r}")
-    shutil.rmtree(target)
+    """Delete the data set imported (from a zip) as ``name``: ``data_dir()/folders/<name>`` and everything in it.
+
+    Only names :func:`list_imported` can return are accepted, so no path a user types can reach a folder
+    outside ``folders/``. The folder is first renamed to a hidden ``.deleting-*`` sibling (one atomic step: a
+    page opening the data set at the same moment sees it whole or not at all), then removed.
+    Raises :class:`DatasetNotFound` when there is no such data set (e.g. deleted in another tab), and
+    :class:`DataError` for a name that is not a data set name (``../x``, ``/etc``).
+    Gotcha: runs already trained on it keep their checkpoints, but can no longer be resumed on its images.
+    """
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        raise DataError(f"not a data set name: {display_name(str(name))!r}")
+    base = folders_dir(root)
+    target = base / name
+    if not target.is_dir() or target.is_symlink():
+        raise DatasetNotFound(f"no imported data set named {name!r} (already deleted?)")
+    trash = base / f".deleting-{name}-{os.getpid()}-{id(target):x}"
+    try:
+        os.rename(target, trash)
+    except FileNotFoundError:
+        raise DatasetNotFound(f"no imported data set named {name!r} (already deleted?)") from None
+    except OSError as err:
+        raise DataError(f"could not delete the data set {name!r}: {err.strerror or err}") from None
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def split_folder(base: Path, split: str) -> Path | None:

@@ -54,7 +54,7 @@ def test_bias_warning_and_test_split():
     assert not at.exception
     assert any("background colour alone predicts" in w.value for w in at.warning)
     at.selectbox(key="data_shapes_split").set_value("test").run()
-    assert not at.exception and not at.warning
+    assert not at.exception and not any("background colour" in w.value for w in at.warning)
     assert {m.label: m.value for m in at.metric}["Images in 'test'"] == "10"
 
 
@@ -108,3 +108,81 @@ def test_missing_server_folder():
     at.text_input(key="data_folder_path").set_value("/no/such/folder").run()
     assert not at.exception
     assert any("folder not found" in e.value for e in at.error)
+
+
+# ------------------------------------------------------------------------------ issue 8: imports, deletion, tiny sets
+def _import(at: AppTest, fixture: str, name: str = "") -> AppTest:
+    at.file_uploader(key="data_zip").upload(fixture, (ZIPS / fixture).read_bytes(), "application/zip").run()
+    at.text_input(key="data_zip_name").set_value(name).run()
+    return at.button(key="data_import").click().run()
+
+
+def _folder_page(source: str = "Upload a zip") -> AppTest:
+    at = run_page()
+    at.selectbox(key="data_name").set_value("folder").run()
+    return at.radio(key="data_folder_source").set_value(source).run()
+
+
+def test_failed_import_clears_the_previous_data_set():
+    at = _import(_folder_page(), "good.zip", "pets")
+    assert any("2 classes, 6 images" in s.value for s in at.success) and at.metric
+    _import(at, "one_class.zip", "solo")
+    assert not at.exception
+    assert any("only one class" in e.value for e in at.error)
+    # Only the error: no old success, no counts, no chart, no previews of the earlier import.
+    assert not at.success and not at.metric, [s.value for s in at.success]
+    assert not at.get("plotly_chart") and not at.get("imgs")
+
+
+def test_reimporting_a_used_name_shows_only_the_error():
+    at = _import(_folder_page(), "good.zip", "pets")
+    assert at.success
+    at.button(key="data_import").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error if "already exists" in e.value]
+    assert not at.success and not at.metric
+
+
+def test_delete_an_imported_data_set_with_a_confirmation_for_that_one(tmp_path):
+    at = _import(_folder_page(), "good.zip", "alpha")
+    _import(at, "good.zip", "beta")
+    at.radio(key="data_folder_source").set_value("Imported data set").run()
+    at.selectbox(key="data_imported").set_value("alpha").run()
+    assert at.button(key="data_delete").disabled
+    at.checkbox(key="data_delete_confirm::alpha").check().run()
+    assert not at.button(key="data_delete").disabled
+    # The confirmation belongs to alpha: picking beta shows an unticked box and a disabled button.
+    at.selectbox(key="data_imported").set_value("beta").run()
+    assert not at.checkbox(key="data_delete_confirm::beta").value and at.button(key="data_delete").disabled
+    at.selectbox(key="data_imported").set_value("alpha").run()
+    assert at.button(key="data_delete").disabled  # coming back does not re-arm it either
+    at.checkbox(key="data_delete_confirm::alpha").check().run()
+    at.button(key="data_delete").click().run()
+    assert not at.exception, at.exception
+    assert any("Deleted the data set alpha" in s.value for s in at.success)
+    assert not (tmp_path / "data" / "folders" / "alpha").exists()
+    assert (tmp_path / "data" / "folders" / "beta").is_dir()
+    # One click: the page now shows beta, with its own confirmation unticked and the button disabled.
+    assert at.selectbox(key="data_imported").value == "beta"
+    assert not at.checkbox(key="data_delete_confirm::beta").value and at.button(key="data_delete").disabled
+
+
+def test_tiny_shapes_warns_about_empty_class_and_empty_validation():
+    at = run_page()
+    at.number_input(key="data_shapes_n").set_value(5).run()
+    assert not at.exception
+    text = " ".join(w.value for w in at.warning)
+    assert "No image of cross" in text, text
+    assert "validation part is empty" in text and "5 training images" in text
+    at.number_input(key="data_shapes_n").set_value(12_000).run()
+    assert not at.warning
+
+
+def test_server_folder_without_images_says_so(tmp_path):
+    for c in ("cat", "dog"):
+        (tmp_path / "empty" / c).mkdir(parents=True)
+    at = _folder_page("Folder on the server")
+    at.text_input(key="data_folder_path").set_value(str(tmp_path / "empty")).run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "no images found in empty" in errors and "(none)" not in errors, errors
