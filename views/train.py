@@ -5,14 +5,15 @@ nothing: the page just reads the run folder again (run id in the URL, else the n
 """
 from __future__ import annotations
 
+import json
 import time
 
 import streamlit as st
 
-from core.augment import PRESET_DESCRIPTIONS
+from core.augment import PRESET_DESCRIPTIONS, REGISTRY, from_json, to_json
 from core.augment import PRESETS as AUG_PRESETS
 from core.data import DATASETS
-from core.errors import PlaygroundError
+from core.errors import InputError, PlaygroundError
 from core.models import ARCHITECTURES, weights_status
 from core.paths import runs_dir
 from core.runs import launcher, results, store
@@ -26,6 +27,11 @@ MODE_TITLES = {"scratch": "From scratch", "linear_probe": "Linear probe", "finet
 WEIGHT_CHOICES = {"none": "Random (from scratch)", "pretrained": "ImageNet pretrained", "checkpoint": "A previous run"}
 IMAGE_SIZES = [32, 48, 64, 96, 112, 128, 160, 192, 224, 299]
 BATCH_SIZES = [4, 8, 16, 32, 64, 128, 256]
+# Besides the six presets, the Augmentation lab's current pipeline (its page keeps the validated JSON in session
+# state under LAB_SPEC_KEY) or a pipeline JSON file (the lab's Export tab writes one). Colons: no preset has one.
+AUG_LAB, AUG_FILE = ":lab", ":file"
+AUG_CHOICES = {**{k: k for k in AUG_PRESETS}, AUG_LAB: "the Augmentation lab's pipeline", AUG_FILE: "a pipeline JSON file"}
+LAB_SPEC_KEY = "aug_spec_json"
 CURVES_EVERY_S = 6  # seconds between two redraws of the live curves (the progress bar: every 2 s)
 SIMPLE = ("epochs", "batch_size", "image_size", "optimizer", "lr", "momentum", "weight_decay", "warmup_fraction",
           "label_smoothing", "val_fraction", "seed", "device", "amp", "log_every", "checkpoint_every_s", "arch",
@@ -75,8 +81,36 @@ def _config_from_widgets() -> TrainConfig:
         weights = ss.get("train_weights_run") or "none"
     workers = ss.get("train_num_workers", "auto")
     return TrainConfig(**values, dataset_options=options, max_steps=int(ss.get("train_max_steps", 0)) or None,
-                       weights=weights, augmentation=ss.get("train_augmentation", "none"),
+                       weights=weights, augmentation=_augmentation(),
                        num_workers=None if workers == "auto" else int(workers))
+
+
+def _augmentation() -> str | dict:
+    """The chosen augmentation: a preset name, or a pipeline spec dict (plain JSON values) from the lab or a file.
+    Raises InputError (shown under the settings) while the chosen source has no valid pipeline."""
+    choice = ss.get("train_augmentation", "none")
+    if choice == AUG_LAB:
+        text = ss.get(LAB_SPEC_KEY)
+        if not text:
+            raise InputError("the Augmentation lab has no pipeline yet in this browser session: build one there "
+                             "(Augmentation lab → Pipeline), or choose a preset or a JSON file")
+        return json.loads(to_json(from_json(text)))
+    if choice == AUG_FILE:
+        upload = ss.get("train_aug_file")
+        if upload is None:
+            raise InputError("choose a pipeline JSON file (the Augmentation lab's Export tab writes one)")
+        try:
+            return json.loads(to_json(from_json(upload.getvalue())))
+        except PlaygroundError as err:
+            raise InputError(f"{upload.name}: {err}") from None
+    return choice
+
+
+def _describe_pipeline(spec: dict) -> str:
+    steps = [f"{REGISTRY[s['name']].title}" + (f" (p {s['p']:g})" if s.get("p", 1) < 1 else "") for s in spec["steps"]]
+    mix = spec.get("mixing")
+    text = " → ".join(steps) if steps else "no image steps"
+    return text + (f"; then {REGISTRY[mix['name']].title} on each batch (p {mix['p']:g})" if mix else "")
 
 
 if "train_arch" not in ss:
@@ -205,8 +239,20 @@ def _settings() -> None:
             else:
                 st.text_input(opt, key=key, help=helptext)
         st.select_slider("Image size (px)", IMAGE_SIZES, key="train_image_size", help=HELP["image_size"])
-        st.selectbox("Augmentation", list(AUG_PRESETS), key="train_augmentation", help=HELP["augmentation"])
-        st.caption(PRESET_DESCRIPTIONS.get(ss["train_augmentation"], ""))
+        st.selectbox("Augmentation", list(AUG_CHOICES), key="train_augmentation", format_func=AUG_CHOICES.get,
+                     help=HELP["augmentation"] + ". The lab's pipeline is what its preview shows: what you preview "
+                     "is what trains.")
+        choice = ss["train_augmentation"]
+        if choice == AUG_FILE:
+            st.file_uploader("Pipeline JSON", type=["json"], key="train_aug_file",
+                             help="the JSON from the Augmentation lab's Export tab (checked before the run starts)")
+        if choice in (AUG_LAB, AUG_FILE):
+            try:
+                st.caption("Pipeline: " + _describe_pipeline(_augmentation()))
+            except PlaygroundError:
+                pass  # the reason is shown once, under the settings
+        else:
+            st.caption(PRESET_DESCRIPTIONS.get(choice, ""))
     with c2:
         st.markdown("**Network**")
         st.selectbox("Architecture", list(ARCHITECTURES), key="train_arch", help=HELP["arch"],

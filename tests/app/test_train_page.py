@@ -73,3 +73,53 @@ def test_estimate_button_times_this_machine_and_says_how(runs_env):
     assert shown and "training steps of 32 random 32px images" in shown[0] and "scaled to 30 steps" in shown[0]
     at.number_input(key="train_max_steps").set_value(31).run()  # another config: the old estimate is withdrawn
     assert not [i for i in at.info if "on this machine" in i.value]
+
+
+def _started_config(at, runs_env) -> dict:
+    import json
+
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    run_id = at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"]
+    return json.loads((runs_env / run_id / "config.json").read_text())
+
+
+def test_the_augmentation_labs_pipeline_is_what_trains(runs_env):
+    """Issue 8.2: the lab's Export tab promises that the training page takes exactly its pipeline."""
+    from core.augment import to_json
+
+    lab = {"version": 1, "steps": [{"name": "hflip", "p": 0.5, "params": {}}], "mixing": None}
+    at = AppTest.from_file(str(ROOT / "views" / "train.py"), default_timeout=120)
+    at.session_state["aug_spec_json"] = to_json(lab)  # what the lab page keeps for this browser session
+    at.run()
+    at.selectbox(key="train_preset").set_value("shapes-tiny").run()
+    at.number_input(key="train_max_steps").set_value(1).run()
+    at.selectbox(key="train_augmentation").set_value(":lab").run()
+    assert not at.error, [e.value for e in at.error]
+    assert any("Pipeline: Horizontal flip (p 0.5)" in c.value for c in at.caption), [c.value for c in at.caption]
+    cfg = _started_config(at, runs_env)
+    assert cfg["augmentation"]["steps"] == [{"name": "hflip", "p": 0.5, "params": {}}]
+
+
+def test_without_a_lab_pipeline_the_page_says_where_to_build_one(runs_env):
+    at = _page()
+    at.selectbox(key="train_augmentation").set_value(":lab").run()
+    assert any("Augmentation lab has no pipeline yet" in e.value for e in at.error)
+    assert at.button(key="train_start").disabled
+
+
+def test_an_uploaded_pipeline_json_is_validated_and_used(runs_env):
+    at = _page()
+    at.selectbox(key="train_preset").set_value("shapes-tiny").run()
+    at.number_input(key="train_max_steps").set_value(1).run()
+    at.selectbox(key="train_augmentation").set_value(":file").run()
+    assert at.button(key="train_start").disabled  # no file yet
+    bad = b'{"version": 1, "steps": [{"name": "no-such-step"}]}'
+    at.file_uploader(key="train_aug_file").set_value(("bad.json", bad, "application/json")).run()
+    assert not at.exception, at.exception
+    assert any("bad.json" in e.value and "no-such-step" in e.value for e in at.error), [e.value for e in at.error]
+    good = b'{"version": 1, "steps": [{"name": "crop", "params": {"padding": 4}}], "mixing": null}'
+    at.file_uploader(key="train_aug_file").set_value(("crop.json", good, "application/json")).run()
+    assert not at.error, [e.value for e in at.error]
+    cfg = _started_config(at, runs_env)
+    assert cfg["augmentation"]["steps"][0]["name"] == "crop" and cfg["augmentation"]["steps"][0]["params"]["padding"] == 4
