@@ -38,6 +38,8 @@ from core.errors import InputError, PlaygroundError
 
 __all__ = [
     "ALLOWED_FORMATS",
+    "ALLOWED_TEXT",
+    "UPLOAD_EXTENSIONS",
     "ImageError",
     "image_to_png_bytes",
     "load_image",
@@ -52,7 +54,13 @@ ImageSource = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", Binar
 _BASE_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
 ALLOWED_FORMATS: tuple[str, ...] = _BASE_FORMATS + (("AVIF",) if features.check("avif") else ())
 _FORMAT_LABELS = {"WEBP": "WebP"}
-_ALLOWED_TEXT = ", ".join(_FORMAT_LABELS.get(f, f) for f in ALLOWED_FORMATS)
+# The one list of what may be uploaded: file pickers (``type=``) and messages are both made from it, so the
+# uploader never refuses a format the message offers (AVIF appears only where this Pillow can decode it).
+_FORMAT_EXTENSIONS = {"PNG": ("png",), "JPEG": ("jpg", "jpeg", "jfif"), "GIF": ("gif",), "WEBP": ("webp",),
+                      "BMP": ("bmp",), "TIFF": ("tif", "tiff"), "AVIF": ("avif",)}
+UPLOAD_EXTENSIONS: tuple[str, ...] = tuple(e for f in ALLOWED_FORMATS for e in _FORMAT_EXTENSIONS[f])
+ALLOWED_TEXT = ", ".join(_FORMAT_LABELS.get(f, f) for f in ALLOWED_FORMATS)
+_ALLOWED_TEXT = ALLOWED_TEXT
 
 # Never let a decoder silently hand back a partly decoded picture. We never *set* this flag (it is a
 # process-wide global); load_image refuses to run if someone else turned it on.

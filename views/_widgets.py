@@ -5,8 +5,9 @@ import streamlit as st
 from PIL import Image
 
 from core.errors import PlaygroundError
+from core.images import ALLOWED_TEXT, UPLOAD_EXTENSIONS
 
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff"]
+UPLOAD_TYPES = list(UPLOAD_EXTENSIONS)  # the loader's own allowlist: the picker and the messages agree
 
 
 def show_error(err: BaseException) -> None:
@@ -50,11 +51,11 @@ def image_input(key_prefix: str, label: str = "Image", default_sample: int = 0) 
         return _sample(name), name
     up = st.file_uploader(f"{label}: upload", type=UPLOAD_TYPES, key=f"{key_prefix}_upload")
     if up is None:
-        st.info("Choose an image file (PNG, JPEG, GIF, WebP, BMP or TIFF).")
+        st.info(f"Choose an image file ({ALLOWED_TEXT}).")
         return None
     display = safe_display_name(up.name or "upload")
     try:
         return _decode_upload(up.getvalue(), display), display
     except ImageError as err:
-        st.error(f"{display}: {err}", icon="⚠️")
+        st.error(str(err), icon="⚠️")  # the message already starts with the file name
         return None

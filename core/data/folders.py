@@ -37,8 +37,9 @@ from core import paths
 from core.data import cache
 from core.data.errors import DataError, DatasetNotFound
 from core.data.resize import square, to_chw_uint8
+from core.images import UPLOAD_EXTENSIONS
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".avif"})
+IMAGE_EXTENSIONS = frozenset("." + e for e in UPLOAD_EXTENSIONS)  # the image loader's allowlist, nothing more
 ARCHIVE_EXTENSIONS = frozenset({".zip", ".tar", ".gz", ".tgz", ".bz2", ".tbz", ".tbz2", ".xz", ".txz", ".7z",
                                 ".rar", ".zst", ".lz", ".lzma", ".cab", ".jar", ".war", ".whl", ".apk", ".z"})
 JUNK_FILES = frozenset({".ds_store", "thumbs.db", "desktop.ini", "icon\r"})
