@@ -4,9 +4,13 @@
     python -m core train --dataset shapes --arch resnet18 --epochs 1 --max-steps 20 --batch-size 32 \\
         --image-size 64 --runs-dir /tmp/runs --json
     python -m core train --config var/runs/<id>/config.json        # re-run a run's exact settings
+    python -m core train --objective distill --teacher var/runs/<teacher-id> --arch lenet5 --temperature 4 \\
+        --alpha 0.9                                                 # knowledge distillation
+    python -m core train --objective self_train --iterations 2 --labelled-per-class 50 --threshold 0.7
     torchrun --standalone --nproc_per_node 2 -m core train --max-steps 20 ...   # DDP (gloo on CPU)
 
 Every ``TrainConfig`` field is a flag (``max_steps`` → ``--max-steps``); precedence: preset < --config < flags.
+``--mode distill`` and ``--mode self-train`` are accepted as ``--objective`` (``mode`` itself says which layers learn).
 """
 from __future__ import annotations
 
@@ -16,12 +20,6 @@ import json
 import sys
 
 from core.errors import InputError
-
-
-def _opt_int(text: str) -> int | None:
-    if text.strip().lower() in ("", "none", "null"):
-        return None
-    return int(text)
 
 
 def _json_obj(text: str) -> dict:
@@ -34,12 +32,44 @@ def _json_obj(text: str) -> dict:
     return value
 
 
-def _name_or_json(text: str) -> str | dict:
-    return _json_obj(text) if text.lstrip().startswith("{") else text
+def _bool(text: str) -> bool:
+    low = text.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-_PARSERS = {"str": str, "int": int, "float": float, "int | None": _opt_int, "dict": _json_obj,
-            "str | dict": _name_or_json}
+_BASE = {"str": str, "int": int, "float": float, "bool": _bool, "dict": _json_obj}
+
+
+def field_parser(annotation: str):
+    """The argparse ``type`` for a TrainConfig annotation such as ``"int | None"`` or ``"str | dict"``.
+
+    Annotations are strings here (``from __future__ import annotations``), so the union is read from the text:
+    ``None`` accepts "none" / "null" / "", ``dict`` accepts text starting with "{", and the other member
+    (str, int, float or bool) parses the rest. A new field type needs one entry in ``_BASE``.
+    """
+    members = [m.strip() for m in str(annotation).split("|")]
+    unknown = [m for m in members if m != "None" and m not in _BASE]
+    if unknown:
+        raise TypeError(f"no command-line parser for the config field type {annotation!r}")
+    optional = "None" in members
+    scalars = [m for m in members if m not in ("None", "dict")]
+
+    def parse(text: str):
+        if optional and text.strip().lower() in ("", "none", "null"):
+            return None
+        if "dict" in members and (not scalars or text.lstrip().startswith("{")):
+            return _json_obj(text)
+        try:
+            return _BASE[scalars[0]](text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {' or '.join(members)}, got {text!r}") from None
+
+    parse.__name__ = str(annotation)  # argparse names the type in its error messages
+    return parse
 
 
 def register(subparsers) -> None:
@@ -58,7 +88,7 @@ def register(subparsers) -> None:
     group = p.add_argument_group("training settings (TrainConfig fields)")
     for f in dataclasses.fields(TrainConfig):
         default = f.default_factory() if f.default is dataclasses.MISSING else f.default
-        group.add_argument(f"--{f.name.replace('_', '-')}", dest=f"cfg_{f.name}", type=_PARSERS[str(f.type)],
+        group.add_argument(f"--{f.name.replace('_', '-')}", dest=f"cfg_{f.name}", type=field_parser(f.type),
                            default=argparse.SUPPRESS, metavar=f.name.upper(),
                            help=f"{helps.get(f.name, '')} (default: {json.dumps(default)})".replace("%", "%%"))
     p.set_defaults(func=run)
@@ -72,7 +102,13 @@ def config_from_args(args) -> "TrainConfig":  # noqa: F821
         data.update(TrainConfig.from_preset(args.preset).to_dict())
     if args.config:
         data.update(json.loads(TrainConfig.load(args.config).to_json()))
-    data.update({k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_")})
+    flags = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_")}
+    # `--mode distill` / `--mode self-train` name the objective (TrainConfig.mode says which layers learn)
+    if isinstance(flags.get("mode"), str) and flags["mode"].replace("-", "_") in ("distill", "self_train"):
+        flags["objective"] = flags.pop("mode")
+    if isinstance(flags.get("objective"), str):
+        flags["objective"] = flags["objective"].replace("-", "_")
+    data.update(flags)
     return TrainConfig.from_dict(data)
 
 

@@ -33,6 +33,14 @@ OPTIMIZERS: dict[str, str] = {
     "adamw": "AdamW: adaptive per-weight steps with decoupled weight decay; likes small learning rates (~1e-3).",
 }
 AMP_CHOICES = ("auto", "off", "bf16", "fp16")
+# What the loop minimises (core.train.losses turns each into the callable the loop uses).
+OBJECTIVES: dict[str, str] = {
+    "plain": "Cross-entropy on the labels (soft labels with CutMix / MixUp; auxiliary heads count 0.3 each).",
+    "distill": "Knowledge distillation: match a frozen teacher's softened probabilities (temperature T, weight "
+    "alpha) plus cross-entropy on the labels (weight 1 − alpha). Hinton et al. 2015.",
+    "self_train": "Self-training (Noisy Student): a teacher trained on a few labels pseudo-labels the rest; a "
+    "noised student learns from both and becomes the next teacher. Xie et al. 2020.",
+}
 
 
 @dataclass
@@ -61,6 +69,18 @@ class TrainConfig:
     warmup_fraction: float = 0.15  # warm-up length as a share of all steps (when warmup_steps is empty)
     min_lr_fraction: float = 0.0  # cosine decays from lr to lr × min_lr_fraction at the last step
     label_smoothing: float = 0.1  # 0.1 = targets 0.9/rest shared: discourages over-confident logits
+    dropout: float | None = None  # set every Dropout layer's p (None = the architecture's own); a student's noise
+    # --- objective (core.train.losses.OBJECTIVES) ---
+    objective: str = "plain"  # plain (cross-entropy) | distill (learn from a teacher) | self_train (Noisy Student)
+    teacher: str | None = None  # distill: a finished run folder, or "pretrained:ARCH" (ImageNet classes only)
+    temperature: float = 4.0  # distill: softmax temperature T of teacher and student (higher = softer targets)
+    alpha: float = 0.9  # distill: weight of the KD term; 1 − alpha weighs cross-entropy on the true labels
+    iterations: int = 2  # self_train: student generations after the labelled-only teacher (1–3)
+    labelled_per_class: int = 50  # self_train: labelled images per class; the rest of the training split is unlabelled
+    threshold: float = 0.7  # self_train: keep a pseudo-label only if the teacher's top probability ≥ threshold
+    pseudo_labels: str = "hard"  # self_train: hard (the teacher's class) | soft (the teacher's probabilities)
+    class_cap: int | None = None  # self_train: at most this many pseudo-labels per class, most confident first
+    student_augmentation: str | dict = "randaugment"  # self_train: the students' input noise (stage 0 uses augmentation)
     # --- runtime ---
     seed: int = 0  # model init, data order and augmentation; same seed + CPU = same weights
     device: str = "auto"  # "auto" = CUDA → MPS → CPU, or "cpu", "cuda", "cuda:1", "mps"
@@ -177,9 +197,35 @@ class TrainConfig:
         need(is_int(self.log_every) and self.log_every >= 1, f"log_every must be ≥ 1, got {self.log_every!r}")
         need(is_num(self.checkpoint_every_s) and self.checkpoint_every_s > 0,
              f"checkpoint_every_s must be > 0 seconds, got {self.checkpoint_every_s!r}")
+        self._validate_objective(need, is_int, is_num)
         if check_registries:
             self._validate_registries()
         return self
+
+    def _validate_objective(self, need, is_int, is_num) -> None:
+        need(self.dropout is None or (is_num(self.dropout) and 0 <= self.dropout < 1),
+             f"dropout must be empty (the architecture's own) or in [0, 1), got {self.dropout!r}")
+        need(self.objective in OBJECTIVES, f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        if self.objective == "distill":
+            need(is_num(self.temperature) and self.temperature > 0,
+                 f"temperature must be > 0 (1 = plain softmax, 2–8 typical), got {self.temperature!r}")
+            need(is_num(self.alpha) and 0 <= self.alpha <= 1,
+                 f"alpha must be in [0, 1] (the KD term's weight), got {self.alpha!r}")
+            from core.train.losses import teacher_info
+
+            teacher_info(self.teacher)  # a finished run or a pretrained zoo model, else one clear error
+        if self.objective == "self_train":
+            need(is_int(self.iterations) and 1 <= self.iterations <= 3,
+                 f"iterations must be 1, 2 or 3 student generations, got {self.iterations!r}")
+            need(is_int(self.labelled_per_class) and self.labelled_per_class >= 1,
+                 f"labelled_per_class must be a whole number ≥ 1, got {self.labelled_per_class!r}")
+            need(is_num(self.threshold) and 0 <= self.threshold <= 1,
+                 f"threshold must be a probability in [0, 1], got {self.threshold!r}")
+            need(self.pseudo_labels in ("hard", "soft"), f"pseudo_labels must be hard or soft, got {self.pseudo_labels!r}")
+            need(self.class_cap is None or (is_int(self.class_cap) and self.class_cap >= 1),
+                 f"class_cap must be empty (no cap) or a whole number ≥ 1, got {self.class_cap!r}")
+            need(isinstance(self.student_augmentation, (str, dict)),
+                 "student_augmentation must be a preset name or a pipeline spec (JSON object)")
 
     def _validate_registries(self) -> None:
         from core.augment import validate_spec
@@ -211,6 +257,13 @@ class TrainConfig:
                 )
         else:
             validate_spec(self.augmentation)
+        if self.objective == "self_train":
+            from core.augment import resolve_spec
+
+            student = resolve_spec(self.student_augmentation)  # raises on an unknown preset or a bad spec
+            if self.pseudo_labels == "soft" and (student["mixing"] or resolve_spec(self.augmentation)["mixing"]):
+                raise InputError("soft pseudo-labels cannot be mixed with CutMix / MixUp (they mix class indices): "
+                                 "use hard pseudo-labels or an augmentation without mixing")
 
 
 @dataclass(frozen=True)

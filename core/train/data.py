@@ -112,8 +112,12 @@ class Data:
     test_loader: DataLoader | None
 
 
-def make_data(cfg: TrainConfig, dist: distributed.DistInfo, progress: Callable[[int, int], None] | None = None) -> Data:
-    """Open the data set, split train/val, wrap for reproducible augmentation, and build the loaders."""
+def make_data(cfg: TrainConfig, dist: distributed.DistInfo, progress: Callable[[int, int], None] | None = None,
+              select_train: Callable[[Dataset], Dataset] | None = None) -> Data:
+    """Open the data set, split train/val, wrap for reproducible augmentation, and build the loaders.
+
+    ``select_train`` replaces the training split (after the validation hold-out) by another set of
+    ``(image, label)`` items, e.g. a self-training stage's labelled + pseudo-labelled images."""
     from core.data import DATASETS, open_dataset, train_val_split
 
     spec = DATASETS[cfg.dataset]
@@ -127,6 +131,8 @@ def make_data(cfg: TrainConfig, dist: distributed.DistInfo, progress: Callable[[
         train_set, val_set = train_val_split(full, val_fraction=cfg.val_fraction, seed=cfg.seed)
     else:
         train_set, val_set = full, None
+    if select_train is not None:
+        train_set = select_train(train_set)
     test_set = None
     if "test" in tuple(getattr(spec, "splits", ())):
         test_set = open_dataset(cfg.dataset, "test", image_size=cfg.image_size, **extra, **opts)

@@ -84,9 +84,15 @@ def measure_throughput(cfg: TrainConfig, *, max_batch: int = 64, min_steps: int 
     amp = pick_amp_dtype(cfg.amp, device)
     x = torch.randn(batch, 3, cfg.image_size, cfg.image_size, device=device)
     y = torch.randint(0, 6, (batch,), device=device)
+    from core.train.losses import estimate_teacher
+
+    teacher = estimate_teacher(cfg, 6, device)  # distillation: every step also runs the teacher's forward
 
     def step() -> None:
         with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
+            if teacher is not None:
+                with torch.no_grad():
+                    teacher(x)
             loss, _ = compute_loss(model(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -35,10 +35,10 @@ from core.train import distributed
 from core.train.config import TrainConfig
 from core.train.data import make_batch_mixer, make_data
 from core.train.errors import OOM_MESSAGE, TrainError
+from core.train.losses import AUX_LOSS_WEIGHT, classification_loss, make_objective  # noqa: F401 - re-exported
 from core.train.model import make_model, make_optimizer, pick_amp_dtype, set_train_mode
 from core.train.state import capture_train_state, restore_train_state, weights_sha256
 
-AUX_LOSS_WEIGHT = 0.3  # GoogLeNet / Inception-v3 auxiliary classifiers (Szegedy et al. 2015 used 0.3)
 MISCLASSIFIED_KEEP = 48  # misclassified test images listed in the final record (for the gallery)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -68,14 +68,22 @@ class TrainResult:
 
 # ------------------------------------------------------------------ the loop
 def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Callable[[dict], Any] | None = None,
-          should_stop: Callable[[], bool] | None = None, resume_state: dict | None = None) -> TrainResult:
+          should_stop: Callable[[], bool] | None = None, resume_state: dict | None = None,
+          select_train: Callable | None = None) -> TrainResult:
     """Train ``config``; write metrics and checkpoints into ``run_dir`` (if given) and call ``callback(record)``
     for every metrics record. ``should_stop()`` is polled every step (cancel): the loop then checkpoints and
     returns with state "cancelled". ``resume_state`` is :func:`core.runs.store.load_checkpoint`'s result.
+    ``select_train`` swaps the training images (see ``data.make_data``); self-training stages use it.
+    The objective (``cfg.objective``) comes from :mod:`core.train.losses`; ``self_train`` runs its stages, each
+    one call of this loop (:mod:`core.train.selftrain`).
     """
     from core.runs import store
 
     cfg = config.validate()
+    if cfg.objective == "self_train":
+        from core.train.selftrain import train_self
+
+        return train_self(cfg, run_dir, callback=callback, should_stop=should_stop)
     t_start = time.time()
     dist = distributed.setup(cfg.device)
     device = dist.device
@@ -104,7 +112,7 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
             record({"type": "phase", "phase": "data", "done": done, "total": total,
                     "message": f"preparing the {cfg.dataset} data set: {done}/{total}"})
 
-    data = make_data(cfg, dist, progress=data_progress)
+    data = make_data(cfg, dist, progress=data_progress, select_train=select_train)
     K = len(data.classes)
     steps_per_epoch = data.steps_per_epoch
     total_steps = cfg.epochs * steps_per_epoch
@@ -116,6 +124,7 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
     record({"type": "phase", "phase": "model", "message": f"building {cfg.arch} ({cfg.weights} weights)"})
     torch.manual_seed(cfg.seed)  # the initial weights depend on the seed only
     model, frozen = make_model(cfg, K)
+    set_noise(model, cfg.dropout)
     channels_last = device.type == "cuda"
     model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
     amp_dtype = pick_amp_dtype(cfg.amp, device)
@@ -123,6 +132,7 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
                 else nullcontext())
     scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
     optimizer = make_optimizer(cfg, model)
+    objective = make_objective(cfg, data.classes, device)  # (out, target, x) -> loss, logits, logged parts
     mixer = make_batch_mixer(cfg, K)
     mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
@@ -173,7 +183,8 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
     set_train_mode(raw_model, frozen)
     stopped = False
     img_s = None  # exponential moving average of training throughput
-    sums = torch.zeros(3, device=device)  # loss·n, correct, n since the last log (kept on device: no sync per step)
+    parts_n = len(objective.parts)
+    sums = torch.zeros(3 + parts_n, device=device)  # loss·n, correct, n, parts·n since the last log (no sync per step)
     t_log, last_ckpt, eval_time = time.perf_counter(), time.time(), 0.0
     # a run stopped during an end-of-epoch evaluation resumes with that evaluation
     eval_due = (resume_state is not None and 0 < step and step % steps_per_epoch == 0
@@ -197,7 +208,7 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
                     x, target = mixer(x, y)  # soft labels [B, K]
                 with autocast:
                     out = model(x)
-                    loss, logits = compute_loss(out, target, cfg.label_smoothing)
+                    loss, logits, parts = objective(out, target, x)
                 optimizer.zero_grad(set_to_none=True)
                 if scaler is not None:
                     scaler.scale(loss).backward()
@@ -211,10 +222,11 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
                 sums[0] += loss.detach().float() * len(y)  # device-side sums: no GPU→CPU sync per step
                 sums[1] += (logits.argmax(1) == hard).sum()
                 sums[2] += len(y)
+                sums[3:] += torch.stack(parts).float() * len(y)
                 # log
                 end_of_epoch = step % steps_per_epoch == 0 or step == total_steps
                 if step % cfg.log_every == 0 or end_of_epoch:
-                    loss_n, correct, n = distributed.all_reduce_sum_(sums, dist).tolist()  # .tolist() syncs
+                    loss_n, correct, n, *part_sums = distributed.all_reduce_sum_(sums, dist).tolist()  # syncs
                     now = time.perf_counter()
                     dt = now - t_log
                     train_time += dt
@@ -224,6 +236,7 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
                     eta = (total_steps - step) * cfg.batch_size * dist.world_size / img_s + epochs_left * eval_time
                     record({"type": "train", "step": step, "epoch": step / steps_per_epoch, "lr": lr,
                             "loss": loss_n / n, "acc": correct / n, "img_per_s": img_s, "eta_s": eta,
+                            **{f"loss_{k}": v / n for k, v in zip(objective.parts, part_sums)},
                             "total_steps": total_steps, "train_time_s": train_time})
                     sums.zero_()
                     t_log = time.perf_counter()
@@ -312,21 +325,18 @@ def get_lr(step: int, total_steps: int, warmup: int, peak: float, min_fraction: 
     return floor + 0.5 * (peak - floor) * (1.0 + math.cos(math.pi * progress))
 
 
-# ------------------------------------------------------------------ loss
-def compute_loss(out, target: torch.Tensor, label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Cross-entropy on the main logits, plus 0.3 × each auxiliary head's loss (GoogLeNet, Inception-v3).
+# ------------------------------------------------------------------ loss and noise
+compute_loss = classification_loss  # the plain objective's loss (core.train.losses), under its old name
 
-    ``out``: logits ``[B, K]``, or in train mode for aux-logit models a namedtuple (logits, aux...).
-    ``target``: class indices ``[B]`` or soft labels ``[B, K]`` (CutMix / MixUp). Returns (loss, main logits).
-    """
-    if isinstance(out, tuple):
-        logits, aux = out[0], [a for a in out[1:] if a is not None]
-    else:
-        logits, aux = out, []
-    loss = F.cross_entropy(logits, target, label_smoothing=label_smoothing)
-    for a in aux:
-        loss = loss + AUX_LOSS_WEIGHT * F.cross_entropy(a, target, label_smoothing=label_smoothing)
-    return loss, logits
+
+def set_noise(model: nn.Module, dropout: float | None) -> None:
+    """Set every ``nn.Dropout``'s p to ``dropout`` (None: keep the architecture's own). Noisy Student trains
+    its students with dropout as model noise; LeNet-5 has no dropout layer, so there this changes nothing."""
+    if dropout is None:
+        return
+    for m in model.modules():
+        if isinstance(m, nn.modules.dropout._DropoutNd):
+            m.p = float(dropout)
 
 
 def to_model_input(x: torch.Tensor, device: torch.device, mean: torch.Tensor, std: torch.Tensor,

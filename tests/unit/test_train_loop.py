@@ -8,7 +8,7 @@ import torch
 
 from core.runs import store, worker
 from core.train import OOM_MESSAGE, TrainConfig, TrainError
-from core.train import loop
+from core.train import loop, losses
 from core.train.loop import compute_loss, get_lr, train
 from core.train.model import make_model
 
@@ -93,7 +93,7 @@ def test_out_of_memory_becomes_a_clear_error(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
-    monkeypatch.setattr(loop, "compute_loss", boom)
+    monkeypatch.setattr(losses, "classification_loss", boom)  # the plain objective's loss
     with pytest.raises(TrainError, match="out of memory: try a smaller batch size or image size"):
         train(TrainConfig(**TINY, max_steps=2))
     # through the worker: the run is marked failed with that message
@@ -108,7 +108,7 @@ def test_cpu_allocator_failure_is_explained_too(monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
 
-    monkeypatch.setattr(loop, "compute_loss", boom)
+    monkeypatch.setattr(losses, "classification_loss", boom)  # the plain objective's loss
     with pytest.raises(TrainError, match="out of memory"):
         train(TrainConfig(**TINY, max_steps=1))
 
