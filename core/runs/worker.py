@@ -135,7 +135,9 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
                 store.write_status(run_dir, state="cancelled", ended=time.time(),
                                    message="cancelled while waiting in the queue")
                 return None
-            resume_state = store.load_checkpoint(run_dir, "last") if store.has_checkpoint(run_dir, "last") else None
+            staged = cfg.objective == "self_train"  # its stages keep their own checkpoints (core.train.selftrain)
+            resume_state = (store.load_checkpoint(run_dir, "last")
+                            if not staged and store.has_checkpoint(run_dir, "last") else None)
             if main:
                 st = store.read_status(run_dir)
                 now = time.time()
@@ -143,7 +145,7 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
                                    if resume_state else None, ended=None, heartbeat=now,
                                    message="resumed from step %d" % resume_state["meta"]["step"] if resume_state
                                    else "training")
-                if resume_state is None and store.read_metrics(run_dir, resolve_resumes=False):
+                if resume_state is None and not staged and store.read_metrics(run_dir, resolve_resumes=False):
                     store.append_metrics(run_dir, {"type": "resume", "step": 0, "time": now})  # restart at 0
             def on_record(rec: dict) -> None:  # the status message says what the worker is doing right now
                 if rec.get("type") == "phase":
