@@ -29,7 +29,10 @@ def render_results(view: results.RunView, key: str) -> None:
     best = max((r["acc"] for r in view.evals), default=None)
     c[1].metric("Best validation accuracy", f"{100 * best:.1f} %" if best is not None else "–")
     summary = store.run_summary(view.run_dir)
-    c[2].metric("Duration", results.format_seconds(summary["duration_s"]))
+    c[2].metric("Compute time", results.format_seconds(summary["duration_s"]),
+                help="time the run spent computing (data, training, evaluation), summed over its starts and resumes; "
+                f"wall time from first start to end, including time queued or cancelled: "
+                f"{results.format_seconds(summary['wall_s'])}")
     c[3].metric("Steps", f"{summary['step']}")
     c1, c2 = st.columns(2)
     c1.plotly_chart(results.confusion_figure(test["confusion"], classes), key=f"{key}_fig_confusion")

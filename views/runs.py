@@ -26,7 +26,8 @@ def _row(r: dict) -> dict:
     return {
         "run": r["id"], "status": r["state"], "architecture": r["arch"], "data set": r["dataset"], "mode": r["mode"],
         "progress": f"{r['step']}/{r['total_steps'] or '?'}",
-        "duration": results.format_seconds(r["duration_s"]) if r["duration_s"] else "–",
+        "compute time": results.format_seconds(r["duration_s"]) if r["duration_s"] else "—",
+        "wall time": results.format_seconds(r["wall_s"]) if r["wall_s"] else "—",
         "best val acc": _pct(r["best_val_acc"]),
         "test acc": _pct(r["test_acc"]),
     }

@@ -3,7 +3,9 @@
 A run is a folder ``<runs_dir>/<run id>/``::
 
     config.json             the TrainConfig (re-runnable with ``python -m core train --config``)
-    status.json             {"state", "pid", "pid_start", "host", "heartbeat", "started", "ended", "message", ...}
+    status.json             {"state", "pid", "pid_start", "host", "heartbeat", "started", "ended", "message",
+                             "compute_s", "session_started", ...}: compute_s sums the worker sessions (see
+                             begin_session / end_session), so a run's duration never counts its queued time
     metrics.jsonl           one JSON record per line, append-only ("meta", "train", "eval", "test", "resume", "end")
     last.json / best.json   checkpoint metadata; names the tensor files below (the commit point of a checkpoint)
     last.safetensors        model weights of the last / best checkpoint (a hard link to the file under
@@ -176,14 +178,85 @@ def read_status(run_dir: str | os.PathLike) -> dict:
 
 def write_status(run_dir: str | os.PathLike, **fields: Any) -> dict:
     """Merge ``fields`` into status.json under a lock; returns the new status."""
-    run_dir = Path(run_dir)
+    return _update_status(Path(run_dir), lambda st: st.update(fields))
+
+
+def _update_status(run_dir: Path, change) -> dict:
+    """Read-modify-write status.json under its lock: ``change(status)`` edits the dict in place."""
     with file_lock(run_dir / ".status.lock"):
         st = read_json(run_dir / STATUS_FILE, default=None)
         st = st if isinstance(st, dict) else {}
-        st.update(fields)
+        change(st)
         st["updated"] = time.time()
         atomic_write_json(run_dir / STATUS_FILE, st)
     return st
+
+
+def _fold_session(st: dict, until: float) -> None:
+    """Add the open worker session (``session_started`` → ``until``) to ``compute_s`` and close it."""
+    began = st.get("session_started")
+    if began:
+        st["compute_s"] = float(st.get("compute_s") or 0.0) + max(0.0, float(until) - float(began))
+    st["session_started"] = None
+
+
+def begin_session(run_dir: str | os.PathLike, **fields: Any) -> dict:
+    """A worker starts computing (it holds the device): open a session for the compute-time count.
+
+    A session left open by a killed worker is closed first at its last heartbeat (the last instant it was seen
+    computing), so a crash neither loses that time nor counts the hours the run then sat interrupted.
+    """
+    now = time.time()
+
+    def change(st: dict) -> None:
+        _fold_session(st, st.get("heartbeat") or st.get("updated") or now)
+        st.update(fields)
+        st["session_started"] = now
+    return _update_status(Path(run_dir), change)
+
+
+def end_session(run_dir: str | os.PathLike, **fields: Any) -> dict:
+    """A worker stops (completed, cancelled, failed): ``ended`` = now and the session's time added to
+    ``compute_s``. Time spent queued or cancelled is in no session, so it is never counted."""
+    now = time.time()
+
+    def change(st: dict) -> None:
+        _fold_session(st, now)
+        st.update(fields)
+        st["ended"] = now
+    return _update_status(Path(run_dir), change)
+
+
+def compute_seconds(st: dict, now: float | None = None) -> float | None:
+    """Seconds the run's workers spent computing (data preparation, training, evaluation), summed over every
+    start and resume; without the time it sat queued, cancelled or interrupted. ``st``: an effective status.
+
+    Gotcha: runs written before sessions were recorded have no ``compute_s``; for them the wall time from first
+    start to end is the best there is.
+    """
+    now = time.time() if now is None else now
+    began = st.get("session_started")
+    if "compute_s" not in st and not began:
+        started, ended = st.get("started"), st.get("ended")
+        if not started:
+            return None
+        end_t = now if st.get("state") in ACTIVE_STATES else (ended or st.get("heartbeat") or st.get("updated"))
+        return max(0.0, float(end_t) - float(started)) if end_t else None
+    total = float(st.get("compute_s") or 0.0)
+    if began:  # a session is open: still computing, or its worker died (then up to its last heartbeat)
+        until = now if st.get("state") in ACTIVE_STATES else (st.get("heartbeat") or st.get("updated") or now)
+        total += max(0.0, float(until) - float(began))
+    return total
+
+
+def wall_seconds(st: dict, now: float | None = None) -> float | None:
+    """Seconds from the first start to the end (or now), including any time queued, cancelled or interrupted."""
+    started = st.get("started")
+    if not started:
+        return None
+    now = time.time() if now is None else now
+    end_t = now if st.get("state") in ACTIVE_STATES else (st.get("ended") or st.get("heartbeat") or st.get("updated"))
+    return max(0.0, float(end_t) - float(started)) if end_t else None
 
 
 def process_start_time(pid: int) -> int | None:
@@ -405,9 +478,7 @@ def run_summary(run_dir: str | os.PathLike) -> dict:
     evals = [r for r in metrics if r.get("type") == "eval"]
     tests = [r for r in metrics if r.get("type") == "test"]
     trains = [r for r in metrics if r.get("type") == "train"]
-    started, ended = st.get("started"), st.get("ended")
-    end_t = ended if (ended and st.get("state") not in ACTIVE_STATES) else (
-        time.time() if st.get("state") in ACTIVE_STATES else (st.get("heartbeat") or st.get("updated")))
+    started = st.get("started")
     return {
         "id": run_dir.name,
         "path": str(run_dir),
@@ -418,7 +489,8 @@ def run_summary(run_dir: str | os.PathLike) -> dict:
         "mode": cfg.get("mode"),
         "created": st.get("created"),
         "started": started,
-        "duration_s": (float(end_t) - float(started)) if started and end_t else None,
+        "duration_s": compute_seconds(st),  # computing only: not the time it sat queued or cancelled
+        "wall_s": wall_seconds(st),
         "step": trains[-1]["step"] if trains else 0,
         "total_steps": meta.get("total_steps"),
         "best_val_acc": max((r.get("acc", 0.0) for r in evals if r.get("split") == "val"), default=None),

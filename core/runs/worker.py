@@ -132,8 +132,8 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
         lock = device_lock(run_dir, device_key(cfg.device), stop) if main else contextlib.nullcontext(True)
         with lock as acquired:
             if not acquired:
-                store.write_status(run_dir, state="cancelled", ended=time.time(),
-                                   message="cancelled while waiting in the queue")
+                store.end_session(run_dir, state="cancelled",
+                                  message="cancelled while waiting in the queue")
                 return None
             staged = cfg.objective == "self_train"  # its stages keep their own checkpoints (core.train.selftrain)
             resume_state = (store.load_checkpoint(run_dir, "last")
@@ -141,7 +141,7 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
             if main:
                 st = store.read_status(run_dir)
                 now = time.time()
-                store.write_status(run_dir, state="running", started=st.get("started") or now, resumed=now
+                store.begin_session(run_dir, state="running", started=st.get("started") or now, resumed=now
                                    if resume_state else None, ended=None, heartbeat=now,
                                    message="resumed from step %d" % resume_state["meta"]["step"] if resume_state
                                    else "training")
@@ -161,28 +161,27 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
         if main:
             msg = (f"stopped at step {result.step} of {result.total_steps} ({stop.signalled or 'cancel requested'}); "
                    "resume continues from here") if result.state == "cancelled" else "finished"
-            store.write_status(run_dir, state=result.state, ended=time.time(), message=msg)
+            store.end_session(run_dir, state=result.state, message=msg)
         return result
     except PlaygroundError as err:
         if main:
-            store.write_status(run_dir, state="failed", ended=time.time(), message=str(err))
+            store.end_session(run_dir, state="failed", message=str(err))
         raise
     except KeyboardInterrupt:
         if main:
-            store.write_status(run_dir, state="cancelled", ended=time.time(),
-                               message="stopped by a second interrupt (no final checkpoint)")
+            store.end_session(run_dir, state="cancelled", message="stopped by a second interrupt (no final checkpoint)")
         raise
     except OSError as err:  # disk full, read-only or vanished folder: name the cause (earlier checkpoints stay)
         if main:
             with contextlib.suppress(OSError):
-                store.write_status(run_dir, state="failed", ended=time.time(),
-                                   message=f"cannot write the run's files: {err.strerror or err}"
+                store.end_session(run_dir, state="failed",
+                                  message=f"cannot write the run's files: {err.strerror or err}"
                                    + (f" ({err.filename})" if err.filename else ""))
         raise
     except BaseException as err:
         if main:
             with contextlib.suppress(OSError):
-                store.write_status(run_dir, state="failed", ended=time.time(), message=f"internal error: "
+                store.end_session(run_dir, state="failed", message=f"internal error: "
                                    f"{type(err).__name__}: {err} (details in {store.LOG_FILE})")
         raise
     finally:

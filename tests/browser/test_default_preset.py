@@ -60,7 +60,7 @@ def test_default_preset_from_a_fresh_home_survives_an_app_restart_and_reaches_85
             assert_no_exception(page)
 
             acc = float(re.search(r"([\d.]+) %", _metric(page, "Test accuracy")).group(1))
-            duration = _metric(page, "Duration").split("\n")[-1]
+            duration = _metric(page, "Compute time").split("\n")[-1]
             print(f"default preset {DEFAULT_PRESET}: test accuracy {acc} %, duration {duration}")
             assert acc >= TARGET, f"default preset reached only {acc} % test accuracy"
             summary = store.run_summary(run_dir)
