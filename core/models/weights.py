@@ -7,7 +7,14 @@ vice versa:
   e.g. ``resnet18-f37072fd.pth``; the hex after the dash is the first digits of the file's SHA-256.
   Loading goes through ``weights.get_state_dict(...)`` (torchvision's ``load_state_dict_from_url``).
 - timm (SE-ResNet): the Hugging Face hub cache (``$HF_HUB_CACHE``, default ``~/.cache/huggingface/hub``),
-  repository ``timm/<model>.<tag>``, file ``model.safetensors`` (or ``pytorch_model.bin``).
+  repository ``timm/<model>.<tag>``, file ``model.safetensors`` (or ``pytorch_model.bin``). That cache's
+  layout (``models--timm--…/snapshots/<commit>/``) cannot be filled by hand, so a file copied to
+  ``$TORCH_HOME/hub/checkpoints/<model>.<tag>.safetensors`` (:func:`manual_weights_path`) is used as well:
+  the offline message names that exact path.
+
+Offline, huggingface_hub retries its first request five times with back-off (about 24 s before it gives
+up); a 3-second connection test to the hub first makes "you are offline" arrive in seconds
+(:func:`hub_unreachable`; ``HF_HUB_OFFLINE=1`` skips the test and the download).
 
 Gotcha: torchvision's builders load cached checkpoints with ``torch.load(weights_only=False)`` (the
 default of ``load_state_dict_from_url``), so a tampered file in the cache could run code. Here every
@@ -20,6 +27,7 @@ import http.client
 import os
 import pickle
 import re
+import socket
 import tempfile
 import urllib.error
 import urllib.request
@@ -39,6 +47,8 @@ __all__ = [
     "ProgressFn",
     "weights_status",
     "weights_cache_path",
+    "manual_weights_path",
+    "hub_unreachable",
     "download_weights",
     "load_pretrained",
     "read_state_dict",
@@ -107,14 +117,37 @@ def _hf_cached_file(spec: ArchSpec) -> Path | None:
     return None
 
 
-def weights_cache_path(name: str) -> Path | None:
-    """Path of the cached pretrained file (tv: where it is or would be; timm: only when cached)."""
+def manual_weights_path(name: str) -> Path | None:
+    """Where to copy a weights file by hand so that it loads offline (None: no pretrained weights exist).
+
+    torchvision: its own cache file (``$TORCH_HOME/hub/checkpoints/resnet18-f37072fd.pth``). timm:
+    ``$TORCH_HOME/hub/checkpoints/<model>.<tag>.safetensors``, the hub's ``model.safetensors`` renamed.
+    """
     spec = get_spec(name)
     if not spec.has_pretrained:
         return None
     if spec.source == "torchvision":
         return _tv_cache_file(spec)
-    return _hf_cached_file(spec)
+    return Path(torch.hub.get_dir()) / "checkpoints" / f"{spec.timm_pretrained_name}.safetensors"
+
+
+def _download_url(spec: ArchSpec) -> str:
+    if spec.source == "torchvision":
+        return tv_weights(spec).url
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    return f"{endpoint}/{_hf_repo(spec)}/resolve/main/{_HF_FILES[0]}"
+
+
+def weights_cache_path(name: str) -> Path | None:
+    """Path of the cached pretrained file (tv: where it is or would be; timm: only when cached, in the
+    Hugging Face cache or at :func:`manual_weights_path`)."""
+    spec = get_spec(name)
+    if not spec.has_pretrained:
+        return None
+    if spec.source == "torchvision":
+        return _tv_cache_file(spec)
+    manual = manual_weights_path(spec.name)
+    return _hf_cached_file(spec) or (manual if manual.is_file() else None)
 
 
 def weights_status(name: str) -> str:
@@ -140,11 +173,31 @@ def _hf_download(**kwargs) -> str:
     return hf_hub_download(**kwargs)
 
 
-def _offline_message(spec: ArchSpec, where: str, err: BaseException) -> str:
+def hub_unreachable(timeout: float = 3.0) -> str | None:
+    """Why the Hugging Face hub cannot be reached now (``None``: a TCP connection to it opened).
+
+    One connection attempt with ``timeout`` seconds instead of huggingface_hub's five retries with back-off.
+    ``HF_HUB_OFFLINE=1`` answers without touching the network. The endpoint follows ``HF_ENDPOINT``.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in ("1", "ON", "YES", "TRUE"):
+        return "HF_HUB_OFFLINE is set"
+    url = urllib.request.urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    host, port = url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as err:  # socket.gaierror (no DNS), timeout, connection refused, no route
+        return f"cannot connect to {host}: {err.strerror or err or type(err).__name__}"
+
+
+def _offline_message(spec: ArchSpec, where: str, err: BaseException | str) -> str:
+    why = err if isinstance(err, str) else f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
     return (
-        f"could not download pretrained weights for {spec.title} from {where} ({type(err).__name__}: {err}). "
-        "You may be offline. The model still works untrained (its predictions are then meaningless); "
-        "or copy the weights file into the cache and try again."
+        f"could not download pretrained weights for {spec.title} from {where} ({why[:200]}). "
+        "Downloads need internet access; you may be offline. To use them anyway, download "
+        f"{_download_url(spec)} on a machine that is online and copy the file to {manual_weights_path(spec.name)} "
+        "(exactly this path and name), then try again. Meanwhile the model works untrained (its predictions are "
+        "then meaningless)."
     )
 
 
@@ -209,6 +262,9 @@ def _tqdm_with_callback(progress: ProgressFn | None):
 
 def _download_hf(spec: ArchSpec, progress: ProgressFn | None) -> Path:
     repo = _hf_repo(spec)
+    offline = hub_unreachable()
+    if offline is not None:  # fail in seconds, not after the hub client's ~24 s of retries
+        raise WeightsUnavailable(_offline_message(spec, f"the Hugging Face hub ({repo})", offline))
     last: BaseException | None = None
     for filename in _HF_FILES:
         try:
