@@ -1,0 +1,339 @@
+"""core.explain on tiny hand-built models: formulas by hand, hooks, locks, modes, targets, no-signal maps."""
+from __future__ import annotations
+
+import gc
+import threading
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import core.explain as ce
+from core.explain import METHODS, ExplainError, explain
+from core.explain.base import black_baseline, to_uint8_image
+
+torch.set_num_threads(1)
+CHEAP = {"scorecam": {"max_channels": 8}, "ig": {"steps": 16, "adaptive": False},
+         "smoothgrad": {"samples": 4}, "occlusion": {"window": 8, "stride": 8}}
+
+
+class Tiny(nn.Module):
+    """conv 3->4 (3×3) -> ReLU module ``act`` -> BN -> conv 4->5 -> ReLU -> GAP -> linear 5->3."""
+
+    def __init__(self, aux: bool = False) -> None:
+        super().__init__()
+        self.gate = nn.Identity()  # the concurrency test swaps in rendezvous points here ...
+        self.gate2 = nn.Identity()  # ... and here, after the explained layer conv2
+        self.conv1 = nn.Conv2d(3, 4, 3, padding=1)
+        self.act = nn.ReLU()
+        self.bn = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 5, 3, stride=2, padding=1)
+        self.act2 = nn.ReLU()
+        self.fc = nn.Linear(5, 3)
+        self.aux = aux
+        torch.manual_seed(0)
+        for p in self.parameters():
+            nn.init.normal_(p, 0, 0.5)
+
+    def forward(self, x):
+        h = self.act2(self.gate2(self.conv2(self.bn(self.act(self.conv1(self.gate(x)))))))
+        logits = self.fc(h.mean(dim=(2, 3)))
+        return (logits, logits * 0.5) if self.aux else logits
+
+
+def _x(seed: int = 0, size: int = 16) -> torch.Tensor:
+    return torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(seed))
+
+
+def _hooks(model: nn.Module) -> int:
+    return sum(len(getattr(m, d)) for m in model.modules()
+               for d in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks"))
+
+
+def test_gradcam_equals_relu_of_weighted_sum_by_hand():
+    model = Tiny().eval()
+    x = _x()
+    acts = {}
+    h = model.conv2.register_forward_hook(lambda m, i, o: acts.__setitem__("a", o))
+    xg = x.clone().requires_grad_(True)
+    logits = model(xg)
+    h.remove()
+    a = acts["a"]  # [1, 5, 8, 8]
+    (g,) = torch.autograd.grad(logits[0, 2], a)
+    alpha = g.mean(dim=(2, 3))  # [1, 5]
+    by_hand = torch.relu((alpha[0, :, None, None] * a[0]).sum(0)).detach()
+    e = explain(model, x, "gradcam", layer="conv2", target=2)
+    assert e.native.shape == (8, 8)
+    np.testing.assert_allclose(e.native, by_hand.numpy(), rtol=1e-5, atol=1e-6)
+    up = F.interpolate(by_hand[None, None], size=(16, 16), mode="bilinear", align_corners=False)[0, 0]
+    np.testing.assert_allclose(e.map, up.numpy(), rtol=1e-5, atol=1e-6)
+    assert e.layer == "conv2" and e.target == 2 and e.method == "gradcam"
+
+
+def test_gradcam_pp_by_hand():
+    model = Tiny().eval()
+    x = _x(1)
+    acts = {}
+    h = model.conv2.register_forward_hook(lambda m, i, o: acts.__setitem__("a", o))
+    logits = model(x.clone().requires_grad_(True))
+    h.remove()
+    a = acts["a"][0]
+    (g,) = torch.autograd.grad(logits[0, 0], acts["a"])
+    g = g[0]
+    alpha = g ** 2 / (2 * g ** 2 + a.sum(dim=(1, 2), keepdim=True) * g ** 3)
+    alpha = torch.nan_to_num(alpha, nan=0.0, posinf=0.0, neginf=0.0)
+    w = (alpha * g.clamp(min=0)).sum(dim=(1, 2))
+    by_hand = torch.relu((w[:, None, None] * a).sum(0)).detach()
+    e = explain(model, x, "gradcam_pp", layer="conv2", target=0)
+    np.testing.assert_allclose(e.native, by_hand.numpy(), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_every_method_on_the_tiny_model(method):
+    model = Tiny().eval()
+    e = explain(model, _x(2), method, layer="conv2" if METHODS[method].uses_layer else None,
+                params=CHEAP.get(method))
+    assert e.map.shape == (16, 16) and e.map.dtype == np.float32
+    assert np.isfinite(e.map).all() and (e.map >= 0).all()
+    assert e.image.shape == (16, 16, 3) and e.image.dtype == np.uint8
+    assert 0 <= e.score <= 1 and e.label == f"class {e.target}"
+    assert (e.layer is not None) == METHODS[method].uses_layer
+
+
+def test_tuple_output_models_work_in_every_method():
+    model = Tiny(aux=True).train()  # train mode: the call must switch to eval and restore train
+    for method in METHODS:
+        e = explain(model, _x(3), method, layer="conv2" if METHODS[method].uses_layer else None,
+                    params=CHEAP.get(method))
+        assert e.map.shape == (16, 16)
+    assert model.training
+
+
+def test_eval_mode_buffers_and_grads_unchanged_by_every_method():
+    model = Tiny().train()
+    with torch.no_grad():
+        model.bn.running_mean.uniform_(-1, 1)
+        model.bn.running_var.uniform_(0.5, 2)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    for method in METHODS:
+        explain(model, _x(4), method, layer="conv2" if METHODS[method].uses_layer else None, params=CHEAP.get(method))
+        for k, v in model.state_dict().items():
+            assert torch.equal(v, before[k]), f"{method} changed {k}"
+        assert model.training, f"{method} left the model in eval mode"
+        assert all(p.grad is None for p in model.parameters()), f"{method} left gradients on the weights"
+
+
+def test_hooks_released_after_100_calls_and_memory_flat():
+    model = Tiny().eval()
+    x = _x(5)
+    explain(model, x, "gradcam", layer="conv2")
+    gc.collect()
+    tensors_before = sum(isinstance(o, torch.Tensor) for o in gc.get_objects())
+    for i in range(100):
+        explain(model, x, ["gradcam", "gradcam_pp", "guided_gradcam", "saliency"][i % 4], layer="conv2")
+    gc.collect()
+    assert _hooks(model) == 0
+    tensors_after = sum(isinstance(o, torch.Tensor) for o in gc.get_objects())
+    assert tensors_after - tensors_before < 20  # no per-call pile-up (100 calls × several tensors otherwise)
+
+
+def test_hooks_released_when_the_method_raises(monkeypatch):
+    model = Tiny().eval()
+    import core.explain.gradcam as gc_mod
+
+    def leaky(ctx):
+        ctx.layer_module.register_forward_hook(lambda *a: None)  # a hook nobody removes ...
+        ctx.model.act.register_full_backward_hook(lambda *a: None)
+        raise RuntimeError("boom")  # ... and a failure mid-call
+
+    monkeypatch.setattr(gc_mod, "compute", leaky)
+    with pytest.raises(RuntimeError, match="boom"):
+        explain(model, _x(), "gradcam", layer="conv2")
+    assert _hooks(model) == 0
+
+
+def test_hooks_released_when_the_forward_raises():
+    model = Tiny().eval()
+    calls = {"n": 0}
+    original = model.fc.forward
+
+    def flaky(h):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the first forward (top-k) passes, the attribution's forward fails
+            raise RuntimeError("forward failed")
+        return original(h)
+
+    model.fc.forward = flaky
+    for method in ("gradcam", "guided_gradcam", "ig"):
+        calls["n"] = 0
+        with pytest.raises(RuntimeError, match="forward failed"):
+            explain(model, _x(), method, layer="conv2")
+        assert _hooks(model) == 0, method
+
+
+class Rendezvous(nn.Module):
+    """Holds one chosen forward of each worker thread until the other thread's chosen forward arrives (or a
+    timeout): the attribution forwards of two calls overlap for sure when nothing serialises them. ``which``
+    maps a thread name to the index of its forward that waits (guided Grad-CAM's guided-backprop forward is its
+    3rd: top-k, Grad-CAM, guided backprop)."""
+
+    def __init__(self, which: dict[str, int]) -> None:
+        super().__init__()
+        self.barrier = threading.Barrier(2, timeout=1.0)
+        self.which = which
+        self.counts: dict[str, int] = {}
+
+    def forward(self, x):
+        name = threading.current_thread().name
+        self.counts[name] = self.counts.get(name, 0) + 1
+        if self.which.get(name) == self.counts[name]:
+            try:
+                self.barrier.wait()
+            except threading.BrokenBarrierError:
+                pass
+        return x
+
+
+WAIT_AT = {"guided": 3, "plain": 2, "cam1": 2, "cam2": 2}
+
+
+def _concurrent(model, jobs):
+    results, errors = {}, {}
+
+    def work(name, method, target):
+        try:
+            results[name] = explain(model, _x(7), method, layer="conv2", target=target).map
+        except Exception as err:  # noqa: BLE001 - the unlocked run may fail in Captum
+            errors[name] = err
+
+    threads = [threading.Thread(target=work, args=j, name=j[0]) for j in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return results, errors
+
+
+JOBS = [("guided", "guided_gradcam", 0), ("plain", "saliency", 0), ("cam1", "gradcam", 1), ("cam2", "gradcam", 2)]
+
+
+def _serial(model):
+    return {name: explain(model, _x(7), method, layer="conv2", target=t).map for name, method, t in JOBS}
+
+
+def test_two_threads_on_one_model_get_the_serial_maps():
+    model = Tiny().eval()
+    serial = _serial(model)
+    for pair in (JOBS[:2], JOBS[2:]):
+        model.gate, model.gate2 = Rendezvous(WAIT_AT), Rendezvous(WAIT_AT)
+        results, errors = _concurrent(model, pair)
+        assert not errors
+        for name, _, _ in pair:
+            np.testing.assert_array_equal(results[name], serial[name])
+    assert _hooks(model) == 0
+
+
+def test_without_the_lock_the_same_threads_interfere(monkeypatch):
+    """The test above would catch a missing lock: with exclusive() made a no-op, the overlapping calls disturb
+    each other (a saliency map picks up guided backprop's hooks, or Captum raises)."""
+    import contextlib
+
+    model = Tiny().eval()
+    serial = _serial(model)
+    monkeypatch.setattr(ce, "exclusive", lambda m: contextlib.nullcontext(m))
+    monkeypatch.setattr(ce, "hook_guard", lambda m: contextlib.nullcontext())
+    for pair in (JOBS[:2], JOBS[2:]):
+        model.gate, model.gate2 = Rendezvous(WAIT_AT), Rendezvous(WAIT_AT)
+        results, errors = _concurrent(model, pair)
+        wrong = sorted(errors) + [n for n in results if not np.array_equal(results[n], serial[n])]
+        assert wrong, f"{pair[0][1]} and {pair[1][1]} did not interfere without the lock"
+
+
+def test_targets_by_index_name_and_errors():
+    model = Tiny().eval()
+    names = ["cat", "dog", "owl"]
+    assert explain(model, _x(), "saliency", target="Dog", classes=names).target == 1
+    assert explain(model, _x(), "saliency", target="2", classes=names).label == "owl"
+    with pytest.raises(ExplainError, match="out of range"):
+        explain(model, _x(), "saliency", target=3, classes=names)
+    with pytest.raises(ExplainError, match="did you mean 'dog'"):
+        explain(model, _x(), "saliency", target="dogg", classes=names)
+    top = explain(model, _x(), "saliency", classes=names)
+    assert top.target == top.topk[0]["index"]
+
+
+def test_bad_layers_and_params():
+    model = Tiny().eval()
+    with pytest.raises(ExplainError, match="unknown layer 'conv9'.*conv1"):
+        explain(model, _x(), "gradcam", layer="conv9")
+    with pytest.raises(ExplainError, match="not a convolutional layer"):
+        explain(model, _x(), "gradcam", layer="fc")
+    with pytest.raises(ExplainError, match="no parameter"):
+        explain(model, _x(), "saliency", params={"steps": 3})
+    with pytest.raises(ExplainError, match="unknown method 'lime'"):
+        explain(model, _x(), "lime")
+
+
+def test_no_signal_and_one_by_one_maps_are_flagged_not_stretched():
+    model = Tiny().eval()
+    with torch.no_grad():
+        model.fc.weight.zero_()  # the score no longer depends on the image
+    e = explain(model, _x(), "gradcam", layer="conv2")
+    assert e.notes[0].startswith("no signal") and not e.has_signal and e.normalized() is None
+    ig = explain(model, _x(), "ig")
+    assert ig.notes[0].startswith("no signal") and np.isfinite(ig.map).all()
+
+    class OnePixel(Tiny):
+        def forward(self, x):
+            return super().forward(F.adaptive_avg_pool2d(x, 2))
+
+    one = explain(OnePixel().eval(), _x(), "gradcam", layer="conv2")
+    assert one.native.shape == (1, 1) and one.notes[0].startswith("map is 1×1") and one.normalized() is None
+
+
+def test_black_baseline_is_black_pixels_not_the_normalised_zero():
+    x = _x()
+    assert to_uint8_image(black_baseline(x)).max() == 0
+    assert to_uint8_image(torch.zeros_like(x)).min() > 100  # the normalised zero is ImageNet grey
+
+
+def test_guided_is_really_guided_on_relu_models():
+    model = Tiny().eval()
+    x = _x(8)
+    guided = explain(model, x, "guided_gradcam", layer="conv2", target=0)
+    # what an unguided "Guided Grad-CAM" would be: the plain input gradient times the upsampled Grad-CAM
+    cam = explain(model, x, "gradcam", layer="conv2", target=0).map
+    xg = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(model(xg)[0, 0], xg)
+    unguided = (grad[0] * torch.from_numpy(cam)).abs().sum(0).numpy()
+    assert not np.allclose(guided.map, unguided, rtol=1e-3, atol=1e-7)
+    assert ce.available_methods(model)["guided_gradcam"] is None
+
+
+def test_guided_refused_with_a_reason_where_activations_are_not_relu_modules():
+    class Functional(Tiny):
+        def forward(self, x):
+            return self.fc(F.silu(self.conv2(torch.relu(self.conv1(x)))).mean(dim=(2, 3)))
+
+    model = Functional().eval()
+    why = ce.available_methods(model)["guided_gradcam"]
+    assert why and "functional relu" in why and "SiLU" in why
+    with pytest.raises(ExplainError, match="not offered"):
+        explain(model, _x(), "guided_gradcam", layer="conv2")
+
+
+def test_ig_reaches_the_convergence_target_and_smoothgrad_is_seeded():
+    model = Tiny().eval()
+    e = explain(model, _x(9), "ig")
+    gap = float(model(_x(9))[0, e.target] - model(black_baseline(_x(9)))[0, e.target])
+    assert e.delta is not None and e.delta < 0.05 * abs(gap)
+    assert e.signed is not None and abs(e.signed.sum() - gap) < 0.05 * abs(gap)  # completeness, sign kept
+    for kind in ("blurred", "noise"):
+        assert explain(model, _x(9), "ig", params={"baseline": kind}).delta is not None
+    a = explain(model, _x(9), "smoothgrad", params={"samples": 8, "seed": 3}).map
+    b = explain(model, _x(9), "smoothgrad", params={"samples": 8, "seed": 3}).map
+    c = explain(model, _x(9), "smoothgrad", params={"samples": 8, "seed": 4}).map
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
