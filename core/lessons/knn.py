@@ -1,0 +1,385 @@
+"""k-nearest neighbours vs learned classifiers: a classifier is a compressed version of its training data.
+
+If every image in the world were stored, k-NN would classify anything by looking up its nearest stored
+neighbours; it needs no training, but it holds the whole training set and compares each query with all of it.
+A learned classifier squeezes the same data into a few thousand weights. This module measures both sides on
+the same images: accuracy against training-set size, the bytes each method holds, milliseconds per query.
+Background: Cover & Hart 1967, "Nearest neighbor pattern classification"
+(https://doi.org/10.1109/TIT.1967.1053964); CS231n's k-NN notes (https://cs231n.github.io/classification/).
+
+Shapes: ``train_features float [N, D]``, ``train_labels int64 [N]``, ``query_features float [Q, D]`` ->
+predictions ``int64 [Q]``. Distances are Euclidean, computed a block of queries at a time
+(``‖q‖² − 2 q·t + ‖t‖²``, one matrix product) so memory stays at ``block × N`` floats, never ``Q × N``.
+
+Gotcha: in raw-pixel space "near" means "similar colours at the same positions". On Shapes the background
+covers most pixels, so pixel neighbours share a background, not a shape: distance in pixel space is not
+distance in meaning. Features of a trained network fix that: neighbours there share the shape.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+
+from core.errors import InputError
+from core.lessons.data import LessonData, load_lesson_data, to_float
+from core.lessons.fit import accuracy, fit, linear_classifier, param_bytes, predict, small_cnn
+
+__all__ = [
+    "knn_predict", "knn_neighbours", "tensor_bytes", "FeatureNet", "network_features", "KnnScore", "knn_evaluate",
+    "MethodPoint", "Gallery", "KnnLesson", "knn_lesson", "DEFAULT_TRAIN_SIZES",
+]
+
+#: Memory one block of the distance matrix may take (float32): 32 MiB.
+_BLOCK_BYTES = 32 * 2**20
+DEFAULT_TRAIN_SIZES = (100, 300, 1000, 3000)
+
+
+def _check_knn_inputs(train_features: torch.Tensor, train_labels: torch.Tensor, query_features: torch.Tensor,
+                      k: int) -> None:
+    if train_features.ndim != 2 or query_features.ndim != 2:
+        raise InputError(f"features must be 2-D [N, D]; got {tuple(train_features.shape)} and "
+                         f"{tuple(query_features.shape)}")
+    if train_features.shape[1] != query_features.shape[1]:
+        raise InputError(f"training features have {train_features.shape[1]} dimensions, queries "
+                         f"{query_features.shape[1]}")
+    if train_labels.shape != (train_features.shape[0],):
+        raise InputError(f"need one label per training row: {tuple(train_labels.shape)} labels for "
+                         f"{train_features.shape[0]} rows")
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise InputError(f"k must be a whole number ≥ 1, got {k!r}")
+    if k > train_features.shape[0]:
+        raise InputError(f"k = {k} is larger than the training set ({train_features.shape[0]} items)")
+    if len(train_labels) and int(train_labels.min()) < 0:
+        raise InputError("training labels must be ≥ 0 (unlabelled items cannot vote)")
+
+
+def knn_neighbours(train_features: torch.Tensor, query_features: torch.Tensor, k: int, *,
+                   block_bytes: int = _BLOCK_BYTES) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` nearest training rows of each query: ``(distances float [Q, k], indices int64 [Q, k])``,
+    nearest first. Rows at exactly the same distance are ordered by training index (a stable sort), so the
+    result is deterministic."""
+    if k < 1 or k > train_features.shape[0]:
+        raise InputError(f"k must be between 1 and the training-set size ({train_features.shape[0]}), got {k}")
+    t = train_features.float()
+    q_all = query_features.float()
+    t_sq = (t * t).sum(1)  # [N]
+    rows = max(1, block_bytes // (4 * max(1, t.shape[0])))
+    dists, idxs = [], []
+    for start in range(0, q_all.shape[0], rows):
+        q = q_all[start:start + rows]
+        d2 = (q * q).sum(1, keepdim=True) - 2.0 * (q @ t.T) + t_sq  # [B, N]
+        d2.clamp_(min=0.0)
+        d_sorted, i_sorted = torch.sort(d2, dim=1, stable=True)
+        dists.append(d_sorted[:, :k].sqrt())
+        idxs.append(i_sorted[:, :k])
+    if not dists:
+        return torch.empty(0, k), torch.empty(0, k, dtype=torch.int64)
+    return torch.cat(dists), torch.cat(idxs)
+
+
+def knn_predict(train_features: torch.Tensor, train_labels: torch.Tensor, query_features: torch.Tensor, k: int,
+                *, num_classes: int | None = None, block_bytes: int = _BLOCK_BYTES) -> torch.Tensor:
+    """k-NN classification by majority vote of the ``k`` nearest training rows (Euclidean distance).
+
+    A vote tie goes to the tied class whose nearest member (among the k neighbours) is closest to the query;
+    neighbours at exactly equal distances count in training-index order. Returns ``int64 [Q]``.
+    Memory: one block of at most ``block_bytes`` of distances at a time.
+    """
+    _check_knn_inputs(train_features, train_labels, query_features, k)
+    labels = train_labels.long()
+    c = int(num_classes) if num_classes is not None else int(labels.max()) + 1
+    _, idx = knn_neighbours(train_features, query_features, k, block_bytes=block_bytes)
+    nbr = labels[idx]  # [Q, k], nearest first
+    votes = torch.zeros(nbr.shape[0], c, dtype=torch.int64).scatter_add_(1, nbr, torch.ones_like(nbr))
+    tied = votes == votes.max(dim=1, keepdim=True).values  # [Q, C]: the classes with the most votes
+    # The first neighbour (nearest) whose class is among the tied ones decides; argmax returns the first True.
+    first = tied.gather(1, nbr).to(torch.uint8).argmax(dim=1, keepdim=True)
+    return nbr.gather(1, first).squeeze(1)
+
+
+def tensor_bytes(*tensors: torch.Tensor) -> int:
+    """Bytes held by the tensors' elements."""
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+# ------------------------------------------------------------------------------------------ features
+@dataclass
+class FeatureNet:
+    """A trained network used as a feature extractor: the input of its classifier (last ``nn.Linear``) is the
+    feature vector. ``model`` may be shared (the app's cache): it is only used inside ``exclusive``."""
+
+    model: nn.Module
+    image_size: int
+    label: str
+
+
+def _classifier(model: nn.Module) -> nn.Linear:
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise InputError("this network has no linear classifier layer to read features from")
+    return linears[-1]  # the head in every zoo architecture (GoogLeNet's aux heads come before it)
+
+
+def network_features(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Penultimate features ``float [N, D]`` of ``model`` for normalised images ``x [N, 3, S, S]``: the input of
+    its last linear layer, captured by a forward hook that is removed afterwards."""
+    from core.models.activations import main_output
+    from core.models.shared import exclusive
+
+    head = _classifier(model)
+    captured: list[torch.Tensor] = []
+
+    def hook(module, inputs):
+        captured.append(inputs[0].detach().flatten(1).float().cpu())
+
+    try:
+        device = next(model.parameters()).device
+    except StopIteration:
+        device = torch.device("cpu")
+    handle = head.register_forward_pre_hook(hook)
+    try:
+        with exclusive(model), torch.no_grad():
+            for i in range(0, len(x), batch_size):
+                main_output(model(x[i:i + batch_size].to(device)))
+    finally:
+        handle.remove()
+    return torch.cat(captured) if captured else torch.empty(0, head.in_features)
+
+
+def pixel_features(x_uint8: torch.Tensor) -> torch.Tensor:
+    """Raw pixels as k-NN features: ``uint8 [N, 3, S, S]`` -> ``float [N, 3·S·S]`` in [0, 1]."""
+    return x_uint8.flatten(1).float() / 255.0
+
+
+# ------------------------------------------------------------------------------------------ one score (CLI)
+@dataclass
+class KnnScore:
+    """k-NN on one feature space: what the CLI prints."""
+
+    features: str
+    train_size: int
+    n_test: int
+    k: int
+    dims: int
+    accuracy: float
+    memory_bytes: int  # the stored training features + labels (+ the feature network's weights)
+    ms_per_query: float  # feature extraction of the query + search, averaged over the test set
+    image_size: int
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def knn_evaluate(data: LessonData, k: int, features: FeatureNet | None = None, *,
+                 feature_data: LessonData | None = None) -> KnnScore:
+    """k-NN accuracy, memory and time on ``data`` in pixel space (``features=None``) or in ``features``'s space
+    (computed from ``feature_data``: the same images rendered at the network's input size; default ``data``)."""
+    if features is None:
+        train_f = pixel_features(data.x_train)
+        start = time.perf_counter()
+        pred = knn_predict(train_f, data.y_train, pixel_features(data.x_test), k, num_classes=data.num_classes)
+        seconds = time.perf_counter() - start
+        held, label, size = tensor_bytes(train_f, data.y_train), "pixels", data.image_size
+    else:
+        fd = feature_data or data
+        train_f = network_features(features.model, to_float(fd.x_train))
+        start = time.perf_counter()
+        query_f = network_features(features.model, to_float(fd.x_test))
+        pred = knn_predict(train_f, fd.y_train, query_f, k, num_classes=fd.num_classes)
+        seconds = time.perf_counter() - start
+        held = tensor_bytes(train_f, fd.y_train) + param_bytes(features.model)
+        label, size = features.label, fd.image_size
+    return KnnScore(features=label, train_size=len(data.y_train), n_test=len(data.y_test), k=k,
+                    dims=int(train_f.shape[1]), accuracy=accuracy(pred, (feature_data or data).y_test),
+                    memory_bytes=held, ms_per_query=1000 * seconds / max(1, len(data.y_test)), image_size=size)
+
+
+# ------------------------------------------------------------------------------------------ the lesson
+PIXELS, CNN_FEATURES, RUN_FEATURES, LINEAR, CNN = (
+    "k-NN · pixels", "k-NN · CNN features", "k-NN · network features", "Linear layer", "Small CNN")
+
+
+@dataclass
+class MethodPoint:
+    method: str
+    train_size: int
+    accuracy: float
+    memory_bytes: int
+    ms_per_query: float
+    fit_seconds: float  # training time (0 for k-NN: it only stores the data)
+
+
+@dataclass
+class Gallery:
+    """A few test queries and their k nearest training images in pixel space and in CNN-feature space."""
+
+    queries: torch.Tensor  # uint8 [G, 3, S, S]
+    query_labels: list[int]
+    pixel_neighbours: torch.Tensor  # uint8 [G, k, 3, S, S]
+    pixel_labels: list[list[int]]
+    feature_neighbours: torch.Tensor  # uint8 [G, k, 3, S, S]
+    feature_labels: list[list[int]]
+
+
+@dataclass
+class KnnLesson:
+    """Everything the k-NN lesson measured."""
+
+    points: list[MethodPoint]
+    classes: list[str]
+    k: int
+    image_size: int
+    n_test: int
+    train_sizes: list[int]
+    steps: int
+    data_seconds: float
+    seconds: float
+    gallery: Gallery | None = None
+    feature_label: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def methods(self) -> list[str]:
+        return list(dict.fromkeys(p.method for p in self.points))
+
+    def at(self, method: str, train_size: int | None = None) -> MethodPoint | None:
+        n = max(self.train_sizes) if train_size is None else train_size
+        return next((p for p in self.points if p.method == method and p.train_size == n), None)
+
+    def conclusion(self) -> str:
+        """One or two sentences read off the numbers (not written in advance)."""
+        n = max(self.train_sizes)
+        pix, cnn = self.at(PIXELS), self.at(CNN)
+        if pix is None or cnn is None:
+            return ""
+        ratio = pix.memory_bytes / max(1, cnn.memory_bytes)
+        head = (f"With {n:,} training images, k-NN on raw pixels scored {pix.accuracy:.0%} holding "
+                f"{_fmt_bytes(pix.memory_bytes)}, the small CNN {cnn.accuracy:.0%} in {_fmt_bytes(cnn.memory_bytes)} "
+                f"({ratio:,.0f}× less memory, {pix.ms_per_query / max(cnn.ms_per_query, 1e-9):,.1f}× "
+                f"{'faster' if cnn.ms_per_query < pix.ms_per_query else 'slower'} per query). ")
+        if cnn.accuracy > pix.accuracy + 0.02:
+            feat = self.at(CNN_FEATURES)
+            tail = ("The learned network compresses the data and classifies better: pixel distance does not "
+                    "measure what the image shows")
+            if feat is not None:
+                tail += (f"; k-NN in the CNN's feature space scores {feat.accuracy:.0%}, "
+                         f"{'close to' if abs(feat.accuracy - cnn.accuracy) <= 0.05 else 'unlike'} the CNN itself")
+            return head + tail + "."
+        return head + ("Here k-NN on pixels did as well as the CNN, so the textbook gap does not show at these "
+                       "settings (try more training steps or images).")
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+def _timed_predict(fn: Callable[[], torch.Tensor], n: int) -> tuple[torch.Tensor, float]:
+    start = time.perf_counter()
+    pred = fn()
+    return pred, 1000 * (time.perf_counter() - start) / max(1, n)
+
+
+def _gallery(data: LessonData, feat_train: torch.Tensor, feat_test: torch.Tensor, k: int, n_queries: int) -> Gallery:
+    q = min(n_queries, len(data.y_test))
+    _, pix_idx = knn_neighbours(pixel_features(data.x_train), pixel_features(data.x_test[:q]), k)
+    _, feat_idx = knn_neighbours(feat_train, feat_test[:q], k)
+    return Gallery(
+        queries=data.x_test[:q].clone(), query_labels=data.y_test[:q].tolist(),
+        pixel_neighbours=data.x_train[pix_idx].clone(), pixel_labels=data.y_train[pix_idx].tolist(),
+        feature_neighbours=data.x_train[feat_idx].clone(), feature_labels=data.y_train[feat_idx].tolist(),
+    )
+
+
+def knn_lesson(*, train_sizes: tuple[int, ...] | list[int] = DEFAULT_TRAIN_SIZES, k: int = 5, image_size: int = 32,
+               n_test: int = 600, steps: int = 300, seed: int = 0, gallery_queries: int = 4,
+               features: FeatureNet | None = None,
+               progress: Callable[[float, str], None] | None = None) -> KnnLesson:
+    """Run the lesson on Shapes: for each training-set size N, k-NN on pixels, a linear layer and a small CNN
+    (each trained for ``steps`` AdamW steps of 64 images), k-NN on that CNN's features, and, with
+    ``features``, k-NN on a given network's features (a run or a pretrained model) rendered at its input size.
+
+    ``progress(fraction, message)`` is called between pieces. Cost: dominated by the CNN's training, about
+    ``len(train_sizes) × steps`` CNN steps.
+    """
+    sizes = sorted({int(n) for n in train_sizes})
+    if not sizes or sizes[0] < 1:
+        raise InputError("give at least one training-set size ≥ 1")
+    if k > sizes[0]:
+        raise InputError(f"k = {k} is larger than the smallest training set ({sizes[0]} images)")
+    if not 1 <= steps <= 20_000:
+        raise InputError(f"steps must be between 1 and 20,000, got {steps}")
+    start = time.perf_counter()
+    report = progress or (lambda f, m: None)
+    report(0.0, "rendering Shapes")
+    data = load_lesson_data("shapes", train_size=sizes[-1], n_test=n_test, image_size=image_size, seed=seed)
+    fdata = None
+    if features is not None and features.image_size != image_size:
+        fdata = load_lesson_data("shapes", train_size=sizes[-1], n_test=n_test, image_size=features.image_size,
+                                 seed=seed)
+    data_seconds = data.seconds + (fdata.seconds if fdata else 0.0)
+    x_test = to_float(data.x_test)
+    q = len(data.y_test)
+    points: list[MethodPoint] = []
+    gallery = None
+    for i, n in enumerate(sizes):
+        def frac(j: float) -> float:
+            return (i + j) / len(sizes)
+
+        x_tr_u8, y_tr = data.x_train[:n], data.y_train[:n]
+        # k-NN on pixels: "training" is storing the data.
+        report(frac(0.0), f"N = {n:,}: k-NN on pixels")
+        pix_train = pixel_features(x_tr_u8)
+        pred, ms = _timed_predict(lambda: knn_predict(pix_train, y_tr, pixel_features(data.x_test), k,
+                                                      num_classes=data.num_classes), q)
+        points.append(MethodPoint(PIXELS, n, accuracy(pred, data.y_test), tensor_bytes(pix_train, y_tr), ms, 0.0))
+
+        x_tr = to_float(x_tr_u8)
+        report(frac(0.1), f"N = {n:,}: training the linear layer")
+        lin = linear_classifier(data.num_classes, image_size, seed=seed)
+        fit_lin = fit(lin, x_tr, y_tr, steps=steps, lr=1e-3, seed=seed)
+        pred, ms = _timed_predict(lambda: predict(lin, x_test), q)
+        points.append(MethodPoint(LINEAR, n, accuracy(pred, data.y_test), param_bytes(lin), ms, fit_lin.seconds))
+
+        report(frac(0.25), f"N = {n:,}: training the small CNN")
+        cnn = small_cnn(data.num_classes, seed=seed)
+        fit_cnn = fit(cnn, x_tr, y_tr, steps=steps, lr=3e-3, seed=seed)
+        pred, ms = _timed_predict(lambda: predict(cnn, x_test), q)
+        points.append(MethodPoint(CNN, n, accuracy(pred, data.y_test), param_bytes(cnn), ms, fit_cnn.seconds))
+
+        report(frac(0.85), f"N = {n:,}: k-NN on the CNN's features")
+        feat_train = network_features(cnn, x_tr)
+        start_q = time.perf_counter()
+        feat_test = network_features(cnn, x_test)
+        pred = knn_predict(feat_train, y_tr, feat_test, k, num_classes=data.num_classes)
+        ms = 1000 * (time.perf_counter() - start_q) / max(1, q)
+        points.append(MethodPoint(CNN_FEATURES, n, accuracy(pred, data.y_test),
+                                  tensor_bytes(feat_train, y_tr) + param_bytes(cnn), ms, fit_cnn.seconds))
+        if features is not None:
+            sub = _prefix(fdata or data, n)
+            score = knn_evaluate(sub, k, features)
+            points.append(MethodPoint(RUN_FEATURES, n, score.accuracy, score.memory_bytes, score.ms_per_query, 0.0))
+        if n == sizes[-1] and gallery_queries > 0:
+            gallery = _gallery(data, feat_train, feat_test, k, gallery_queries)
+    report(1.0, "done")
+    return KnnLesson(points=points, classes=data.classes, k=k, image_size=image_size, n_test=q, train_sizes=sizes,
+                     steps=steps, data_seconds=data_seconds, seconds=time.perf_counter() - start, gallery=gallery,
+                     feature_label=features.label if features is not None else "")
+
+
+def _prefix(data: LessonData, n: int) -> LessonData:
+    return LessonData(data.x_train[:n], data.y_train[:n], data.x_test, data.y_test, data.classes, data.image_size,
+                      data.dataset, 0.0)
+
+
+def accuracy_gain(lesson: KnnLesson, method: str) -> float:
+    """Accuracy at the largest minus at the smallest training-set size (NaN when not measured)."""
+    lo, hi = lesson.at(method, min(lesson.train_sizes)), lesson.at(method, max(lesson.train_sizes))
+    return hi.accuracy - lo.accuracy if lo and hi else math.nan

@@ -1,0 +1,53 @@
+"""AppTest for the lesson pages: each renders, runs a small experiment from its widgets and shows computed results."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _env(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNPG_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CNNPG_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CNNPG_RUNS_DIR", str(tmp_path / "runs"))
+
+
+def _page(name: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "views" / name), default_timeout=240).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.slow
+def test_knn_page_runs_a_small_experiment_and_shows_measurements():
+    at = _page("lesson_knn.py")
+    assert at.title[0].value == "k-NN vs learned classifiers"
+    assert any("Run the experiment" in i.value for i in at.info)
+    at.multiselect(key="knn_sizes").set_value([30, 100])
+    at.slider(key="knn_k").set_value(3)
+    at.number_input(key="knn_steps").set_value(10)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    res = at.session_state["knn_result"]
+    assert res.train_sizes == [30, 100] and res.k == 3 and res.steps == 10
+    # The conclusion is read off the measured numbers.
+    assert at.success[0].value == res.conclusion()
+    from core.lessons.knn import PIXELS
+
+    assert f"{res.at(PIXELS).accuracy:.1%}" in [m.value for m in at.metric]
+    assert any(f"{res.seconds:.1f} s" in c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("image")) >= 2 * 4 * (3 + 1)  # 4 queries × 2 spaces × (query + 3 neighbours)
+
+
+def test_knn_page_without_sizes_asks_for_one():
+    at = _page("lesson_knn.py")
+    at.multiselect(key="knn_sizes").set_value([])
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("at least one training-set size" in w.value for w in at.warning)
+    assert "knn_result" not in at.session_state

@@ -1,0 +1,146 @@
+"""k-NN lesson: knn_predict against a brute-force reference (ties included), features, the experiment in small."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from core.errors import InputError
+from core.lessons import knn
+from core.lessons.data import load_lesson_data
+from core.lessons.knn import knn_neighbours, knn_predict, network_features
+
+
+def brute_force(train: torch.Tensor, labels: torch.Tensor, queries: torch.Tensor, k: int) -> list[int]:
+    """The rule written out in plain Python: sort by (exact distance, index), majority vote, a tie goes to the tied
+    class seen first among the sorted neighbours."""
+    out = []
+    for q in queries.tolist():
+        d = [(math.fsum((a - b) ** 2 for a, b in zip(q, t)), i) for i, t in enumerate(train.tolist())]
+        nbrs = [i for _, i in sorted(d)[:k]]
+        votes: dict[int, int] = {}
+        for i in nbrs:
+            votes[int(labels[i])] = votes.get(int(labels[i]), 0) + 1
+        best = max(votes.values())
+        out.append(next(int(labels[i]) for i in nbrs if votes[int(labels[i])] == best))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("k", [1, 2, 4, 7])
+def test_matches_brute_force_with_many_ties(seed, k):
+    g = torch.Generator().manual_seed(seed)
+    # Small integer coordinates in 2-D: many exactly equal distances and many tied votes, all exact in float32.
+    train = torch.randint(-3, 4, (40, 2), generator=g).float()
+    labels = torch.randint(0, 4, (40,), generator=g)
+    queries = torch.randint(-3, 4, (60, 2), generator=g).float()
+    got = knn_predict(train, labels, queries, k)
+    assert got.dtype == torch.int64 and got.shape == (60,)
+    assert got.tolist() == brute_force(train, labels, queries, k)
+
+
+def test_high_dimensional_features_match_brute_force_in_small_blocks():
+    g = torch.Generator().manual_seed(1)
+    train = torch.randint(0, 5, (120, 30), generator=g).float()
+    labels = torch.randint(0, 6, (120,), generator=g)
+    queries = torch.randint(0, 5, (50, 30), generator=g).float()
+    ref = brute_force(train, labels, queries, 5)
+    # A block budget of ~2 query rows forces many blocks: the answer must not depend on the blocking.
+    assert knn_predict(train, labels, queries, 5, block_bytes=2 * 4 * 120).tolist() == ref
+    assert knn_predict(train, labels, queries, 5).tolist() == ref
+
+
+def test_vote_tie_goes_to_the_class_with_the_closest_member():
+    train = torch.tensor([[1.0], [2.0], [3.0], [4.0]])
+    query = torch.tensor([[0.0]])
+    # 2 votes each; class 0 owns the nearest point (distance 1).
+    assert knn_predict(train, torch.tensor([0, 1, 1, 0]), query, 4).tolist() == [0]
+    # Same votes, now class 1 owns the nearest point.
+    assert knn_predict(train, torch.tensor([1, 0, 0, 1]), query, 4).tolist() == [1]
+    # Three-way tie at k = 3: the nearest neighbour's class wins.
+    assert knn_predict(train, torch.tensor([2, 0, 1, 1]), query, 3).tolist() == [2]
+    # No tie: the majority wins although its members are farther.
+    assert knn_predict(train, torch.tensor([0, 1, 1, 1]), query, 4).tolist() == [1]
+
+
+def test_equal_distances_are_ordered_by_training_index():
+    train = torch.tensor([[1.0], [-1.0], [1.0], [-1.0]])
+    d, idx = knn_neighbours(train, torch.tensor([[0.0]]), 4)
+    assert idx.tolist() == [[0, 1, 2, 3]] and torch.allclose(d, torch.ones(1, 4))
+    # A 1-1 tie between equidistant points: the lower index counts as nearer.
+    assert knn_predict(train, torch.tensor([3, 5, 5, 3]), torch.tensor([[0.0]]), 2).tolist() == [3]
+
+
+def test_bad_inputs_raise_input_errors():
+    t, y = torch.zeros(5, 3), torch.zeros(5, dtype=torch.int64)
+    with pytest.raises(InputError, match="larger than the training set"):
+        knn_predict(t, y, torch.zeros(2, 3), 6)
+    with pytest.raises(InputError, match="dimensions"):
+        knn_predict(t, y, torch.zeros(2, 4), 1)
+    with pytest.raises(InputError, match="k must be"):
+        knn_predict(t, y, torch.zeros(2, 3), 0)
+    with pytest.raises(InputError, match="one label per"):
+        knn_predict(t, y[:4], torch.zeros(2, 3), 1)
+
+
+def test_network_features_read_the_classifier_input_and_remove_their_hook():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+    x = torch.randn(7, 3, 8, 8)
+    feats = network_features(model, x, batch_size=3)
+    assert feats.shape == (7, 4)
+    with torch.no_grad():
+        assert torch.allclose(feats, model[:3](x), atol=1e-6)
+    assert not model[3]._forward_pre_hooks
+
+
+def test_knn_evaluate_reports_accuracy_memory_and_time(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNPG_DATA_DIR", str(tmp_path))
+    data = load_lesson_data("shapes", train_size=30, n_test=12, image_size=16)
+    score = knn.knn_evaluate(data, 3)
+    assert score.dims == 3 * 16 * 16 and 0.0 <= score.accuracy <= 1.0
+    # k-NN holds the whole training set as float32 plus its labels.
+    assert score.memory_bytes == 30 * 3 * 16 * 16 * 4 + 30 * 8
+    assert score.ms_per_query > 0
+    ref = brute_force(knn.pixel_features(data.x_train), data.y_train, knn.pixel_features(data.x_test), 3)
+    assert score.accuracy == pytest.approx(sum(int(a == b) for a, b in zip(ref, data.y_test.tolist())) / 12)
+
+
+@pytest.mark.slow
+def test_lesson_in_small_measures_every_method(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNPG_DATA_DIR", str(tmp_path))
+    seen = []
+    lesson = knn.knn_lesson(train_sizes=(24, 12), k=3, image_size=16, n_test=12, steps=3, gallery_queries=2,
+                            progress=lambda f, m: seen.append(f))
+    assert lesson.train_sizes == [12, 24]
+    assert set(lesson.methods()) == {knn.PIXELS, knn.LINEAR, knn.CNN, knn.CNN_FEATURES}
+    assert len(lesson.points) == 8
+    pix = lesson.at(knn.PIXELS, 24)
+    assert pix.memory_bytes == 24 * 3 * 16 * 16 * 4 + 24 * 8
+    assert lesson.at(knn.PIXELS, 12).memory_bytes < pix.memory_bytes  # k-NN grows with the data ...
+    assert lesson.at(knn.CNN, 12).memory_bytes == lesson.at(knn.CNN, 24).memory_bytes  # ... a network does not
+    assert all(p.ms_per_query > 0 for p in lesson.points)
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+    g = lesson.gallery
+    assert g.queries.shape == (2, 3, 16, 16) and g.pixel_neighbours.shape == (2, 3, 3, 16, 16)
+    assert len(g.feature_labels) == 2 and len(g.feature_labels[0]) == 3
+    text = lesson.conclusion()
+    assert f"{pix.accuracy:.0%}" in text and "24 training images" in text
+
+
+def test_lesson_with_a_feature_network_at_another_image_size(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNPG_DATA_DIR", str(tmp_path))
+    from core.lessons.fit import small_cnn
+
+    net = knn.FeatureNet(small_cnn(6, width=4), image_size=24, label="k-NN · test net")
+    lesson = knn.knn_lesson(train_sizes=(12,), k=1, image_size=16, n_test=6, steps=1, gallery_queries=0,
+                            features=net)
+    point = lesson.at(knn.RUN_FEATURES, 12)
+    assert point is not None and point.memory_bytes > 12 * 16 * 4
+    assert not net.model.fc._forward_pre_hooks
+
+
+def test_k_larger_than_the_smallest_training_set_is_refused():
+    with pytest.raises(InputError, match="smallest training set"):
+        knn.knn_lesson(train_sizes=(3, 100), k=5)
