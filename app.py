@@ -28,6 +28,9 @@ NAV: dict[str, list[st.Page]] = {
         st.Page("views/train.py", title="Train", icon=":material/model_training:"),
         st.Page("views/runs.py", title="Runs", icon=":material/history:"),
     ],
+    "Lessons": [
+        st.Page("views/lesson_knn.py", title="k-NN vs learned", icon=":material/scatter_plot:"),
+    ],
 }
 
 st.navigation({group: pages for group, pages in NAV.items() if pages}).run()
