@@ -240,3 +240,27 @@ def estimate_teacher(cfg, num_classes: int, device: torch.device) -> nn.Module |
     except InputError:
         return None
     return freeze(build(arch, num_classes=num_classes, weights="none")).to(device)
+
+
+# ------------------------------------------------------------------ the experiment the page runs
+KD_STUDENT_EPOCHS = 3  # the student's budget by default: short, so the teacher's extra signal can matter
+
+
+def kd_pair(teacher_run: str, *, arch: str | None = None, temperature: float = 4.0, alpha: float = 0.9,
+            epochs: int = KD_STUDENT_EPOCHS, seed: int | None = None, **overrides: Any):
+    """(student with KD, the same student without KD): one config each, identical but for the objective.
+
+    Both take the teacher run's data settings (data set, options, image size, validation share), so the class
+    lists match and the budget (epochs, batch, optimizer, schedule) is the same: the difference in accuracy is
+    the teacher's doing. ``arch`` defaults to the teacher's architecture.
+    """
+    from core.runs import store
+
+    base = store.load_config(teacher_run)
+    changes: dict[str, Any] = {"arch": arch or base.arch, "epochs": epochs, "max_steps": None, "weights": "none",
+                               "mode": "scratch", "objective": "plain", "teacher": None, **overrides}
+    if seed is not None:
+        changes["seed"] = seed
+    plain = base.replace(**changes)
+    kd = plain.replace(objective="distill", teacher=str(teacher_run), temperature=temperature, alpha=alpha)
+    return kd, plain

@@ -362,3 +362,21 @@ def stages_summary(run_dir: str | Path) -> list[dict]:
                     "test_acc": (done.get("test") or {}).get("acc"), "val_acc": (done.get("val") or {}).get("acc"),
                     "test_per_class": (done.get("test") or {}).get("per_class_acc"), "pseudo": pseudo})
     return out
+
+
+# ------------------------------------------------------------------ the default experiment (page, bench)
+SELF_TRAIN_DEFAULTS: dict[str, Any] = {
+    # Shapes at 64 px: 50 labelled images per class, the other ~10.5k training images are the unlabelled pool
+    "dataset": "shapes", "dataset_options": {"n": 12000}, "image_size": 64, "arch": "lenet5", "weights": "none",
+    "mode": "scratch", "optimizer": "adamw", "lr": 3e-3, "weight_decay": 0.0, "label_smoothing": 0.1,
+    "batch_size": 64, "augmentation": "flip-crop", "objective": "self_train", "iterations": 2,
+    "labelled_per_class": 50, "threshold": 0.7, "pseudo_labels": "hard", "class_cap": None,
+    "student_augmentation": "randaugment",
+    # budget per stage: the teacher sees its 300 images 30 times (120 steps), a student at most 500 steps
+    "epochs": 30, "max_steps": 500,
+}
+
+
+def self_train_config(**overrides: Any) -> TrainConfig:
+    """The default self-training run (offline Shapes, LeNet-5), with ``overrides``."""
+    return TrainConfig.from_dict({**SELF_TRAIN_DEFAULTS, **overrides})

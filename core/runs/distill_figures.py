@@ -1,0 +1,130 @@
+"""What the Distill & self-train page shows, computed from run folders: teacher–student agreement, per-class
+accuracy of both, overlaid curves, and a self-training run's stages (confidence histogram with the threshold,
+kept per class, pseudo-label accuracy, test accuracy per stage against the labelled-only teacher).
+
+Figures are Plotly, built here so the page stays thin and a notebook can draw the same thing.
+
+Gotcha: agreement is the top-1 match rate of teacher and student on the *test* images, whatever the true label:
+a student can agree 95 % with a teacher that is right 90 % of the time and copy its mistakes; that is what
+distillation asks of it.
+"""
+from __future__ import annotations
+
+import os
+
+import plotly.graph_objects as go
+import torch
+
+from core.runs import store
+from core.runs.results import RunView
+
+_LAYOUT = dict(height=320, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+
+
+@torch.no_grad()
+def agreement(teacher_run: str | os.PathLike, student_run: str | os.PathLike, split: str = "test",
+              batch_size: int = 256) -> dict:
+    """Top-1 agreement of two finished runs on ``split`` of the student's data set, and both accuracies
+    (overall and per class): {"agreement", "n", "teacher_acc", "student_acc", "teacher_per_class",
+    "student_per_class", "classes"}. Each model sees the images at its own run's image size."""
+    from torch.utils.data import DataLoader
+
+    from core.data import open_dataset
+    from core.models.shared import exclusive, load_run_model
+    from core.train.loop import IMAGENET_MEAN, IMAGENET_STD, to_model_input
+
+    teacher, student = load_run_model(teacher_run), load_run_model(student_run)
+    cfg = store.load_config(student_run)
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+
+    def predict(rm) -> tuple[torch.Tensor, torch.Tensor]:
+        ds = open_dataset(cfg.dataset, split, image_size=rm.image_size, **cfg.dataset_options)
+        preds, labels = [], []
+        with exclusive(rm.model):
+            for x, y in DataLoader(ds, batch_size=batch_size, shuffle=False):
+                out = rm.model(to_model_input(x, torch.device("cpu"), mean, std))
+                preds.append(out.argmax(1))
+                labels.append(torch.as_tensor(y))
+        return torch.cat(preds), torch.cat(labels)
+
+    pt, y = predict(teacher)
+    ps, _ = predict(student)
+    K = len(student.classes)
+
+    def per_class(p: torch.Tensor) -> list[float | None]:
+        return [float((p[y == k] == k).float().mean()) if (y == k).any() else None for k in range(K)]
+
+    return {"agreement": float((pt == ps).float().mean()), "n": int(len(y)),
+            "teacher_acc": float((pt == y).float().mean()), "student_acc": float((ps == y).float().mean()),
+            "teacher_per_class": per_class(pt), "student_per_class": per_class(ps), "classes": student.classes}
+
+
+def overlay_figure(views: dict[str, RunView], metric: str = "acc") -> go.Figure:
+    """Training (thin line) and validation (markers) ``metric`` of several runs on one chart, against epoch."""
+    fig = go.Figure()
+    for name, view in views.items():
+        tr = view.train
+        if tr:
+            fig.add_scatter(x=[r["epoch"] for r in tr], y=[r[metric] for r in tr], mode="lines",
+                            name=f"{name} · train", line=dict(width=1))
+        if view.evals:
+            fig.add_scatter(x=[r["epoch"] for r in view.evals], y=[r[metric] for r in view.evals],
+                            mode="lines+markers", name=f"{name} · validation")
+    fig.update_layout(title={"acc": "Accuracy", "loss": "Loss"}.get(metric, metric), xaxis_title="epoch", **_LAYOUT)
+    if metric == "acc":
+        fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    return fig
+
+
+def per_class_pair_figure(classes: list[str], series: dict[str, list[float | None]]) -> go.Figure:
+    """Grouped bars: per-class accuracy of each named model (teacher, student with KD, without KD...)."""
+    fig = go.Figure()
+    for name, values in series.items():
+        fig.add_bar(x=classes, y=[v if v is not None else 0 for v in values], name=name)
+    fig.update_layout(title="Per-class test accuracy", barmode="group", **_LAYOUT)
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    return fig
+
+
+def confidence_figure(pseudo: dict) -> go.Figure:
+    """The teacher's top probability over the unlabelled pool (stacked: right / wrong where true labels exist),
+    with the threshold drawn: everything right of the line became a training label."""
+    edges = pseudo["hist_edges"]
+    mids = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
+    width = edges[1] - edges[0]
+    right = pseudo["hist_correct"]
+    wrong = [a - c for a, c in zip(pseudo["hist_all"], right)]
+    fig = go.Figure()
+    fig.add_bar(x=mids, y=right, width=width, name="pseudo-label right", marker_color="#2ca02c")
+    fig.add_bar(x=mids, y=wrong, width=width, name="pseudo-label wrong", marker_color="#d62728")
+    fig.add_vline(x=pseudo["threshold"], line_dash="dash", annotation_text=f"threshold {pseudo['threshold']:g}")
+    fig.update_layout(title=f"Teacher confidence on {pseudo['n_pool']} unlabelled images (stage {pseudo['stage']})",
+                      barmode="stack", xaxis_title="top probability", yaxis_title="images", **_LAYOUT)
+    fig.update_xaxes(range=[0, 1])
+    return fig
+
+
+def kept_figure(pseudo: dict, classes: list[str]) -> go.Figure:
+    """Pseudo-labelled images kept per (predicted) class, and how many of them are right."""
+    kept, right = pseudo["kept_per_class"], pseudo.get("kept_correct_per_class") or [0] * len(classes)
+    fig = go.Figure()
+    fig.add_bar(x=classes, y=right, name="right")
+    fig.add_bar(x=classes, y=[k - r for k, r in zip(kept, right)], name="wrong")
+    fig.update_layout(title=f"Kept per class (stage {pseudo['stage']}: {pseudo['n_kept']} of {pseudo['n_pool']})",
+                      barmode="stack", **_LAYOUT)
+    return fig
+
+
+def stages_figure(stages: list[dict]) -> go.Figure:
+    """Test accuracy after each stage; stage 0 is the labelled-only teacher (dashed line across)."""
+    done = [s for s in stages if s.get("test_acc") is not None]
+    fig = go.Figure()
+    fig.add_bar(x=[f"stage {s['stage']}" + (" (teacher)" if s["stage"] == 0 else "") for s in done],
+                y=[s["test_acc"] for s in done], text=[f"{100 * s['test_acc']:.1f}%" for s in done],
+                name="test accuracy")
+    if done and done[0]["stage"] == 0:
+        fig.add_hline(y=done[0]["test_acc"], line_dash="dash", annotation_text="labelled-only teacher")
+    fig.update_layout(title="Test accuracy per self-training stage", **_LAYOUT)
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    return fig
