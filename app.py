@@ -27,6 +27,7 @@ NAV: dict[str, list[st.Page]] = {
     "Training": [
         st.Page("views/train.py", title="Train", icon=":material/model_training:"),
         st.Page("views/runs.py", title="Runs", icon=":material/history:"),
+        st.Page("views/distill.py", title="Distill & self-train", icon=":material/school:"),
     ],
     "Lessons": [
         st.Page("views/lesson_knn.py", title="k-NN vs learned", icon=":material/scatter_plot:"),
