@@ -24,10 +24,13 @@ def render_results(view: results.RunView, key: str) -> None:
         return
     classes = view.classes
     split = "test" if test.get("dataset_split") == "test" else "validation"
+    for warning in results.split_warnings(view):
+        st.warning(warning, icon=":material/warning:")
     c = st.columns(4)
-    c[0].metric(f"{split.capitalize()} accuracy", f"{100 * test['acc']:.1f} %")
-    best = max((r["acc"] for r in view.evals), default=None)
-    c[1].metric("Best validation accuracy", f"{100 * best:.1f} %" if best is not None else "–")
+    c[0].metric(f"{split.capitalize()} accuracy", results.format_acc(test["acc"], test.get("n")),
+                help="correct / images in the split: the number after 'of'")
+    best = max((r for r in view.evals if r.get("acc") is not None), key=lambda r: r["acc"], default=None)
+    c[1].metric("Best validation accuracy", results.format_acc(best["acc"], best.get("n")) if best else "—")
     summary = store.run_summary(view.run_dir)
     c[2].metric("Compute time", results.format_seconds(summary["duration_s"]),
                 help="time the run spent computing (data, training, evaluation), summed over its starts and resumes; "
@@ -36,7 +39,7 @@ def render_results(view: results.RunView, key: str) -> None:
     c[3].metric("Steps", f"{summary['step']}")
     c1, c2 = st.columns(2)
     c1.plotly_chart(results.confusion_figure(test["confusion"], classes), key=f"{key}_fig_confusion")
-    c2.plotly_chart(results.per_class_figure(test["per_class_acc"], classes), key=f"{key}_fig_per_class")
+    c2.plotly_chart(results.per_class_figure(test["per_class_acc"], classes, test.get("confusion")), key=f"{key}_fig_per_class")
     mistakes = []
     try:
         metrics_file = view.run_dir / store.METRICS_FILE

@@ -18,18 +18,15 @@ st.markdown(
 ss = st.session_state
 
 
-def _pct(x: float | None) -> float | None:
-    return round(100 * x, 1) if x is not None else None  # numbers, so the table sorts by them; empty: not measured
-
-
 def _row(r: dict) -> dict:
     return {
         "run": r["id"], "status": r["state"], "architecture": r["arch"], "data set": r["dataset"], "mode": r["mode"],
         "progress": f"{r['step']}/{r['total_steps'] or '?'}",
         "compute time": results.format_seconds(r["duration_s"]) if r["duration_s"] else "—",
         "wall time": results.format_seconds(r["wall_s"]) if r["wall_s"] else "—",
-        "best val acc": _pct(r["best_val_acc"]),
-        "test acc": _pct(r["test_acc"]),
+        # text with the image count ("100.0 % of 2"): a bare 100 % on two images looks trustworthy
+        "best val acc": results.format_acc(r["best_val_acc"], r["best_val_n"]),
+        "test acc": results.format_acc(r["test_acc"], r["test_n"]),
     }
 
 
@@ -77,9 +74,7 @@ def table() -> None:
     if not current:
         st.info("No runs yet: start one on the Train page.")
         return
-    st.dataframe([_row(r) for r in current], hide_index=True, key="runs_table",
-                 column_config={"best val acc": st.column_config.NumberColumn(format="%.1f %%"),
-                                "test acc": st.column_config.NumberColumn(format="%.1f %%")})
+    st.dataframe([_row(r) for r in current], hide_index=True, key="runs_table")
     if any_active and not any(r["state"] in store.ACTIVE_STATES for r in current):
         st.rerun()
 

@@ -171,6 +171,9 @@ def _live(run_dir) -> None:
             st.warning(v.status.get("message"))
         elif v.status.get("message") and state in store.ACTIVE_STATES and not v.train:
             st.info(v.status.get("message"))
+        if state in store.ACTIVE_STATES:  # once finished, the results section shows them
+            for warning in results.split_warnings(v):
+                st.warning(warning, icon=":material/warning:")
         prog = v.progress()
         st.progress(prog["fraction"], text=prog["text"])
         cols = st.columns([1, 1, 4])
@@ -206,6 +209,14 @@ def _live(run_dir) -> None:
 
 
 # ------------------------------------------------------------------ the settings form
+@st.cache_data(max_entries=32, ttl=60, show_spinner=False)  # a folder may be re-imported
+def _split_sizes(cfg_json: str) -> tuple[int | None, int, int]:
+    from core.train.estimate import split_sizes
+
+    return split_sizes(TrainConfig.from_json(cfg_json))
+
+
+
 def _settings() -> None:
     st.selectbox("Preset", list(PRESETS), key="train_preset", format_func=lambda k: PRESETS[k].title,
                  on_change=_on_preset, help="fills in every setting below; change any of them afterwards")
@@ -310,10 +321,16 @@ def _settings() -> None:
                           help=HELP["checkpoint_every_s"])
 
     try:
-        cfg = _config_from_widgets().validate()
+        from core.data.roots import check_config  # a typed server folder only inside the allowed data roots
+
+        cfg = check_config(_config_from_widgets().validate())
     except PlaygroundError as err:
         show_error(err)
         cfg = None
+    sizes = _split_sizes(cfg.to_json()) if cfg is not None and DATASETS[cfg.dataset].offline else (None,)
+    if sizes[0] is not None:  # known without a download (else unknown: no warning)
+        for warning in results.size_warnings(*sizes):
+            st.warning(warning, icon=":material/warning:")
     b = st.columns([1, 1, 3])
     if b[1].button("Estimate duration", key="train_estimate", disabled=cfg is None,
                    help="times a few real training steps on this machine and scales them to the whole run"):

@@ -55,7 +55,7 @@ class RunView:
         """step, total, fraction, img/s, ETA and a one-line text for the progress bar."""
         last = self.train[-1] if self.train else {}
         total = self.meta.get("total_steps") or last.get("total_steps") or 0
-        step = last.get("step", 0)
+        step = store.last_step(self.records)  # the same number as the Runs table and the status message
         frac = min(1.0, step / total) if total else 0.0
         if self.status.get("state") == "completed":
             frac = 1.0
@@ -69,6 +69,50 @@ class RunView:
                 parts.append(f"ETA {format_seconds(eta)}")
         return {"step": step, "total": total, "fraction": frac, "img_per_s": last.get("img_per_s"),
                 "eta_s": eta if self.active else 0.0, "text": " · ".join(parts)}
+
+
+# Below this many images a split's accuracy moves in coarse steps (1/n): 2 images can only say 0, 50 or 100 %.
+TINY_SPLIT = 50
+
+
+def format_acc(acc: float | None, n: int | None = None) -> str:
+    """"87.5 % of 1,200": an accuracy with the number of images it was measured on; "—" when not measured."""
+    if acc is None:
+        return "—"
+    return f"{100 * acc:.1f} %" + (f" of {n:,}" if n is not None else "")
+
+
+def size_warnings(num_train: int | None, num_val: int | None, num_test: int | None) -> list[str]:
+    """Warnings for splits under TINY_SPLIT images (and a missing validation split); None = size unknown."""
+    out = []
+    for n, name in ((num_train, "training"), (num_val, "validation"), (num_test, "test")):
+        if n is not None and 0 < n < TINY_SPLIT:
+            out.append(f"The {name} split has only {n} image{'s' if n != 1 else ''}: "
+                       + ("too few to learn from" if name == "training" else
+                          f"its accuracy can only move in steps of {100 / n:.0f} %, so treat it as a rough hint")
+                       + ". Use a bigger data set" + (" or validation fraction." if name == "validation" else "."))
+    if num_val == 0:
+        out.append("There is no validation split (validation fraction 0): the best checkpoint cannot be chosen "
+                   "by validation accuracy.")
+    return out
+
+
+def split_warnings(view: RunView) -> list[str]:
+    """Reasons not to trust a run's accuracies: a split under TINY_SPLIT images, or a class with no images in the
+    validation / evaluated split (its per-class accuracy is undefined, and the overall one ignores it)."""
+    meta = view.meta
+    out = size_warnings(meta.get("num_train"), meta.get("num_val"), meta.get("num_test")) if meta else []
+    classes = view.classes
+    for rec, name in ((view.evals[-1] if view.evals else None, "validation"), (view.test, None)):
+        if not rec or not rec.get("confusion") or not classes:
+            continue
+        if name is None:
+            name = "test" if rec.get("dataset_split") == "test" else "validation"
+        empty = [c for c, row in zip(classes, rec["confusion"]) if sum(row) == 0]
+        if empty:
+            out.append(f"No {name} images of class {', '.join(empty)}: "
+                       f"{'its accuracy is' if len(empty) == 1 else 'their accuracies are'} unknown.")
+    return list(dict.fromkeys(out))  # the final evaluation may be the validation split again
 
 
 def load_view(run_dir: str | os.PathLike) -> RunView:
@@ -88,6 +132,7 @@ def format_seconds(s: float | None) -> str:
 
 
 # ------------------------------------------------------------------ figures
+FEW_POINTS = 20  # curves with fewer points also draw markers
 _LAYOUT = dict(height=300, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
 
 
@@ -95,8 +140,9 @@ def curves_figure(view: RunView, metric: str) -> go.Figure:
     """``metric`` ∈ {"loss", "acc", "lr"}: training (per log interval) and validation (per epoch) vs. epoch."""
     fig = go.Figure()
     tr = view.train
-    if tr:
-        fig.add_scatter(x=[r["epoch"] for r in tr], y=[r[metric] for r in tr], mode="lines",
+    if tr:  # markers as well while there are few points: one point drawn as a line is invisible
+        fig.add_scatter(x=[r["epoch"] for r in tr], y=[r[metric] for r in tr],
+                        mode="lines" if len(tr) >= FEW_POINTS else "lines+markers",
                         name="train" if metric != "lr" else "learning rate")
     if metric != "lr" and view.evals:
         ev = view.evals
@@ -135,9 +181,13 @@ def confusion_figure(confusion: list[list[int]], classes: list[str]) -> go.Figur
     return fig
 
 
-def per_class_figure(per_class: list[float | None], classes: list[str]) -> go.Figure:
-    fig = go.Figure(go.Bar(x=classes, y=[v if v is not None else 0 for v in per_class],
-                           text=[f"{100 * v:.0f}%" if v is not None else "n/a" for v in per_class]))
+def per_class_figure(per_class: list[float | None], classes: list[str],
+                     confusion: list[list[int]] | None = None) -> go.Figure:
+    """Bars of per-class accuracy, labelled "80% of 5" when the confusion matrix gives each class's count."""
+    counts = [sum(row) for row in confusion] if confusion else [None] * len(classes)
+    text = [("n/a" if v is None else f"{100 * v:.0f}%") + (f" of {n}" if n is not None else "")
+            for v, n in zip(per_class, counts)]
+    fig = go.Figure(go.Bar(x=classes, y=[v if v is not None else 0 for v in per_class], text=text))
     fig.update_layout(title="Accuracy per class", height=420, margin=dict(l=10, r=10, t=40, b=10))
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig

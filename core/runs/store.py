@@ -359,6 +359,18 @@ def read_metrics(run_dir: str | os.PathLike, *, resolve_resumes: bool = True) ->
     return out
 
 
+STEP_RECORDS = ("train", "eval", "test", "end")
+
+
+def last_step(records: list[dict]) -> int:
+    """The step a run has reached: the one number the table, the progress bar and the status message show.
+
+    Training records come every ``log_every`` steps, so a run cancelled at step 777 has its last one at 770;
+    its ``end`` record (written with the final checkpoint) says 777. ``records``: :func:`read_metrics` output.
+    """
+    return max((int(r.get("step") or 0) for r in records if r.get("type") in STEP_RECORDS), default=0)
+
+
 # ---------------------------------------------------------------- checkpoints
 def save_checkpoint(run_dir: str | os.PathLike, model_state: dict, meta: dict,
                     train_state: dict | None = None, *, best: bool = False) -> dict:
@@ -477,8 +489,9 @@ def run_summary(run_dir: str | os.PathLike) -> dict:
     meta = next((r for r in metrics if r.get("type") == "meta"), {})
     evals = [r for r in metrics if r.get("type") == "eval"]
     tests = [r for r in metrics if r.get("type") == "test"]
-    trains = [r for r in metrics if r.get("type") == "train"]
     started = st.get("started")
+    best_val = max((r for r in evals if r.get("split") == "val" and r.get("acc") is not None),
+                   key=lambda r: r["acc"], default={})
     return {
         "id": run_dir.name,
         "path": str(run_dir),
@@ -491,10 +504,12 @@ def run_summary(run_dir: str | os.PathLike) -> dict:
         "started": started,
         "duration_s": compute_seconds(st),  # computing only: not the time it sat queued or cancelled
         "wall_s": wall_seconds(st),
-        "step": trains[-1]["step"] if trains else 0,
+        "step": last_step(metrics),
         "total_steps": meta.get("total_steps"),
-        "best_val_acc": max((r.get("acc", 0.0) for r in evals if r.get("split") == "val"), default=None),
+        "best_val_acc": best_val.get("acc"),
+        "best_val_n": best_val.get("n"),  # images the accuracy was measured on (2 images: 0, 50 or 100 %)
         "test_acc": tests[-1].get("acc") if tests else None,
+        "test_n": tests[-1].get("n") if tests else None,
         "has_checkpoint": has_checkpoint(run_dir),
     }
 

@@ -225,7 +225,7 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
                 sums[3:] += torch.stack(parts).float() * len(y)
                 # log
                 end_of_epoch = step % steps_per_epoch == 0 or step == total_steps
-                if step % cfg.log_every == 0 or end_of_epoch:
+                if step % cfg.log_every == 0 or end_of_epoch or step == 1:  # first step too: short runs get a curve
                     loss_n, correct, n, *part_sums = distributed.all_reduce_sum_(sums, dist).tolist()  # syncs
                     now = time.perf_counter()
                     dt = now - t_log

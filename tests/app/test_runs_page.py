@@ -76,7 +76,7 @@ def test_a_finished_run_shows_its_results_and_downloads(runs_env):
     at = _page()
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Test accuracy"] == "87.5 %" and metrics["Best validation accuracy"] == "75.0 %"
+    assert metrics["Test accuracy"] == "87.5 % of 8" and metrics["Best validation accuracy"] == "75.0 % of 4"
     assert len(at.get("plotly_chart")) == 4  # compare ×2, confusion matrix, per-class accuracy
     labels = [b.proto.label for b in at.get("download_button")]
     assert "config.json" in labels  # no checkpoint was written by this fake run: only the config to download
@@ -123,3 +123,23 @@ def test_compare_widget_gets_no_default_and_session_state_at_once(runs_env, monk
     at.run()  # second run: runs_compare now has a session-state value
     assert not at.exception, at.exception
     assert not [w for w in warned if "default value" in w], warned
+
+
+def test_accuracies_come_with_their_image_counts_and_tiny_splits_warn(runs_env):
+    """Issue 8.5 / 8.11: "100.0 % of 2", a warning for a 2-image split and an empty class, "—" for no number."""
+    tiny = _fake_run(runs_env, "completed", acc=1.0)
+    store.append_metrics(tiny, {"type": "meta", "step": 0, "total_steps": 4, "epochs": 1, "classes": ["a", "b"],
+                                "num_train": 8, "num_val": 2, "num_test": 0})
+    store.append_metrics(tiny, {"type": "test", "split": "val", "dataset_split": "train", "step": 4, "epoch": 1.0,
+                                "loss": 0.1, "acc": 1.0, "per_class_acc": [1.0, None], "confusion": [[2, 0], [0, 0]],
+                                "n": 2, "misclassified": []})
+    failed = _fake_run(runs_env, "failed")  # never evaluated the test split
+    at = _page()
+    at.selectbox(key="runs_selected").set_value(tiny.name).run()
+    table = at.dataframe[0].value.set_index("run")
+    assert table.loc[tiny.name, "test acc"] == "100.0 % of 2"
+    assert table.loc[failed.name, "test acc"] == "—" and "None" not in table.to_string()
+    assert {m.label: m.value for m in at.metric}["Validation accuracy"] == "100.0 % of 2"
+    warnings = " ".join(w.value for w in at.warning)
+    assert "validation split has only 2 images" in warnings and "training split has only 8 images" in warnings
+    assert "No validation images of class b" in warnings

@@ -64,3 +64,47 @@ def test_a_killed_workers_session_ends_at_its_last_heartbeat(tmp_path, clock):
 def test_runs_from_before_sessions_keep_their_start_to_end_duration():
     assert store.compute_seconds({"state": "completed", "started": 100.0, "ended": 160.0}) == 60.0
     assert store.compute_seconds({"state": "queued"}) is None
+
+
+def test_a_cancelled_run_shows_one_step_number_everywhere(tmp_path):
+    """Issue 8.6: "stopped at step 777" in the message, 770/2520 in the table and bar (last log at 770)."""
+    from core.runs import results
+
+    run = store.create_run(TrainConfig(arch="lenet5"), tmp_path)
+    store.append_metrics(run, {"type": "meta", "step": 0, "total_steps": 2520, "epochs": 3, "classes": ["a", "b"]})
+    store.append_metrics(run, {"type": "train", "step": 770, "epoch": 0.9, "loss": 1.0, "acc": 0.5, "lr": 0.1,
+                               "img_per_s": 100.0, "eta_s": 60.0, "total_steps": 2520})
+    store.append_metrics(run, {"type": "end", "step": 777, "state": "cancelled"})
+    store.write_status(run, state="cancelled", message="stopped at step 777 of 2520 (SIGTERM)")
+    assert store.run_summary(run)["step"] == 777
+    progress = results.load_view(run).progress()
+    assert progress["step"] == 777 and progress["text"].startswith("step 777/2520")
+
+
+@pytest.mark.slow
+def test_short_runs_draw_visible_curves_from_their_first_and_last_step(tmp_path):
+    """Issue 8.5: a run of 3 steps (log every 10) had one training record, drawn as an invisible line."""
+    import torch
+
+    from core.runs import results
+    from core.train.loop import train
+
+    torch.set_num_threads(1)
+    cfg = TrainConfig(arch="lenet5", dataset_options={"n": 120}, image_size=32, batch_size=32, epochs=1,
+                      max_steps=3, log_every=10, val_fraction=0.2)
+    train(cfg, tmp_path)
+    view = results.load_view(tmp_path)
+    assert [r["step"] for r in view.train] == [1, 3]
+    for metric in ("loss", "lr"):
+        trace = results.curves_figure(view, metric).data[0]
+        assert len(trace.x) == 2 and "markers" in trace.mode
+    one = results.RunView(tmp_path, {}, {}, view.records[:1] + [view.train[-1]])
+    assert "markers" in results.curves_figure(one, "loss").data[0].mode  # even a single point shows
+
+
+def test_per_class_bars_say_how_many_images_each_class_had():
+    from core.runs import results
+
+    fig = results.per_class_figure([1.0, None], ["circle", "cross"], [[5, 0], [0, 0]])
+    assert list(fig.data[0].text) == ["100% of 5", "n/a of 0"]
+    assert results.format_acc(None) == "—" and results.format_acc(0.875, 1200) == "87.5 % of 1,200"
