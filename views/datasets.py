@@ -147,7 +147,15 @@ def _folder_source() -> str | None:
         _delete_control(picked)
         return picked
     path = st.text_input("Folder on the server", key="data_folder_path", placeholder="/path/to/photos")
-    return path or None
+    if not path:
+        return None
+    from core.data.roots import check_server_folder  # only inside the allowed data roots (core/data/roots.py)
+
+    try:
+        return str(check_server_folder(path))
+    except DataError as err:
+        show_error(err)
+        return None
 
 
 def _download(spec) -> None:
