@@ -1,11 +1,13 @@
 """Architectures: the model zoo. A card per model, the zoo compared, and an image classified."""
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import PlaygroundError
 from core.models import ARCHITECTURES, get_spec
+from core.models.card import format_flops, label_positions, params_note
 from views._models import zoo_model
 from views._widgets import image_input, show_error
 
@@ -127,18 +129,20 @@ if view == "Model card":
         with st.expander("Differences from the paper"):
             st.markdown(spec.notes)
     c = st.columns(4)
-    c[0].metric("Parameters", _fmt_m(card["params"]),
-                help="Counted from the model." + (
-                    f" {_fmt_m(card['params'] - card['inference_params'])} of them are auxiliary classifiers "
-                    "used only in training." if card["params"] != card["inference_params"] else ""))
-    c[1].metric(f"GFLOPs at {card['flops_input_size']} px", f"{card['gflops']:.2f}",
+    # The inference count, as on Compare; the training-time count is said in plain text below when it differs.
+    c[0].metric("Parameters", _fmt_m(card["inference_params"]), help="Counted from the model.")
+    c[1].metric(f"FLOPs at {card['flops_input_size']} px", format_flops(card["flops"]),
                 help="Measured with torch.utils.flop_counter for one image: 2 FLOPs per multiply-add "
-                     f"(= {card['gmacs']:.2f} GMACs, the number papers and torchvision quote).")
+                     f"(= {format_flops(card['flops'] / 2).replace('FLOPs', 'MACs')}, the number papers and "
+                     "torchvision quote).")
     no_acc = "no pretrained weights" if not spec.has_pretrained else "timm publishes no accuracy for these weights"
     c[2].metric("ImageNet top-1", "—" if card["acc1"] is None else f"{card['acc1']:.1f} %",
                 help=f"From {card['weights']} metadata." if card["acc1"] is not None else no_acc)
     c[3].metric("ImageNet top-5", "—" if card["acc5"] is None else f"{card['acc5']:.1f} %",
                 help=f"From {card['weights']} metadata." if card["acc5"] is not None else no_acc)
+    if note := params_note(card):
+        st.markdown(f"**Parameters:** {note}. The auxiliary classifiers add a second and third loss half-way up "
+                    "the network during training and are dropped afterwards; Compare uses the inference count.")
     _weights_panel(name, "arch_download")
 
     st.subheader("Layer by layer")
@@ -158,7 +162,8 @@ if view == "Model card":
     else:
         st.caption(
             f"One {s['input_size']}×{s['input_size']} RGB image: {s['total_params']:,} parameters, "
-            f"{s['gflops']:.3f} GFLOPs ({s['gmacs']:.3f} GMACs), output {tuple(s['output_shape'] or ())}. "
+            f"{format_flops(s['flops'])} ({format_flops(s['flops'] / 2).replace('FLOPs', 'MACs')}), "
+            f"output {tuple(s['output_shape'] or ())}. "
             "Parameters count once per module; MACs per call."
         )
         st.dataframe(
@@ -188,49 +193,69 @@ if view == "Model card":
 elif view == "Compare":
     st.header("The zoo on one chart")
     rows = _zoo()
-    with_acc = [r for r in rows if r["acc1"] is not None]
-    without = [r for r in rows if r["acc1"] is None]
+    xs = [r["inference_params"] / 1e6 for r in rows]
+    ys = [r["flops"] / 1e9 for r in rows]
+    # Fixed log ranges (padded) so the label placement below knows where every point lands on screen.
+    x_range = (min(xs) / 1.6, max(xs) * 1.6)
+    y_range = (min(ys) / 2.5, max(ys) * 2.5)
+    selected = names.index(name)
+    where = label_positions(xs, ys, [r["title"] for r in rows], x_range=x_range, y_range=y_range,
+                            width_px=700, height_px=440, font_px=11, first=selected)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(
-        x=[r["inference_params"] / 1e6 for r in with_acc], y=[r["gflops"] for r in with_acc],
-        mode="markers+text", text=[r["title"] for r in with_acc], textposition="top center",
-        textfont=dict(size=10),
-        marker=dict(size=[8 + (r["acc1"] - 50) for r in with_acc], color=[r["acc1"] for r in with_acc],
-                    colorscale="Viridis", showscale=True, colorbar=dict(title="top-1 %"),
-                    line=dict(width=[3 if r["name"] == name else 0 for r in with_acc], color="red")),
-        customdata=[[r["acc1"], r["input_size"]] for r in with_acc],
-        hovertemplate="%{text}<br>%{x:.2f} M params<br>%{y:.2f} GFLOPs at %{customdata[1]} px"
-                      "<br>ImageNet top-1 %{customdata[0]:.1f} %<extra></extra>",
-        name="ImageNet top-1 known",
-    ))
-    fig.add_trace(go.Scatter(
-        x=[r["inference_params"] / 1e6 for r in without], y=[r["gflops"] for r in without],
-        mode="markers+text", text=[r["title"] for r in without], textposition="bottom center",
-        textfont=dict(size=10),
-        marker=dict(size=10, color="lightgrey", symbol="diamond",
-                    line=dict(width=[3 if r["name"] == name else 1 for r in without], color="red")),
-        hovertemplate="%{text}<br>%{x:.2f} M params<br>%{y:.2f} GFLOPs<br>no ImageNet accuracy<extra></extra>",
-        name="no ImageNet accuracy",
+    for has_acc in (True, False):
+        idx = [i for i, r in enumerate(rows) if (r["acc1"] is not None) == has_acc]
+        if not idx:
+            continue
+        marker = dict(size=[8 + (rows[i]["acc1"] - 50) for i in idx], color=[rows[i]["acc1"] for i in idx],
+                      colorscale="Viridis", showscale=True, colorbar=dict(title="top-1 %"), line=dict(width=0)) \
+            if has_acc else dict(size=10, color="lightgrey", symbol="diamond", line=dict(width=1, color="grey"))
+        fig.add_trace(go.Scatter(
+            x=[xs[i] for i in idx], y=[ys[i] for i in idx], mode="markers+text",
+            text=[rows[i]["title"] if where[i] else "" for i in idx],
+            textposition=[where[i] or "top center" for i in idx], textfont=dict(size=11),
+            marker=marker,
+            customdata=[[rows[i]["title"], rows[i]["input_size"], format_flops(rows[i]["flops"]),
+                         f"ImageNet top-1 {rows[i]['acc1']:.1f} %" if has_acc else "no ImageNet accuracy published"]
+                        for i in idx],
+            hovertemplate="<b>%{customdata[0]}</b><br>%{x:.2f} M params<br>%{customdata[2]} at %{customdata[1]} px"
+                          "<br>%{customdata[3]}<extra></extra>",
+            name="ImageNet top-1 known" if has_acc else "no ImageNet accuracy",
+        ))
+    fig.add_trace(go.Scatter(  # the red ring marks the selected model only
+        x=[xs[selected]], y=[ys[selected]], mode="markers", hoverinfo="skip",
+        marker=dict(size=30, symbol="circle-open", color="red", line=dict(width=3)),
+        name=f"selected: {rows[selected]['title']}",
     ))
     fig.update_layout(
-        xaxis=dict(type="log", title="parameters used at inference (millions, log scale)"),
-        yaxis=dict(type="log", title="GFLOPs per image at the default input size (log scale)"),
+        xaxis=dict(type="log", title="parameters used at inference (millions, log scale)",
+                   range=[np.log10(x_range[0]), np.log10(x_range[1])]),
+        yaxis=dict(type="log", title="GFLOPs per image at the default input size (log scale)",
+                   range=[np.log10(y_range[0]), np.log10(y_range[1])]),
         height=560, legend=dict(orientation="h", y=-0.15), margin=dict(t=30),
     )
     st.plotly_chart(fig, key="arch_compare_chart")
+    unlabelled = [r["title"] for r, w in zip(rows, where) if w is None]
     st.caption(
         "Marker size and colour: ImageNet top-1 from torchvision's weights metadata (grey: none published). "
         "Parameters leave out auxiliary classifiers (GoogLeNet, Inception-v3), which only help training. "
         "Red ring: the architecture selected above. Up-left is cheap for its size (MobileNets reuse few "
         "weights many times); down-right is parameter-heavy (AlexNet and VGG spend most weights in their "
         "fully connected layers)."
+        + (f" Names left off where they would overlap (hover to see them): {', '.join(unlabelled)}."
+           if unlabelled else "")
     )
+    missing = [r["title"] for r in rows if r["acc1"] is None]
     st.dataframe(
         [{"architecture": r["title"], "year": r["year"], "params (M)": round(r["inference_params"] / 1e6, 2),
-          "GFLOPs": r["gflops"], "input px": r["input_size"], "top-1 %": r["acc1"], "top-5 %": r["acc5"]}
+          "FLOPs": format_flops(r["flops"]), "input px": r["input_size"],
+          "top-1 %": "—" if r["acc1"] is None else f"{r['acc1']:.1f}",
+          "top-5 %": "—" if r["acc5"] is None else f"{r['acc5']:.1f}"}
          for r in rows],
         hide_index=True, width="stretch", key="arch_compare_table",
     )
+    if missing:
+        st.caption(f"—: no published ImageNet accuracy ({', '.join(missing)}): no pretrained weights, or timm "
+                   "publishes none for them.")
 
     st.header("Why VGG stacks 3×3 convolutions")
     st.markdown(

@@ -9,6 +9,7 @@ Computed facts are cached in memory (``lru_cache``): a card costs one meta-devic
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -16,7 +17,10 @@ from core.models.registry import ARCHITECTURES, get_spec
 from core.models.summary import default_summary, min_input_size
 from core.models.weights import tv_weights, weights_status
 
-__all__ = ["weights_meta", "categories", "arch_facts", "model_card", "zoo", "signature_block"]
+__all__ = [
+    "weights_meta", "categories", "arch_facts", "model_card", "zoo", "signature_block", "format_flops",
+    "params_note", "label_positions",
+]
 
 
 @lru_cache(maxsize=None)
@@ -74,6 +78,7 @@ def arch_facts(name: str) -> dict[str, Any]:
     return {
         "params": s.total_params,
         "inference_params": s.inference_params,
+        "flops": s.flops,
         "gflops": round(s.gflops, 4),
         "gmacs": round(s.gmacs, 4),
         "flops_input_size": s.input_size,
@@ -131,3 +136,86 @@ def signature_block(name: str) -> dict[str, str]:
         "note": spec.signature_note,
         "params": n_params,
     }
+
+
+# ------------------------------------------------------------------------------------------ how numbers are shown
+def format_flops(flops: float) -> str:
+    """FLOPs with the unit that keeps 3 significant digits visible: ``"846 kFLOPs"``, ``"1.82 GFLOPs"``.
+
+    LeNet-5 costs under a million FLOPs; printed as GFLOPs with two decimals it read "0.00".
+    """
+    if flops is None or not math.isfinite(flops) or flops < 0:
+        return "—"
+    for unit, scale in (("TFLOPs", 1e12), ("GFLOPs", 1e9), ("MFLOPs", 1e6), ("kFLOPs", 1e3)):
+        if flops >= scale:
+            return f"{flops / scale:.3g} {unit}"
+    return f"{flops:.0f} FLOPs"
+
+
+def _fmt_m(n: int) -> str:
+    return f"{n / 1e6:.2f} M" if n >= 1e5 else f"{n:,}"
+
+
+def params_note(card: dict[str, Any]) -> str | None:
+    """The plain-text sentence for models whose training graph has more parameters than inference uses.
+
+    GoogLeNet and Inception-v3 carry auxiliary classifiers (extra losses half-way up, Szegedy et al. 2014)
+    that help training and are dropped at inference: ``"6.62 M at inference, 13.00 M with the auxiliary
+    heads used in training"``. None when the two counts agree.
+    """
+    if card["params"] == card["inference_params"]:
+        return None
+    return (f"{_fmt_m(card['inference_params'])} at inference, {_fmt_m(card['params'])} with the auxiliary heads "
+            "used in training")
+
+
+def label_positions(xs: list[float], ys: list[float], texts: list[str], *, x_range: tuple[float, float],
+                    y_range: tuple[float, float], width_px: int = 900, height_px: int = 480, font_px: int = 11,
+                    log: bool = True, first: int | None = None) -> list[str | None]:
+    """Plotly ``textposition`` per point such that no two text labels (nor a label and a marker) overlap.
+
+    Points are placed greedily, ``first`` (the selected model) before the others, the rest left to right;
+    each tries "top center", "bottom center", "middle right", "middle left", and gets ``None`` (its name is
+    then shown on hover only) when every position collides. Boxes are estimated in pixels of a plot of
+    ``width_px`` × ``height_px`` whose axes span ``x_range`` / ``y_range`` (log10 axes when ``log``).
+    Gotcha: the estimate assumes ~0.6 × font size per character; a narrower chart than ``width_px`` can
+    still overlap, so pass the smallest width the chart is drawn at.
+    """
+    def to_px(x: float, y: float) -> tuple[float, float]:
+        f = (lambda v: math.log10(v)) if log else (lambda v: v)
+        px = (f(x) - f(x_range[0])) / (f(x_range[1]) - f(x_range[0])) * width_px
+        py = (f(y) - f(y_range[0])) / (f(y_range[1]) - f(y_range[0])) * height_px
+        return px, py
+
+    char_w, line_h, marker = 0.6 * font_px, 1.3 * font_px, 6.0
+    centres = [to_px(x, y) for x, y in zip(xs, ys)]
+    # Markers are obstacles too (a label must not hide another model's dot).
+    taken = [(cx - marker, cy - marker, cx + marker, cy + marker) for cx, cy in centres]
+
+    def box(i: int, where: str) -> tuple[float, float, float, float]:
+        cx, cy = centres[i]
+        w, h = char_w * len(texts[i]), line_h
+        if where == "top center":
+            return cx - w / 2, cy + marker + 1, cx + w / 2, cy + marker + 1 + h
+        if where == "bottom center":
+            return cx - w / 2, cy - marker - 1 - h, cx + w / 2, cy - marker - 1
+        if where == "middle right":
+            return cx + marker + 2, cy - h / 2, cx + marker + 2 + w, cy + h / 2
+        return cx - marker - 2 - w, cy - h / 2, cx - marker - 2, cy + h / 2
+
+    def free(b: tuple[float, float, float, float], own: int) -> bool:
+        inside = b[0] >= 0 and b[2] <= width_px and b[1] >= 0 and b[3] <= height_px
+        return inside and not any(
+            j != own and b[0] < o[2] and o[0] < b[2] and b[1] < o[3] and o[1] < b[3] for j, o in enumerate(taken)
+        )
+
+    order = sorted(range(len(xs)), key=lambda i: (i != first, centres[i][0]))
+    out: list[str | None] = [None] * len(xs)
+    for i in order:
+        for where in ("top center", "bottom center", "middle right", "middle left"):
+            b = box(i, where)
+            if free(b, i):
+                out[i] = where
+                taken.append(b)
+                break
+    return out

@@ -29,6 +29,7 @@ def offline(monkeypatch, tmp_path):
 
     monkeypatch.setattr(W, "_urlopen", refuse)
     monkeypatch.setattr(W, "_hf_download", refuse)
+    monkeypatch.setattr(W, "hub_unreachable", lambda timeout=3.0: "network disabled in tests")
 
 
 def _app() -> AppTest:
@@ -43,7 +44,9 @@ def test_model_card_for_chosen_architecture():
     at.selectbox(key="arch_name").set_value("googlenet").run()
     assert not at.exception, at.exception
     labels = {m.label: m.value for m in at.metric}
-    assert labels["Parameters"] == "13.00 M"
+    assert labels["Parameters"] == "6.62 M"  # the inference count, as on Compare
+    text = " ".join(m.value for m in at.markdown)
+    assert "6.62 M at inference, 13.00 M with the auxiliary heads used in training" in text  # plain text, not a tooltip
     assert labels["ImageNet top-1"] == "69.8 %"
     assert any("Inception module" in s.value for s in at.subheader)
     assert at.code and "Inception(" in at.code[0].value
@@ -128,3 +131,37 @@ def test_classify_pretrained_from_seeded_cache(tmp_path):
     assert any("cached" in s.value for s in at.success)
     charts = at.get("plotly_chart")
     assert len(charts) == 1  # the top-5 bar chart
+
+
+def test_lenet_flops_use_a_unit_that_shows_the_number():
+    at = _app()
+    at.selectbox(key="arch_name").set_value("lenet5").run()
+    metrics = {m.label: m.value for m in at.metric}
+    flops = metrics["FLOPs at 32 px"]
+    value, unit = flops.split()
+    assert unit in ("kFLOPs", "MFLOPs") and float(value) >= 1, flops  # was "GFLOPs at 32 px: 0.00"
+    assert not any("0.000 GFLOPs" in c.value for c in at.caption)
+    assert not any("auxiliary heads" in m.value for m in at.markdown)  # LeNet-5 has none
+
+
+def test_compare_chart_rings_only_the_selected_model_and_labels_do_not_collide():
+    import json
+
+    at = _app()
+    at.selectbox(key="arch_name").set_value("vgg16").run()
+    at.radio(key="arch_view").set_value("Compare").run()
+    assert not at.exception, at.exception
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    rings = [t for t in fig["data"] if t.get("marker", {}).get("symbol") == "circle-open"]
+    assert len(rings) == 1 and len(rings[0]["x"]) == 1 and rings[0]["name"] == "selected: VGG-16"
+    for t in fig["data"]:
+        if t is not rings[0]:
+            line = t["marker"].get("line", {})
+            assert line.get("color") != "red"
+    shown = [x for t in fig["data"] if t is not rings[0] for x in t["text"] if x]
+    assert "VGG-16" in shown and 10 <= len(shown) <= 20
+    table = at.dataframe[0].value
+    assert not table.isna().any().any()
+    values = {str(v) for col in ("top-1 %", "top-5 %") for v in table[col]}
+    assert "None" not in values and "nan" not in values and "—" in values
+    assert any("no published ImageNet accuracy" in c.value for c in at.caption)
