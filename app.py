@@ -23,6 +23,7 @@ NAV: dict[str, list[st.Page]] = {
         st.Page("views/augmentation.py", title="Augmentation lab", icon=":material/auto_awesome_mosaic:"),
     ],
     "Inside the network": [
+        st.Page("views/explain.py", title="Explain", icon=":material/visibility:"),
     ],
     "Training": [
         st.Page("views/train.py", title="Train", icon=":material/model_training:"),
@@ -31,6 +32,7 @@ NAV: dict[str, list[st.Page]] = {
     ],
     "Lessons": [
         st.Page("views/lesson_knn.py", title="k-NN vs learned", icon=":material/scatter_plot:"),
+        st.Page("views/lesson_depth.py", title="Depth and residual paths", icon=":material/stacks:"),
     ],
 }
 

@@ -34,7 +34,7 @@ def _runs() -> dict[str, str]:
 
 with st.form("knn_form"):
     c1, c2, c3 = st.columns(3)
-    sizes = c1.multiselect("Training-set sizes", SIZES, default=[100, 300, 1000, 3000], key="knn_sizes",
+    sizes = c1.multiselect("Training-set sizes", SIZES, default=[100, 1000, 3000], key="knn_sizes",
                            help="the first N images of one rendered training split (the sets are nested)")
     k = c2.slider("k (neighbours that vote)", 1, 15, 5, key="knn_k")
     steps = c3.number_input("Training steps (linear layer and CNN, 64 images each)", 10, 3000, 200, step=10,
@@ -68,7 +68,7 @@ if submitted:
 
 res = ss.get("knn_result")
 if res is None:
-    st.info("Press **Run the experiment**. With the defaults it trains 8 small networks and runs k-NN on 600 test "
+    st.info("Press **Run the experiment**. With the defaults it trains 6 small networks and runs k-NN on 600 test "
             "images for each size; the time it took is shown with the results.")
     st.stop()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -14,6 +15,10 @@ def _env(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNPG_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("CNNPG_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CNNPG_RUNS_DIR", str(tmp_path / "runs"))
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: see tests/unit/test_lessons_depth.py
+    yield
+    torch.set_num_threads(before)
 
 
 def _page(name: str) -> AppTest:
@@ -51,3 +56,29 @@ def test_knn_page_without_sizes_asks_for_one():
     assert not at.exception
     assert any("at least one training-set size" in w.value for w in at.warning)
     assert "knn_result" not in at.session_state
+
+
+@pytest.mark.slow
+def test_depth_page_runs_a_small_experiment_and_shows_measurements(monkeypatch):
+    from core.lessons import depth as dl
+
+    real = dl.depth_lesson
+
+    def small(depth, **kw):  # the page's own call, at a test-sized data set and width
+        return real(depth, **kw, train_size=32, n_test=12, width=4, grad_steps=2)
+
+    monkeypatch.setattr(dl, "depth_lesson", small)
+    at = _page("lesson_depth.py")
+    assert at.title[0].value.startswith("Depth, vanishing gradients")
+    at.select_slider(key="depth_depth").set_value(14)
+    at.checkbox(key="depth_bn").uncheck()
+    at.number_input(key="depth_steps").set_value(10)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    res = at.session_state["depth_result"]
+    assert res.depth == 14 and not res.batchnorm and res.steps == 10
+    assert res.paths == [1, 6, 15, 20, 15, 6, 1]
+    assert at.success[0].value == res.conclusion()
+    assert any(f"{res.seconds:.1f} s" in c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) == 4
+    assert any("64 paths through 6 blocks" in h.value for h in at.subheader)

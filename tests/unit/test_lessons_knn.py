@@ -13,6 +13,16 @@ from core.lessons.data import load_lesson_data
 from core.lessons.knn import knn_neighbours, knn_predict, network_features
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny tensors: one intra-op thread is as fast, and on a busy shared machine OpenMP workers spinning at
+    every small op's barrier made these tests ~7× slower (measured: 134 s vs 28 s for this file)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def brute_force(train: torch.Tensor, labels: torch.Tensor, queries: torch.Tensor, k: int) -> list[int]:
     """The rule written out in plain Python: sort by (exact distance, index), majority vote, a tie goes to the tied
     class seen first among the sorted neighbours."""

@@ -1,0 +1,376 @@
+"""Depth, vanishing gradients and residual paths, measured on small plain and residual CNNs.
+
+Deeper networks see more (receptive field), hold more and compose more non-linearities, but they are harder to
+optimise: the gradient reaching the first layers is a product of one factor per layer, so it can shrink or grow
+exponentially with depth, and a deeper *plain* network can end up with a higher *training* loss than a shallower
+one (the "degradation" of He et al. 2015, Fig. 1: https://arxiv.org/abs/1512.03385). A skip connection
+``y = x + F(x)`` adds an identity term to every factor, so the gradient has a path around every block.
+
+Veit et al. 2016 (https://arxiv.org/abs/1605.06431) read a ResNet with ``n`` blocks as an ensemble of ``2**n``
+paths, ``C(n, k)`` of them through exactly ``k`` blocks; most are short, and deleting one block at test time
+removes only half of the paths, so accuracy drops a little, while in a plain network it cuts the only path.
+
+The network here: a 3×3 stem convolution (stride 2) and a 2×2 max-pool (32 px -> 8×8), ``n`` blocks of two
+3×3 convolutions of ``width`` channels (optionally with BatchNorm; residual blocks add their input), global
+average pooling and a linear head: ``depth = 2 + 2·n`` weight layers. Initialisation: He et al. 2015
+(Kaiming normal for ReLU), as in the ResNet paper; a residual network without BatchNorm also scales the last
+convolution of each branch by ``n**-0.5`` (Fixup), or its activations would grow as ``2**n``.
+
+Shapes: images ``float [N, 3, S, S]`` (normalised), labels ``int64 [N]``.
+Gotcha: gradient norms are read through tensor hooks on the weights (``gradient_hooks``), a context manager
+that always removes them, even when the backward pass fails.
+"""
+from __future__ import annotations
+
+import math
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from core.errors import InputError
+from core.lessons.data import LessonData, load_lesson_data, to_float
+from core.lessons.fit import accuracy, fit, seeded
+
+__all__ = [
+    "DeepCNN", "build_deep_cnn", "check_depth", "gradient_hooks", "gradient_norms", "GradientProfile",
+    "gradient_profile", "path_counts", "LesionResult", "lesion_study", "CurveResult", "DepthLesson", "depth_lesson",
+    "MIN_DEPTH", "MAX_DEPTH",
+]
+
+MIN_DEPTH, MAX_DEPTH = 4, 110
+#: Loss differences below this are called "no difference" in the conclusion (step-to-step noise of a short run).
+LOSS_MARGIN = 0.01
+
+
+class Block(nn.Module):
+    """Two 3×3 convolutions; ``residual``: ``relu(x + F(x))``, plain: ``relu(F(x))``."""
+
+    def __init__(self, width: int, residual: bool, batchnorm: bool) -> None:
+        super().__init__()
+        self.residual = residual
+        self.conv1 = nn.Conv2d(width, width, 3, padding=1, bias=not batchnorm)
+        self.bn1 = nn.BatchNorm2d(width) if batchnorm else nn.Identity()
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1, bias=not batchnorm)
+        self.bn2 = nn.BatchNorm2d(width) if batchnorm else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(x + out) if self.residual else F.relu(out)
+
+
+class DeepCNN(nn.Module):
+    """``depth`` weight layers (stem conv + 2 per block + linear head); see the module docstring.
+
+    ``forward(x, drop=i)`` skips block ``i`` (the lesion study: the block's input goes straight on).
+    """
+
+    def __init__(self, depth: int, residual: bool, batchnorm: bool, width: int = 16, num_classes: int = 6) -> None:
+        super().__init__()
+        check_depth(depth)
+        self.depth, self.residual, self.batchnorm = depth, residual, batchnorm
+        self.stem = nn.Conv2d(3, width, 3, stride=2, padding=1, bias=not batchnorm)
+        self.stem_bn = nn.BatchNorm2d(width) if batchnorm else nn.Identity()
+        self.blocks = nn.ModuleList(Block(width, residual, batchnorm) for _ in range((depth - 2) // 2))
+        self.fc = nn.Linear(width, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+        if residual and not batchnorm and self.blocks:
+            # Without normalisation every block would add its branch's full variance: 2**n at the output. Fixup's
+            # rule (Zhang et al. 2019, https://arxiv.org/abs/1901.09321) for two-layer branches: scale by n**-1/2.
+            with torch.no_grad():
+                for block in self.blocks:
+                    block.conv2.weight.mul_(len(self.blocks) ** -0.5)
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self.blocks)
+
+    def forward(self, x: torch.Tensor, drop: int | None = None) -> torch.Tensor:
+        x = F.max_pool2d(F.relu(self.stem_bn(self.stem(x))), 2)
+        for i, block in enumerate(self.blocks):
+            if i != drop:
+                x = block(x)
+        return self.fc(x.mean(dim=(2, 3)))
+
+    def weight_layers(self) -> list[tuple[str, nn.Parameter]]:
+        """``(name, weight)`` of every weight layer, input to output: the ``depth`` layers the name counts."""
+        return [(name.removesuffix(".weight"), p) for name, p in self.named_parameters()
+                if name.endswith("weight") and p.ndim > 1]
+
+
+def check_depth(depth: int) -> int:
+    if not isinstance(depth, int) or isinstance(depth, bool) or not MIN_DEPTH <= depth <= MAX_DEPTH or depth % 2:
+        raise InputError(f"depth must be an even whole number between {MIN_DEPTH} and {MAX_DEPTH} "
+                         f"(stem + 2 per block + head), got {depth!r}")
+    return depth
+
+
+def build_deep_cnn(depth: int, *, residual: bool, batchnorm: bool, width: int = 16, num_classes: int = 6,
+                   seed: int = 0) -> DeepCNN:
+    return seeded(lambda: DeepCNN(depth, residual, batchnorm, width, num_classes), seed)
+
+
+# ------------------------------------------------------------------------------------------ gradients
+@contextmanager
+def gradient_hooks(layers: list[tuple[str, torch.Tensor]]) -> Iterator[dict[str, float]]:
+    """Record ``‖∂L/∂W‖₂`` of each named tensor during the backward passes inside the block.
+
+    Yields a dict ``{name: norm}`` filled as gradients arrive (the last backward wins). The hooks are removed on
+    exit, also after an exception.
+    """
+    norms: dict[str, float] = {}
+    handles = []
+
+    def make(name: str):
+        def hook(grad: torch.Tensor) -> None:
+            norms[name] = float(grad.detach().norm())
+
+        return hook
+
+    try:
+        for name, tensor in layers:
+            handles.append(tensor.register_hook(make(name)))
+        yield norms
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def gradient_norms(model: DeepCNN, x: torch.Tensor, y: torch.Tensor) -> tuple[list[str], list[float], float]:
+    """One forward and backward of cross-entropy on ``(x, y)`` in train mode (BatchNorm uses batch statistics,
+    as in training): ``(layer names, ‖∂L/∂W‖ per layer input->output, loss)``. Leaves no gradient behind."""
+    layers = model.weight_layers()
+    was_training = model.training
+    model.train()
+    model.zero_grad(set_to_none=True)
+    try:
+        with gradient_hooks(layers) as norms:
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+    finally:
+        model.zero_grad(set_to_none=True)
+        model.train(was_training)
+    names = [n for n, _ in layers]
+    return names, [norms.get(n, math.nan) for n in names], float(loss.detach())
+
+
+@dataclass
+class GradientProfile:
+    """Per-layer gradient norms of one network at initialisation and after ``steps`` training steps."""
+
+    depth: int
+    residual: bool
+    batchnorm: bool
+    layers: list[str]
+    init: list[float]
+    after: list[float]
+    steps: int
+    loss_init: float
+    loss_after: float
+    seconds: float
+
+    @property
+    def label(self) -> str:
+        return f"{'residual' if self.residual else 'plain'}-{self.depth}{' + BN' if self.batchnorm else ''}"
+
+    def first_to_last(self, which: str = "init") -> float:
+        """‖grad‖ of the first layer / ‖grad‖ of the last conv layer: ≪ 1 means vanishing, ≫ 1 exploding."""
+        g = self.init if which == "init" else self.after
+        convs = [v for n, v in zip(self.layers, g) if n != "fc"]
+        return convs[0] / convs[-1] if convs and convs[-1] > 0 else math.nan
+
+    def to_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["label"] = self.label
+        d["first_to_last_init"] = self.first_to_last("init")
+        d["first_to_last_after"] = self.first_to_last("after")
+        return d
+
+
+def gradient_profile(depth: int, *, residual: bool, batchnorm: bool, steps: int = 10, batch_size: int = 64,
+                     lr: float = 3e-3, optimizer: str = "adamw", seed: int = 0, data: LessonData | None = None, image_size: int = 32,
+                     width: int = 16) -> GradientProfile:
+    """Gradient norms of a fresh network on one fixed batch of Shapes, then again after ``steps`` training steps."""
+    check_depth(depth)
+    if not 0 <= steps <= 10_000:
+        raise InputError(f"steps must be between 0 and 10,000, got {steps}")
+    start = time.perf_counter()
+    data = data or load_lesson_data("shapes", train_size=max(512, batch_size), n_test=60, image_size=image_size,
+                                    seed=seed)
+    x, y = to_float(data.x_train), data.y_train
+    model = build_deep_cnn(depth, residual=residual, batchnorm=batchnorm, width=width,
+                           num_classes=data.num_classes, seed=seed)
+    xb, yb = x[:batch_size], y[:batch_size]
+    names, init, loss0 = gradient_norms(model, xb, yb)
+    after, loss1 = init, loss0
+    if steps:
+        fit(model, x, y, steps=steps, batch_size=batch_size, lr=lr, seed=seed, optimizer=optimizer, weight_decay=0.0)
+        _, after, loss1 = gradient_norms(model, xb, yb)
+    return GradientProfile(depth, residual, batchnorm, names, init, after, steps, loss0, loss1,
+                           time.perf_counter() - start)
+
+
+# ------------------------------------------------------------------------------------------ paths
+def path_counts(n_blocks: int) -> list[int]:
+    """Number of paths through exactly ``k`` of ``n_blocks`` residual blocks, for k = 0..n: ``C(n, k)``.
+
+    Each block is either taken or skipped, so the counts are the binomial coefficients and sum to ``2**n``.
+    """
+    if not isinstance(n_blocks, int) or isinstance(n_blocks, bool) or not 0 <= n_blocks <= 1000:
+        raise InputError(f"the number of blocks must be a whole number between 0 and 1000, got {n_blocks!r}")
+    counts = [1]
+    for k in range(n_blocks):  # C(n, k+1) = C(n, k) · (n − k) / (k + 1), exact in integers
+        counts.append(counts[-1] * (n_blocks - k) // (k + 1))
+    return counts
+
+
+# ------------------------------------------------------------------------------------------ training + lesion
+@dataclass
+class CurveResult:
+    label: str
+    depth: int
+    residual: bool
+    batchnorm: bool
+    losses: list[float]
+    seconds: float
+    test_accuracy: float
+
+
+@dataclass
+class LesionResult:
+    """Test accuracy and loss of a trained network with each block dropped in turn (index -1: nothing dropped)."""
+
+    label: str
+    residual: bool
+    base_accuracy: float
+    base_loss: float
+    accuracy: list[float]  # one per dropped block
+    loss: list[float]
+
+    def mean_drop(self) -> float:
+        return self.base_accuracy - sum(self.accuracy) / max(1, len(self.accuracy))
+
+    def mean_loss_increase(self) -> float:
+        return sum(self.loss) / max(1, len(self.loss)) - self.base_loss
+
+
+@torch.no_grad()
+def _evaluate(model: DeepCNN, x: torch.Tensor, y: torch.Tensor, drop: int | None = None) -> tuple[float, float]:
+    model.eval()
+    logits = torch.cat([model(x[i:i + 256], drop=drop) for i in range(0, len(x), 256)])
+    return accuracy(logits.argmax(1), y), float(F.cross_entropy(logits, y))
+
+
+def lesion_study(model: DeepCNN, x: torch.Tensor, y: torch.Tensor, label: str = "") -> LesionResult:
+    """Drop each block of a trained ``model`` at test time, one at a time (Veit et al. 2016, Fig. 3)."""
+    base_acc, base_loss = _evaluate(model, x, y)
+    accs, losses = [], []
+    for i in range(model.n_blocks):
+        a, l_ = _evaluate(model, x, y, drop=i)
+        accs.append(a)
+        losses.append(l_)
+    return LesionResult(label or ("residual" if model.residual else "plain"), model.residual, base_acc, base_loss,
+                        accs, losses)
+
+
+@dataclass
+class DepthLesson:
+    depth: int
+    batchnorm: bool
+    shallow_depth: int
+    steps: int
+    profiles: list[GradientProfile]
+    curves: list[CurveResult]
+    lesions: list[LesionResult]
+    paths: list[int]
+    data_seconds: float
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    def curve(self, depth: int, residual: bool) -> CurveResult | None:
+        return next((c for c in self.curves if c.depth == depth and c.residual == residual), None)
+
+    def conclusion(self) -> str:
+        """Two sentences read off the measurements."""
+        parts = []
+        plain = next((p for p in self.profiles if not p.residual), None)
+        res = next((p for p in self.profiles if p.residual), None)
+        if plain and res:
+            rp, rr = plain.first_to_last(), res.first_to_last()
+            def word(r: float) -> str:
+                if not math.isfinite(r):
+                    return "not finite"
+                return "vanishes" if r < 0.1 else "explodes" if r > 10 else "stays within 10× "
+            parts.append(
+                f"At initialisation the first layer's gradient is {rp:.2g}× the last conv layer's in the plain "
+                f"{self.depth}-layer network ({word(rp).strip()}) and {rr:.2g}× in the residual one ({word(rr).strip()}).")
+        window = max(1, self.steps // 10)
+        def tail(c: CurveResult | None) -> float:
+            return sum(c.losses[-window:]) / len(c.losses[-window:]) if c and c.losses else math.nan
+        pd, ps, rd = (tail(self.curve(self.depth, False)), tail(self.curve(self.shallow_depth, False)),
+                      tail(self.curve(self.depth, True)))
+        if all(math.isfinite(v) for v in (pd, ps, rd)):
+            degraded = pd > ps + LOSS_MARGIN
+            parts.append(
+                f"After {self.steps} steps the plain-{self.depth} training loss is {pd:.3f} vs {ps:.3f} for "
+                f"plain-{self.shallow_depth} ({'the deeper plain net trains worse: degradation' if degraded else 'no degradation at this budget'}), "
+                f"and the residual-{self.depth} reaches {rd:.3f}"
+                f"{' (better than plain)' if rd < pd - LOSS_MARGIN else ' (not clearly better than plain here)'}.")
+        elif not all(math.isfinite(v) for v in (pd, rd)):
+            parts.append("A training loss became infinite or NaN: that network diverged at this learning rate.")
+        return " ".join(parts)
+
+
+def depth_lesson(depth: int = 20, *, batchnorm: bool = True, shallow_depth: int = 8, steps: int = 150,
+                 batch_size: int = 32, lr: float = 3e-3, optimizer: str = "adamw", grad_steps: int = 10, train_size: int = 2000,
+                 n_test: int = 300, image_size: int = 32, width: int = 16, seed: int = 0,
+                 progress: Callable[[float, str], None] | None = None) -> DepthLesson:
+    """The whole lesson: gradient profiles (plain and residual at ``depth``), short training curves of
+    plain-``shallow_depth``, plain-``depth`` and residual-``depth`` (the ResNet paper's Fig. 1 and 4 in small),
+    the path counts of the residual network and a lesion study of the two ``depth`` networks.
+
+    The optimiser defaults to AdamW with warm-up and cosine decay: the paper used SGD for 64k iterations; in a
+    budget of ~150 steps adaptive steps get every network off the ground, so the curves compare architectures,
+    not how well a learning rate happens to suit each depth."""
+    check_depth(depth)
+    check_depth(shallow_depth)
+    if not 1 <= steps <= 20_000:
+        raise InputError(f"steps must be between 1 and 20,000, got {steps}")
+    report = progress or (lambda f, m: None)
+    start = time.perf_counter()
+    report(0.0, "rendering Shapes")
+    data = load_lesson_data("shapes", train_size=train_size, n_test=n_test, image_size=image_size, seed=seed)
+    x, y = to_float(data.x_train), data.y_train
+    xt, yt = to_float(data.x_test), data.y_test
+    profiles = []
+    for i, residual in enumerate((False, True)):
+        report(0.05 + 0.05 * i, f"gradient norms, {'residual' if residual else 'plain'}-{depth}")
+        profiles.append(gradient_profile(depth, residual=residual, batchnorm=batchnorm, steps=grad_steps,
+                                         batch_size=64, lr=lr, optimizer=optimizer, seed=seed, data=data,
+                                         width=width))
+    runs = [(shallow_depth, False), (depth, False), (depth, True)]
+    curves, models = [], {}
+    for j, (d, residual) in enumerate(runs):
+        label = f"{'residual' if residual else 'plain'}-{d}"
+        report(0.15 + 0.8 * j / len(runs), f"training {label}")
+        model = build_deep_cnn(d, residual=residual, batchnorm=batchnorm, width=width,
+                               num_classes=data.num_classes, seed=seed)
+        r = fit(model, x, y, steps=steps, batch_size=batch_size, lr=lr, seed=seed, optimizer=optimizer,
+                weight_decay=0.0)
+        acc, _ = _evaluate(model, xt, yt)
+        curves.append(CurveResult(label, d, residual, batchnorm, r.losses, r.seconds, acc))
+        models[(d, residual)] = model
+    report(0.95, "lesion study")
+    lesions = [lesion_study(models[(depth, False)], xt, yt, f"plain-{depth}"),
+               lesion_study(models[(depth, True)], xt, yt, f"residual-{depth}")]
+    report(1.0, "done")
+    return DepthLesson(depth, batchnorm, shallow_depth, steps, profiles, curves, lesions,
+                       path_counts((depth - 2) // 2), data.seconds, time.perf_counter() - start)
