@@ -345,9 +345,9 @@ def _settings() -> None:
     shown = ss.get("train_estimate_result")
     if shown and cfg is not None and shown[0] == cfg.to_json():
         est = shown[1]
-        b[2].info(f"≈ **{results.format_seconds(est.seconds)}** on this machine ({est.method}). "
-                  "First use of a data set adds its preparation (Shapes: drawing 12k images takes about half a minute "
-                  "on two CPU cores).")
+        b[2].info(f"≈ **{results.format_seconds(est.seconds)}** on this machine, start to finish ({est.method}). "
+                  "Another program using the processor at the same time makes it slower; downloads are not "
+                  "included.")
     if b[0].button("Start training", key="train_start", type="primary", disabled=cfg is None):
         try:
             _start(cfg)

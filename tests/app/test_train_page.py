@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import time
+
+import pytest
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -64,6 +66,7 @@ def test_start_a_tiny_run_and_see_it_complete(runs_env):
     assert any("python -m core train" in c.value for c in at.code)
 
 
+@pytest.mark.slow  # times a fresh Python start-up and real training steps
 def test_estimate_button_times_this_machine_and_says_how(runs_env):
     at = _page()
     at.selectbox(key="train_preset").set_value("shapes-tiny").run()

@@ -6,7 +6,8 @@ import math
 import pytest
 
 from core.train import TrainConfig
-from core.train.estimate import EVAL_COST, estimate_duration, extrapolate, split_sizes
+from core.train.estimate import (EVAL_COST, checkpoints_written, estimate_duration, extrapolate,
+                                 measure_draw_rate, shapes_images_to_draw, split_sizes)
 
 
 def test_split_sizes_of_shapes_follow_the_options():
@@ -34,14 +35,43 @@ def test_unknown_size_scales_only_a_step_cap():
     assert extrapolate(TrainConfig(max_steps=10, batch_size=8), 80.0, None, 0, 0) == (10, 1.0, 0.0, 0)
 
 
+@pytest.mark.slow
 def test_estimate_measures_this_device_and_adds_up():
     cfg = TrainConfig(arch="lenet5", dataset_options={"n": 600}, image_size=32, batch_size=32, epochs=2)
     est = estimate_duration(cfg)
-    assert est.img_per_s > 0 and est.measured_batch == 32
+    assert est.img_per_s > 0 and est.measured_batch == 32 and est.eval_img_per_s > 0
     assert est.total_steps == 2 * (540 // 32)
-    assert est.seconds == pytest.approx(est.train_seconds + est.eval_seconds)
+    parts = (est.startup_seconds, est.data_seconds, est.train_seconds, est.eval_seconds, est.checkpoint_seconds)
+    assert est.seconds == pytest.approx(sum(parts)) and est.startup_seconds > 0 and est.checkpoint_seconds > 0
     assert est.train_seconds == pytest.approx(est.total_steps * 32 / est.img_per_s)
+    assert est.eval_seconds == pytest.approx((2 * 60 + 100) / est.eval_img_per_s)  # val after each epoch + test
     assert "training steps of 32 random 32px images" in est.method
+
+
+def test_measured_evaluation_speed_replaces_the_rule_of_thumb():
+    cfg = TrainConfig(epochs=3, batch_size=64)
+    _, _, eval_s, eval_images = extrapolate(cfg, 100.0, 10800, 1200, 2000, eval_img_s=400.0)
+    assert eval_s == pytest.approx((3 * 1200 + 2000) / 400.0)
+
+
+def test_shapes_splits_not_in_the_cache_are_drawn_first(tmp_path, monkeypatch):
+    """Issue 8.7: data preparation counts: 120 training + 20 test images (n/6) to draw, then only what is missing."""
+    from core.data.shapes import ShapesDataset
+
+    monkeypatch.setenv("CNNPG_DATA_DIR", str(tmp_path))
+    cfg = TrainConfig(arch="lenet5", dataset_options={"n": 120}, image_size=32)
+    assert shapes_images_to_draw(cfg) == 120 + 20
+    ShapesDataset("train", n=120, image_size=32)  # drawn and cached (as a run would)
+    assert shapes_images_to_draw(cfg) == 20
+    assert shapes_images_to_draw(cfg.replace(image_size=48)) == 140  # another size is another cache
+    assert measure_draw_rate(cfg, k=4) > 0
+
+
+def test_checkpoints_counted_like_the_loop_writes_them():
+    cfg = TrainConfig(epochs=3, batch_size=64, checkpoint_every_s=120.0)
+    assert checkpoints_written(cfg, 504, 168, 90.0) == 3  # 30 s epochs: one checkpoint after each
+    assert checkpoints_written(cfg, 504, 168, 750.0) == 3 * 3  # 250 s epochs: two more inside each
+    assert checkpoints_written(cfg, 200, 168, 10.0) == 2  # a step cap cuts the second epoch: still checkpointed
 
 
 def test_epoch_steps_shared_by_loop_and_estimate():
