@@ -70,6 +70,12 @@ def _agreement(teacher: str, student: str, stamp: float) -> dict:  # stamp: a re
     return figs.agreement(teacher, student)
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _kept_examples(run_dir: str, stage: int) -> list[dict]:
+    p = next(s for s in stages_summary(run_dir) if s["stage"] == stage)["pseudo"]
+    return figs.kept_examples(run_dir, p)
+
+
 tab_kd, tab_st = st.tabs(["Knowledge distillation", "Self-training (Noisy Student)"])
 
 # ------------------------------------------------------------------ knowledge distillation
@@ -244,6 +250,13 @@ with tab_st:
             c1.plotly_chart(figs.confidence_figure(p), key="st_fig_conf")
             c2.plotly_chart(figs.kept_figure(p, view.classes or [str(k) for k in range(len(p["kept_per_class"]))]),
                             key="st_fig_kept")
+            examples = _kept_examples(str(st_run), pick)
+            if examples:
+                st.markdown("**Kept pool images** (the teacher's label and confidence; its mistakes say which true "
+                            "class they are)")
+                cols = st.columns(8)
+                for i, e in enumerate(examples):
+                    cols[i % 8].image(e["image"], caption=e["caption"], width="stretch")
         done = [s for s in stages if s["test_acc"] is not None]
         if view.status.get("state") == "completed" and len(done) >= 2:
             gain = done[-1]["test_acc"] - done[0]["test_acc"]

@@ -128,3 +128,22 @@ def stages_figure(stages: list[dict]) -> go.Figure:
     fig.update_layout(title="Test accuracy per self-training stage", **_LAYOUT)
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig
+
+
+def kept_examples(run_dir: str | os.PathLike, pseudo: dict, per_class: int = 4) -> list[dict]:
+    """A few pool images the teacher's pseudo-labels kept, per predicted class: {"class", "image" (uint8
+    ``[H, W, 3]``), "caption"} (the caption says when the hidden true label disagrees)."""
+    from core.data import open_dataset
+
+    cfg = store.load_config(run_dir)
+    ds = open_dataset(cfg.dataset, "train", image_size=cfg.image_size, **cfg.dataset_options)
+    classes = [str(c) for c in ds.classes]
+    out = []
+    for k, items in sorted(pseudo.get("examples", {}).items(), key=lambda kv: int(kv[0])):
+        for e in items[:per_class]:
+            image = ds[e["index"]][0]
+            right = e["true"] == e["pred"]
+            out.append({"class": classes[int(k)], "image": image.permute(1, 2, 0).numpy(),
+                        "caption": f"{classes[e['pred']]} {100 * e['confidence']:.0f} %"
+                        + ("" if right else f" (is {classes[e['true']]})")})
+    return out
