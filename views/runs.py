@@ -115,7 +115,7 @@ a = st.columns([1, 1, 1, 3])
 a[0].markdown(f"[Open in Train](train?run={rid})")  # a plain link: also works outside st.navigation
 
 
-if run["state"] in store.RESUMABLE_STATES:
+if run["can_resume"]:  # not after a failure that the same settings would repeat (missing weights)
     if a[1].button("Resume", key="runs_resume", help="continue from the last checkpoint"):
         _act(launcher.resume, run["path"], f"Resuming {rid}")
 if run["state"] in store.ACTIVE_STATES:

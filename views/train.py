@@ -181,7 +181,7 @@ def _live(run_dir) -> None:
             if cols[0].button("Cancel", key="train_cancel", help="stops within seconds and saves a checkpoint"):
                 launcher.cancel(run_dir)
                 st.toast("Stop requested: the run saves a checkpoint and stops.")
-        elif state in store.RESUMABLE_STATES:
+        elif store.can_resume(v.status):
             if cols[0].button("Resume", key="train_resume", help="continue from the last checkpoint"):
                 try:
                     launcher.resume(run_dir)
@@ -350,7 +350,8 @@ def _settings() -> None:
                   "included.")
     if b[0].button("Start training", key="train_start", type="primary", disabled=cfg is None):
         try:
-            _start(cfg)
+            with st.spinner("Checking the starting weights…" if cfg.weights == "pretrained" else "Starting…"):
+                _start(cfg)
             st.rerun()
         except PlaygroundError as err:
             show_error(err)

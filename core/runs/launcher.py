@@ -25,9 +25,42 @@ from core.runs import store
 from core.runs.store import RunError
 
 
+class WeightsMissing(RunError):
+    """The run starts from ImageNet weights that are not on this machine and cannot be downloaded now."""
+
+
+def check_start_weights(config) -> None:
+    """Pretrained starting weights must be on disk before a run starts: download them now if needed.
+
+    Checked here (and again by the worker before it prepares any data) so that an offline machine says so at
+    once, with advice that helps (train from scratch, or fetch the file), instead of failing after drawing the
+    data set. Raises :class:`WeightsMissing`.
+    """
+    if config.weights != "pretrained":
+        return
+    from core.models import weights
+    from core.models.registry import get_spec
+
+    if weights.weights_status(config.arch) == "cached":
+        return
+    try:
+        weights.download_weights(config.arch)
+    except weights.WeightsError as err:
+        spec = get_spec(config.arch)
+        path = weights.weights_cache_path(spec.name) or weights.manual_weights_path(spec.name)
+        raise WeightsMissing(
+            f"{spec.title}'s ImageNet weights are not on this machine and cannot be downloaded now "
+            f"({type(err).__name__}; offline?). Choose random weights (from scratch): Starting weights "
+            f"\"Random (from scratch)\" with mode \"From scratch\". Or download them once while online (Architectures "
+            f"page), or copy the weights file to {path}."
+        ) from None
+
+
 def start(config, runs_dir: str | os.PathLike | None = None) -> Path:
-    """Validate ``config``, create its run folder and start a worker. Returns the run folder at once."""
+    """Validate ``config``, make sure its starting weights are here, create its run folder and start a worker.
+    Returns the run folder at once (after a download of pretrained weights, if they were missing)."""
     config.validate()
+    check_start_weights(config)
     run_dir = store.create_run(config, runs_dir)
     spawn(run_dir)
     return run_dir
@@ -63,6 +96,7 @@ def resume(run_dir: str | os.PathLike) -> Path:
             raise RunError(f"run {run_dir.name} has already completed; start a new run to train more")
         (run_dir / store.CANCEL_FILE).unlink(missing_ok=True)
         store.write_status(run_dir, state="queued", pid=None, pid_start=None, created=time.time(), ended=None,
+                           resumable=None,  # whatever the last failure said: this attempt is judged afresh
                            message="resuming" if store.has_checkpoint(run_dir) else "restarting (no checkpoint yet)")
         spawn(run_dir)
     return run_dir

@@ -314,6 +314,12 @@ def _worker_alive(st: dict) -> bool:
     return pid_alive(pid, st.get("pid_start"))
 
 
+def can_resume(st: dict) -> bool:
+    """Whether offering Resume makes sense for an effective status: interrupted, cancelled or failed, unless the
+    failure says resuming with the same settings cannot help (``resumable: false``, e.g. missing weights)."""
+    return st.get("state") in RESUMABLE_STATES and st.get("resumable", True) is not False
+
+
 def is_active(run_dir: str | os.PathLike) -> bool:
     return effective_status(run_dir).get("state") in ACTIVE_STATES
 
@@ -497,6 +503,7 @@ def run_summary(run_dir: str | os.PathLike) -> dict:
         "path": str(run_dir),
         "state": st.get("state"),
         "message": st.get("message"),
+        "can_resume": can_resume(st),
         "dataset": cfg.get("dataset"),
         "arch": cfg.get("arch"),
         "mode": cfg.get("mode"),

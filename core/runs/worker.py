@@ -135,6 +135,9 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
                 store.end_session(run_dir, state="cancelled",
                                   message="cancelled while waiting in the queue")
                 return None
+            from core.runs.launcher import check_start_weights
+
+            check_start_weights(cfg)  # before drawing any data: offline, fail now with advice that helps
             staged = cfg.objective == "self_train"  # its stages keep their own checkpoints (core.train.selftrain)
             resume_state = (store.load_checkpoint(run_dir, "last")
                             if not staged and store.has_checkpoint(run_dir, "last") else None)
@@ -164,8 +167,10 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
             store.end_session(run_dir, state=result.state, message=msg)
         return result
     except PlaygroundError as err:
-        if main:
-            store.end_session(run_dir, state="failed", message=str(err))
+        if main:  # resuming with the same settings fails the same way until the weights are here
+            from core.runs.launcher import WeightsMissing
+
+            store.end_session(run_dir, state="failed", message=str(err), resumable=not isinstance(err, WeightsMissing))
         raise
     except KeyboardInterrupt:
         if main:

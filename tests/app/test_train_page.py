@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import time
-
-import pytest
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.runs import store
@@ -126,3 +125,21 @@ def test_an_uploaded_pipeline_json_is_validated_and_used(runs_env):
     assert not at.error, [e.value for e in at.error]
     cfg = _started_config(at, runs_env)
     assert cfg["augmentation"]["steps"][0]["name"] == "crop" and cfg["augmentation"]["steps"][0]["params"]["padding"] == 4
+
+
+def test_a_pretrained_preset_offline_is_refused_before_it_starts(runs_env, monkeypatch):
+    """Issue 8.9: no run folder (so no Resume), and the advice is to train from scratch or fetch the file."""
+    from core.models import weights
+
+    def fail(name, progress=None):
+        raise weights.WeightsUnavailable("could not download (URLError: no network)")
+
+    monkeypatch.setattr(weights, "weights_status", lambda name: "downloadable")
+    monkeypatch.setattr(weights, "download_weights", fail)
+    at = _page()
+    at.selectbox(key="train_preset").set_value("shapes-linear-probe").run()
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    assert any("Choose random weights (from scratch)" in e.value for e in at.error), [e.value for e in at.error]
+    assert "run" not in at.query_params and not list(runs_env.glob("*/config.json"))
+    assert not [b for b in at.button if b.key == "train_resume"]

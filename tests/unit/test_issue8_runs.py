@@ -108,3 +108,42 @@ def test_per_class_bars_say_how_many_images_each_class_had():
     fig = results.per_class_figure([1.0, None], ["circle", "cross"], [[5, 0], [0, 0]])
     assert list(fig.data[0].text) == ["100% of 5", "n/a of 0"]
     assert results.format_acc(None) == "—" and results.format_acc(0.875, 1200) == "87.5 % of 1,200"
+
+
+def _offline(monkeypatch):
+    from core.models import weights
+
+    def fail(name, progress=None):
+        raise weights.WeightsUnavailable("could not download (URLError: no network)")
+
+    monkeypatch.setattr(weights, "weights_status", lambda name: "downloadable")
+    monkeypatch.setattr(weights, "download_weights", fail)
+
+
+def test_pretrained_weights_offline_refuse_the_start_with_advice_that_helps(tmp_path, monkeypatch):
+    """Issue 8.9: the linear-probe preset offline drew 6,000 images, then failed with the wrong advice."""
+    from core.runs import launcher
+
+    _offline(monkeypatch)
+    cfg = TrainConfig.from_preset("shapes-linear-probe")
+    with pytest.raises(launcher.WeightsMissing) as info:
+        launcher.start(cfg, tmp_path)
+    assert "Choose random weights (from scratch)" in str(info.value) and "copy the weights file to" in str(info.value)
+    assert "untrained" not in str(info.value)
+    assert not [p for p in tmp_path.iterdir() if (p / store.CONFIG_FILE).exists()]  # no run, nothing to resume
+    launcher.check_start_weights(cfg.replace(weights="none", mode="scratch"))  # from scratch: nothing to check
+
+
+def test_a_worker_fails_before_any_data_when_weights_are_missing_and_offers_no_resume(tmp_path, monkeypatch):
+    from core.runs import launcher, worker
+
+    monkeypatch.setenv("CNNPG_DEVICE_LOCK", "0")
+    _offline(monkeypatch)
+    run = store.create_run(TrainConfig.from_preset("shapes-linear-probe"), tmp_path)  # e.g. from the CLI
+    with pytest.raises(launcher.WeightsMissing):
+        worker.execute(run)
+    st = store.effective_status(run)
+    assert st["state"] == "failed" and "from scratch" in st["message"]
+    assert not store.can_resume(st) and not store.run_summary(run)["can_resume"]
+    assert not [r for r in store.read_metrics(run) if r.get("type") == "phase"]  # no data was prepared
+    assert store.can_resume({"state": "failed", "message": "disk full"})  # other failures keep Resume
