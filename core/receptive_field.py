@@ -74,11 +74,17 @@ class ReceptiveFieldError(InputError):
 # ------------------------------------------------------------------------------------------ field algebra
 @dataclass(frozen=True)
 class Axis:
-    """The field along one spatial axis, in input pixels. ``size=None``: global (depends on every pixel)."""
+    """The field along one spatial axis, in input pixels.
+
+    ``size=None``: global — every unit depends on every pixel of ``cover``, the input interval
+    ``(first, last)`` (unclipped) that the map reduced over saw. ``cover`` is not always the whole image:
+    a 41-px LeNet-5 never reads its last row (the pools round down), so its global pool does not either.
+    """
 
     size: int | None
     jump: int
     start: float
+    cover: tuple[float, float] | None = None  # only for a global axis
 
     @property
     def is_global(self) -> bool:
@@ -87,13 +93,21 @@ class Axis:
     def through(self, k: int, s: int, p: int, d: int) -> "Axis":
         """After a sliding window of kernel ``k``, stride ``s``, padding ``p`` (before), dilation ``d``."""
         size = None if self.size is None else self.size + d * (k - 1) * self.jump
-        return Axis(size, self.jump * s, self.start + (d * (k - 1) / 2 - p) * self.jump)
+        return Axis(size, self.jump * s, self.start + (d * (k - 1) / 2 - p) * self.jump, self.cover)
 
     def bounds(self, index: int) -> tuple[float, float]:
         """First and last input pixel (inclusive, unclipped) seen by unit ``index`` on this axis."""
+        if self.size is None:
+            return self.cover
         centre = self.start + index * self.jump
         half = (self.size - 1) / 2
         return centre - half, centre + half
+
+    def globalised(self, length: int) -> "Axis":
+        """The axis after a reduction over a map of ``length`` units along it: global over all they saw."""
+        if self.size is None:
+            return self
+        return Axis(None, self.jump, self.start, (self.bounds(0)[0], self.bounds(length - 1)[1]))
 
 
 @dataclass(frozen=True)
@@ -134,7 +148,8 @@ def _union_axis(axes: Sequence[Axis]) -> tuple[Axis, bool]:
     jumps = {a.jump for a in axes}
     if any(a.is_global for a in axes):
         ref = full[0] if full else axes[0]
-        return Axis(None, ref.jump, ref.start), True
+        covers = [a.cover for a in axes if a.is_global]
+        return Axis(None, ref.jump, ref.start, (min(c[0] for c in covers), max(c[1] for c in covers))), True
     if len(jumps) > 1:
         raise _Untraceable(f"branches with different strides ({sorted(jumps)}) merge")
     lo = min(a.start - (a.size - 1) / 2 for a in full)
@@ -152,12 +167,9 @@ def union(fields: Sequence[Field]) -> Field:
     return Field(h, w, aligned=ah and aw and all(f.aligned for f in fields), depth=max(f.depth for f in fields))
 
 
-def _globalise(f: Field, h: bool = True, w: bool = True) -> Field:
-    return replace(
-        f,
-        h=replace(f.h, size=None) if h else f.h,
-        w=replace(f.w, size=None) if w else f.w,
-    )
+def _globalise(f: Field, shape: tuple[int, int], h: bool = True, w: bool = True) -> Field:
+    """``f`` after a reduction over the height / width of a map of ``shape`` (h, w) units."""
+    return replace(f, h=f.h.globalised(shape[0]) if h else f.h, w=f.w.globalised(shape[1]) if w else f.w)
 
 
 class _Untraceable(Exception):
@@ -214,7 +226,7 @@ class _FieldTracer(TorchDispatchMode):
         try:
             result = self._rule(func, args, kwargs, traced, flat_out[0])
         except _Untraceable as why:
-            self.notes.append(f"{func}: {why}")
+            self.notes.append(str(why))
             result = _UNKNOWN
         for t in flat_out:
             # max_pool2d_with_indices also returns the indices: same field, harmless
@@ -271,7 +283,7 @@ class _FieldTracer(TorchDispatchMode):
             if n_out == n_in:  # LeNet-5's global pool at 32 px: a 1×1 map stays as it is
                 axes.append(a)
             elif n_out == 1:
-                axes.append(replace(a, size=None))
+                axes.append(a.globalised(n_in))
             elif n_in % n_out == 0:  # a regular pool: kernel = stride = n_in / n_out
                 k = n_in // n_out
                 axes.append(a.through(k, k, 0, 1))
@@ -282,14 +294,14 @@ class _FieldTracer(TorchDispatchMode):
     def _reduction(self, f: Field, x: torch.Tensor, args, kwargs, out: torch.Tensor) -> Field:
         dims = args[1] if len(args) > 1 else kwargs.get("dim")
         if dims is None or (isinstance(dims, (list, tuple)) and len(dims) == 0):
-            return _globalise(f)  # a full reduction
+            return _globalise(f, _spatial(x))  # a full reduction
         dims = {int(d) % x.dim() for d in ([dims] if isinstance(dims, int) else dims)}
         # averaging over an axis of length 1 changes nothing
         rh = x.dim() - 2 in dims and x.shape[-2] > 1
         rw = x.dim() - 1 in dims and x.shape[-1] > 1
         if out.dim() != x.dim():  # keepdim=False: the spatial axes are no longer the last two
-            return _globalise(f)
-        return _globalise(f, h=rh, w=rw)
+            return _globalise(f, _spatial(x))
+        return _globalise(f, _spatial(x), h=rh, w=rw)
 
     @staticmethod
     def _pointwise(traced, out: torch.Tensor) -> Field:
@@ -300,13 +312,13 @@ class _FieldTracer(TorchDispatchMode):
         sliding window and cannot be followed."""
         so = _spatial(out)
         if so is None or any(_spatial(t) is None for t, _ in traced):
-            return _globalise(union([f for _, f in traced]))
+            return union([_globalise(f, _spatial(t) or (1, 1)) for t, f in traced])
         fields = []
         for t, f in traced:
             si = _spatial(t)
             if any(a != b and a != 1 for a, b in zip(si, so)):
                 raise _Untraceable(f"spatial size {si} -> {so}")
-            fields.append(_globalise(f, h=si[0] != so[0], w=si[1] != so[1]))
+            fields.append(_globalise(f, si, h=si[0] != so[0], w=si[1] != so[1]))
         # global fields last: the union takes jump and start from the first (full-size) map
         return union(sorted(fields, key=lambda f: f.is_global))
 
@@ -402,6 +414,7 @@ def trace_fields(model: nn.Module, input_size: int | tuple[int, int], *, in_chan
     modules = [(n, model.get_submodule(n)) for n in names]
     tracer = _FieldTracer()
     records: dict[str, LayerField] = {}
+    skipped: list[str] = []
 
     def make_hook(name: str):
         def hook(module, inputs, output):
@@ -410,6 +423,8 @@ def trace_fields(model: nn.Module, input_size: int | tuple[int, int], *, in_chan
             if isinstance(f, Field) and isinstance(out, torch.Tensor) and out.dim() == 4:
                 records.pop(name, None)  # re-insert: order of the last call
                 records[name] = LayerField(name, type(module).__name__, (int(out.shape[-2]), int(out.shape[-1])), f)
+            elif f == _UNKNOWN:
+                skipped.append(name)
 
         return hook
 
@@ -422,7 +437,9 @@ def trace_fields(model: nn.Module, input_size: int | tuple[int, int], *, in_chan
         with tracer:
             tracer.set(x, INPUT_FIELD)
             model(x)
-    return FieldTable(arch=arch, input_size=(h, w), layers=tuple(records.values()), notes=tuple(tracer.notes))
+    notes = [f"{why}; not reported: {', '.join(dict.fromkeys(skipped))}" if skipped else why
+             for why in dict.fromkeys(tracer.notes)]
+    return FieldTable(arch=arch, input_size=(h, w), layers=tuple(records.values()), notes=tuple(notes))
 
 
 @lru_cache(maxsize=256)
@@ -454,7 +471,8 @@ def receptive_fields(arch: str, input_size: int | str | None = None) -> FieldTab
 @dataclass(frozen=True)
 class UnitField:
     """What unit ``(row, col)`` of ``layer`` sees. Boxes are ``(top, left, bottom, right)`` in input pixels,
-    inclusive; ``box`` is unclipped (may reach into the zero padding), ``clipped_box`` is inside the image."""
+    inclusive; ``box`` is unclipped (may reach into the zero padding), ``clipped_box`` is inside the image.
+    For a global field the box is what the reduced map covered, the same for every unit."""
 
     layer: str
     row: int
@@ -467,8 +485,8 @@ class UnitField:
 
     @property
     def padding_share(self) -> float:
-        """Share of the field that falls in the zero padding around the image (0 for a global field)."""
-        return 0.0 if self.is_global or not self.area else 1 - self.clipped_area / self.area
+        """Share of the field that falls in the zero padding around the image."""
+        return 0.0 if not self.area else 1 - self.clipped_area / self.area
 
     def to_dict(self) -> dict[str, Any]:
         return {"layer": self.layer, "unit": [self.row, self.col], "global": self.is_global,
@@ -482,15 +500,13 @@ def unit_field(layer: LayerField, row: int, col: int, input_size: int | tuple[in
     h, w = layer.shape
     if not (0 <= row < h and 0 <= col < w):
         raise ReceptiveFieldError(f"unit ({row}, {col}) is outside {layer.layer}'s {h}×{w} map")
-    if layer.is_global:
-        return UnitField(layer.layer, row, col, True, (0, 0, H - 1, W - 1), (0, 0, H - 1, W - 1), H * W, H * W)
     t, b = layer.field.h.bounds(row)
     l, r = layer.field.w.bounds(col)
     ct, cb = max(0, math.ceil(t)), min(H - 1, math.floor(b))
     cl, cr = max(0, math.ceil(l)), min(W - 1, math.floor(r))
     inside = max(0, cb - ct + 1) * max(0, cr - cl + 1)
-    area = layer.field.h.size * layer.field.w.size
-    return UnitField(layer.layer, row, col, False, (t, l, b, r), (ct, cl, cb, cr), area, inside)
+    area = int(round((b - t + 1) * (r - l + 1)))
+    return UnitField(layer.layer, row, col, layer.is_global, (t, l, b, r), (ct, cl, cb, cr), area, inside)
 
 
 # ------------------------------------------------------------------------------------------ effective RF
