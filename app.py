@@ -23,6 +23,7 @@ NAV: dict[str, list[st.Page]] = {
         st.Page("views/augmentation.py", title="Augmentation lab", icon=":material/auto_awesome_mosaic:"),
     ],
     "Inside the network": [
+        st.Page("views/explain.py", title="Explain", icon=":material/visibility:"),
     ],
     "Training": [
         st.Page("views/train.py", title="Train", icon=":material/model_training:"),

@@ -143,7 +143,10 @@ def explain(model: nn.Module, image: Image.Image | torch.Tensor, method: str = "
             layer = None
         forward = LogitsModel(model)
         with torch.no_grad():
-            logits = forward(x)[0].float()
+            try:
+                logits = forward(x)[0].float()
+            except RuntimeError as err:
+                raise ExplainError(f"a {size} px image does not fit this model: {str(err).splitlines()[0]}") from None
         probs = torch.softmax(logits, 0).cpu()
         names = list(classes) if classes is not None and len(classes) == probs.numel() else [
             f"class {i}" for i in range(probs.numel())]

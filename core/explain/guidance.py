@@ -71,8 +71,14 @@ def guided_support(model: nn.Module, size: int = 64) -> tuple[bool, str]:
         try:
             for m in relus:
                 handles += [m.register_forward_pre_hook(enter), m.register_forward_hook(leave)]
-            with rec:
-                main_output(model(torch.zeros(1, 3, size, size, device=device)))
+            for probe in (size, 128, 299):  # the smallest input the model accepts (Inception-v3 needs 75 px)
+                try:
+                    with rec:
+                        main_output(model(torch.zeros(1, 3, probe, probe, device=device)))
+                    break
+                except RuntimeError:
+                    rec.found.clear()
+                    rec.depth = 0
         finally:
             for h in handles:
                 h.remove()

@@ -20,6 +20,7 @@ from core.explain.base import Context, ExplainError, black_baseline
 DEFAULTS = {"baseline": "black", "steps": 64, "internal_batch_size": 16, "adaptive": True, "max_steps": 512,
             "tolerance": 0.05, "seed": 0}
 BASELINES = ("black", "blurred", "noise")
+CHOICES = {"baseline": BASELINES}  # parameters with a fixed set of values (the page shows a select box)
 
 
 def make_baseline(x: torch.Tensor, kind: str, seed: int = 0) -> torch.Tensor:

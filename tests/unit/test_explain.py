@@ -125,6 +125,7 @@ def test_eval_mode_buffers_and_grads_unchanged_by_every_method():
         assert all(p.grad is None for p in model.parameters()), f"{method} left gradients on the weights"
 
 
+@pytest.mark.slow
 def test_hooks_released_after_100_calls_and_memory_flat():
     model = Tiny().eval()
     x = _x(5)
