@@ -33,7 +33,7 @@ def _sample(name: str) -> Image.Image:
 
 
 def image_input(key_prefix: str, label: str = "Image", default_sample: int = 0) -> tuple[Image.Image, str] | None:
-    """A sample photo or an upload. Returns ``(RGB image, display name)`` or ``None`` (with a message shown).
+    """A sample photo, an upload or a camera snapshot. Returns ``(RGB image, display name)`` or ``None`` (with a message shown).
 
     Uploads go through ``core.images.load_image`` (format allowlist, size limit, EXIF, modes); a bad file shows
     a specific message. The file name is only ever displayed, escaped, never used as a path.
@@ -42,13 +42,23 @@ def image_input(key_prefix: str, label: str = "Image", default_sample: int = 0) 
     from core.samples import SAMPLE_NAMES
 
     source = st.radio(
-        f"{label} source", ["Sample photo", "Upload"], horizontal=True, key=f"{key_prefix}_src"
+        f"{label} source", ["Sample photo", "Upload", "Camera"], horizontal=True, key=f"{key_prefix}_src"
     )
     if source == "Sample photo":
         name = st.selectbox(
             f"{label}: sample", SAMPLE_NAMES, index=default_sample % len(SAMPLE_NAMES), key=f"{key_prefix}_sample"
         )
         return _sample(name), name
+    if source == "Camera":  # a webcam snapshot (live demos point the camera at an object); same safe decoder
+        shot = st.camera_input(f"{label}: camera snapshot", key=f"{key_prefix}_camera")
+        if shot is None:
+            st.info("Allow the camera in your browser and take a snapshot.")
+            return None
+        try:
+            return _decode_upload(shot.getvalue(), "camera snapshot"), "camera snapshot"
+        except ImageError as err:
+            st.error(f"camera snapshot: {err}", icon="⚠️")
+            return None
     up = st.file_uploader(f"{label}: upload", type=UPLOAD_TYPES, key=f"{key_prefix}_upload")
     if up is None:
         st.info(f"Choose an image file ({ALLOWED_TEXT}).")
