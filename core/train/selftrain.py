@@ -328,6 +328,8 @@ def train_self(cfg: TrainConfig, run_dir: str | Path | None = None, callback: Ca
                            best_val_acc=None, train_time_s=0.0, img_per_s=0.0, duration_s=time.time() - t_start)
     result.state = state
     result.step = step_offset if state == "completed" else step_offset + result.step
+    result.total_steps = max(step_offset, result.step)  # the stages so far (later stages' sizes are not known yet)
+    result.epoch = float(len(summaries))  # in stages, like the records' "epoch"
     result.run_dir = str(run_dir) if run_dir is not None else None
     result.duration_s = time.time() - t_start
     return result

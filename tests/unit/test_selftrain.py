@@ -88,3 +88,29 @@ def test_resume_in_the_middle_of_a_stage_equals_no_stop(tmp_path):
     assert resumed.state == "completed"
     got = resumed.model.state_dict()
     assert all(torch.equal(straight[k], got[k]) for k in straight)  # bit-identical
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_train_the_same_stages(tmp_path):
+    """Rank 0 pseudo-labels and broadcasts; both ranks train each stage on the same images: equal weights."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    torchrun = Path(sys.executable).with_name("torchrun")
+    env = dict(os.environ, PYTHONPATH=str(root), OMP_NUM_THREADS="1")
+    p = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "core", "train",
+                        "--mode", "self-train", "--iterations", "1", "--labelled-per-class", "8",
+                        "--threshold", "0.2", "--arch", "lenet5", "--dataset-options", '{"n": 240}',
+                        "--image-size", "32", "--batch-size", "8", "--epochs", "1", "--max-steps", "3",
+                        "--augmentation", "none", "--device", "cpu", "--runs-dir", str(tmp_path), "--json", "--quiet"],
+                       cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    out = json.loads(p.stdout)
+    assert out["state"] == "completed"
+    shas = out["rank_weight_sha256"]
+    assert len(shas) == 2 and shas[0] == shas[1]
+    assert [s["state"] for s in stages_summary(out["run_dir"])] == ["completed", "completed"]
