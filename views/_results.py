@@ -38,8 +38,10 @@ def render_results(view: results.RunView, key: str) -> None:
                 f"{results.format_seconds(summary['wall_s'])}")
     c[3].metric("Steps", f"{summary['step']}")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(results.confusion_figure(test["confusion"], classes), key=f"{key}_fig_confusion")
-    c2.plotly_chart(results.per_class_figure(test["per_class_acc"], classes, test.get("confusion")), key=f"{key}_fig_per_class")
+    c1.plotly_chart(results.confusion_figure(test["confusion"], classes), config=results.PLOTLY_CONFIG,
+                    key=f"{key}_fig_confusion")
+    c2.plotly_chart(results.per_class_figure(test["per_class_acc"], classes, test.get("confusion")),
+                    config=results.PLOTLY_CONFIG, key=f"{key}_fig_per_class")
     mistakes = []
     try:
         metrics_file = view.run_dir / store.METRICS_FILE

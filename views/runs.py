@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from core.errors import PlaygroundError
 from core.runs import launcher, results, store
@@ -28,6 +29,11 @@ def _row(r: dict) -> dict:
         "best val acc": results.format_acc(r["best_val_acc"], r["best_val_n"]),
         "test acc": results.format_acc(r["test_acc"], r["test_n"]),
     }
+
+
+def _plain(text: str) -> str:
+    """Run messages (file names, error text) as plain text inside markdown: escape what markdown interprets."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~$" else ch for ch in str(text))
 
 
 def _act(action, path: str, done: str) -> None:
@@ -92,15 +98,16 @@ if "runs_selected" not in ss:
 elif ss["runs_selected"] not in (None, *ids):
     ss["runs_selected"] = None  # gone: select nothing rather than silently another run
 # the widget's value lives in session state only (a default as well would make Streamlit warn)
-ss["runs_compare"] = [i for i in ss["runs_compare"] if i in ids] if "runs_compare" in ss else ids[:2]
+ss["runs_compare"] = ([i for i in ss["runs_compare"] if i in ids] if "runs_compare" in ss
+                      else results.default_comparison(runs))
 
 st.subheader("Compare")
 chosen = st.multiselect("Runs to compare", ids, key="runs_compare")
 if chosen:
     views = {rid: results.load_view(by_id[rid]["path"]) for rid in chosen}
     c1, c2 = st.columns(2)
-    c1.plotly_chart(results.compare_figure(views, "acc", "val"), key="runs_fig_acc")
-    c2.plotly_chart(results.compare_figure(views, "loss", "train"), key="runs_fig_loss")
+    c1.plotly_chart(results.compare_figure(views, "acc", "val"), config=results.PLOTLY_CONFIG, key="runs_fig_acc")
+    c2.plotly_chart(results.compare_figure(views, "loss", "train"), config=results.PLOTLY_CONFIG, key="runs_fig_loss")
 
 st.subheader("Manage a run")
 rid = st.selectbox("Run", ids, key="runs_selected", placeholder="Choose a run", on_change=_disarm_delete)
@@ -110,11 +117,24 @@ if flash:
 if rid is None:
     st.stop()
 run = by_id[rid]
-st.caption(f"Status: **{run['state']}** — {run.get('message') or ''}")
-a = st.columns([1, 1, 1, 3])
-a[0].markdown(f"[Open in Train](train?run={rid})")  # a plain link: also works outside st.navigation
 
 
+@st.fragment(run_every=2 if run["state"] in store.ACTIVE_STATES else None)
+def status_caption() -> None:
+    """Polls while the selected run is queued or running ("queued — resuming" must not stay once it runs)."""
+    now = store.run_summary(run["path"])
+    st.caption(f"Status: **{now['state']}** — {_plain(now.get('message') or '')}")
+    if now["state"] != run["state"]:
+        st.rerun()  # another state offers other buttons (Cancel → Resume / Delete) and maybe results
+
+
+status_caption()
+a = st.columns([1.2, 1, 1.6, 1.6, 1.6], vertical_alignment="center")
+try:  # same tab; the Train page stops polling once the run has finished
+    a[0].page_link("views/train.py", label="Open in Train", icon=":material/model_training:",
+                   query_params={"run": rid})
+except StreamlitAPIException:  # this page run on its own, outside app.py's navigation (AppTest)
+    a[0].markdown(f"[Open in Train](train?run={rid})")
 if run["can_resume"]:  # not after a failure that the same settings would repeat (missing weights)
     if a[1].button("Resume", key="runs_resume", help="continue from the last checkpoint"):
         _act(launcher.resume, run["path"], f"Resuming {rid}")

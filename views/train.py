@@ -138,6 +138,22 @@ def _current_run():
     return latest
 
 
+def _describe_run(cfg: dict) -> str:
+    """The live view's one line in words: "LeNet-5 · Shapes · From scratch · 15 epochs · batch 64 · 64 px"."""
+    arch, ds = ARCHITECTURES.get(cfg.get("arch")), DATASETS.get(cfg.get("dataset"))
+    weights = cfg.get("weights")
+    start = {"none": "random weights", "pretrained": "pretrained (ImageNet)"}.get(
+        weights, f"weights of run {str(weights).rstrip('/').rsplit('/', 1)[-1]}")
+    how = MODE_TITLES.get(cfg.get("mode"), str(cfg.get("mode")))
+    how = how if cfg.get("mode") == "scratch" else f"{how} from {start}"  # "From scratch" says it all
+    budget = f"{cfg.get('epochs')} epoch{'s' if cfg.get('epochs') != 1 else ''}"
+    if cfg.get("max_steps"):
+        budget += f", at most {cfg['max_steps']:,} steps"
+    return " · ".join([arch.title if arch else str(cfg.get("arch")), ds.title if ds else str(cfg.get("dataset")),
+                       how, budget,
+                       f"batch {cfg.get('batch_size')}", f"{cfg.get('image_size')} px"])
+
+
 def _start(cfg: TrainConfig) -> None:
     # a double click sends two clicks: one run per request, the second within 3 s with equal settings is ignored
     last = ss.get("train_last_start")
@@ -161,10 +177,7 @@ def _live(run_dir) -> None:
                 "completed": ":material/check_circle:", "cancelled": ":material/stop_circle:",
                 "failed": ":material/error:", "interrupted": ":material/warning:"}.get(state, "")
         st.subheader(f"{icon} Run `{run_dir.name}` — {state}")
-        cfg = v.config
-        st.caption(f"{cfg.get('arch')} · {cfg.get('dataset')} · {MODE_TITLES.get(cfg.get('mode'), cfg.get('mode'))} "
-                   f"· weights {cfg.get('weights')} · {cfg.get('epochs')} epochs · batch {cfg.get('batch_size')} "
-                   f"· {cfg.get('image_size')} px")
+        st.caption(_describe_run(v.config))
         if state == "failed":
             st.error(v.status.get("message") or "the run failed")
         elif state == "interrupted":
@@ -198,9 +211,9 @@ def _live(run_dir) -> None:
         v = results.load_view(run_dir)
         if v.train:
             c1, c2, c3 = st.columns(3)
-            c1.plotly_chart(results.curves_figure(v, "loss"), key="train_fig_loss")
-            c2.plotly_chart(results.curves_figure(v, "acc"), key="train_fig_acc")
-            c3.plotly_chart(results.curves_figure(v, "lr"), key="train_fig_lr")
+            c1.plotly_chart(results.curves_figure(v, "loss"), config=results.PLOTLY_CONFIG, key="train_fig_loss")
+            c2.plotly_chart(results.curves_figure(v, "acc"), config=results.PLOTLY_CONFIG, key="train_fig_acc")
+            c3.plotly_chart(results.curves_figure(v, "lr"), config=results.PLOTLY_CONFIG, key="train_fig_lr")
 
     live()
     curves()

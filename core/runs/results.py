@@ -133,7 +133,15 @@ def format_seconds(s: float | None) -> str:
 
 # ------------------------------------------------------------------ figures
 FEW_POINTS = 20  # curves with fewer points also draw markers
-_LAYOUT = dict(height=300, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+_LAYOUT = dict(height=300, margin=dict(l=10, r=10, t=56, b=10), legend=dict(orientation="h", y=-0.25))
+# Plotly's toolbar appears on hover in the top-right corner: a centred title sat under it in a third-width chart.
+# Titles go top-left, just above the plot area, with the toolbar above them and trimmed to the useful buttons.
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d",
+                                                                  "autoScale2d"]}
+
+
+def _title(text: str) -> dict:
+    return dict(text=text, x=0, xref="paper", xanchor="left", y=1, yref="paper", yanchor="bottom", pad=dict(b=8))
 
 
 def curves_figure(view: RunView, metric: str) -> go.Figure:
@@ -149,22 +157,38 @@ def curves_figure(view: RunView, metric: str) -> go.Figure:
         fig.add_scatter(x=[r["epoch"] for r in ev], y=[r[metric] for r in ev], mode="lines+markers",
                         name="validation")
     title = {"loss": "Loss (cross-entropy)", "acc": "Accuracy", "lr": "Learning rate"}[metric]
-    fig.update_layout(title=title, xaxis_title="epoch", **_LAYOUT)
+    fig.update_layout(title=_title(title), xaxis_title="epoch", **_LAYOUT)
     if metric == "acc":
         fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig
 
 
+# Okabe & Ito's colour-blind-safe palette (yellow left out: too pale on white). A run keeps its colour in both
+# comparison charts; Streamlit's own colorway starts with two blues that students could not tell apart.
+RUN_COLORS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
+
+
+def default_comparison(runs: list[dict], k: int = 2) -> list[str]:
+    """Ids of the ``k`` newest completed runs (``runs``: store.list_runs(), newest first); topped up with the
+    newest runs that have validation results, so a failed run's single dot is not the default."""
+    done = [r["id"] for r in runs if r["state"] == "completed"]
+    rest = [r["id"] for r in runs if r["state"] != "completed" and r.get("best_val_acc") is not None]
+    return (done + rest)[:k]
+
+
 def compare_figure(views: dict[str, RunView], metric: str = "acc", split: str = "val") -> go.Figure:
-    """One line per run: validation ``metric`` per epoch (or training ``metric`` with split="train")."""
+    """One line per run: validation ``metric`` per epoch (or training ``metric`` with split="train"); run i gets
+    ``RUN_COLORS[i]`` in every chart, even when it has no points in this one."""
     fig = go.Figure()
-    for name, view in views.items():
+    for i, (name, view) in enumerate(views.items()):
         recs = view.evals if split == "val" else view.train
         if recs:
+            color = RUN_COLORS[i % len(RUN_COLORS)]
             fig.add_scatter(x=[r["epoch"] for r in recs], y=[r[metric] for r in recs], mode="lines+markers"
-                            if split == "val" else "lines", name=name)
+                            if split == "val" or len(recs) < FEW_POINTS else "lines", name=name,
+                            line=dict(color=color), marker=dict(color=color))
     label = {"acc": "accuracy", "loss": "loss"}.get(metric, metric)
-    fig.update_layout(title=f"{'Validation' if split == 'val' else 'Training'} {label}", xaxis_title="epoch",
+    fig.update_layout(title=_title(f"{'Validation' if split == 'val' else 'Training'} {label}"), xaxis_title="epoch",
                       **_LAYOUT)
     if metric == "acc":
         fig.update_yaxes(range=[0, 1], tickformat=".0%")
@@ -175,8 +199,8 @@ def confusion_figure(confusion: list[list[int]], classes: list[str]) -> go.Figur
     """Rows: true class; columns: predicted class. The diagonal is what the network got right."""
     fig = go.Figure(go.Heatmap(z=confusion, x=classes, y=classes, colorscale="Blues", text=confusion,
                                texttemplate="%{text}", hovertemplate="true %{y} → predicted %{x}: %{z}<extra></extra>"))
-    fig.update_layout(title="Confusion matrix", xaxis_title="predicted", yaxis_title="true", height=420,
-                      margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(title=_title("Confusion matrix"), xaxis_title="predicted", yaxis_title="true", height=420,
+                      margin=dict(l=10, r=10, t=56, b=10))
     fig.update_yaxes(autorange="reversed")
     return fig
 
@@ -188,7 +212,7 @@ def per_class_figure(per_class: list[float | None], classes: list[str],
     text = [("n/a" if v is None else f"{100 * v:.0f}%") + (f" of {n}" if n is not None else "")
             for v, n in zip(per_class, counts)]
     fig = go.Figure(go.Bar(x=classes, y=[v if v is not None else 0 for v in per_class], text=text))
-    fig.update_layout(title="Accuracy per class", height=420, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(title=_title("Accuracy per class"), height=420, margin=dict(l=10, r=10, t=56, b=10))
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig
 

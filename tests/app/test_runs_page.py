@@ -1,6 +1,7 @@
 """Runs page (AppTest): table with statuses, compare curves, resume an interrupted run, delete with confirmation."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -143,3 +144,14 @@ def test_accuracies_come_with_their_image_counts_and_tiny_splits_warn(runs_env):
     warnings = " ".join(w.value for w in at.warning)
     assert "validation split has only 2 images" in warnings and "training split has only 8 images" in warnings
     assert "No validation images of class b" in warnings
+
+
+def test_compare_defaults_to_the_two_newest_finished_runs_in_distinct_colours(runs_env):
+    """Issue 8.12: the default was the first two runs (one failed: a single dot), drawn in two blues."""
+    older = _fake_run(runs_env, "completed", acc=0.6)
+    newer = _fake_run(runs_env, "completed", acc=0.8)
+    _fake_run(runs_env, "failed", acc=0.3)  # the newest run
+    at = _page()
+    assert at.multiselect(key="runs_compare").value == [newer.name, older.name]
+    colors = [t["line"]["color"] for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]]
+    assert len(colors) == 2 and len(set(colors)) == 2

@@ -61,6 +61,9 @@ def test_start_a_tiny_run_and_see_it_complete(runs_env):
     at.run()
     assert store.effective_status(run_dir)["state"] == "completed"
     assert any("completed" in s.value for s in at.subheader)
+    # issue 8.13: the caption in words, with the step cap (it said "lenet5 · shapes · weights none · 1 epochs")
+    assert any(c.value.startswith("LeNet-5 · Shapes") and "From scratch · 1 epoch, at most 6 steps"
+               in c.value for c in at.caption), [c.value for c in at.caption]
     assert any(m.label.endswith("accuracy") for m in at.metric)
     assert any("python -m core train" in c.value for c in at.code)
 
