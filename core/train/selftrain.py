@@ -277,19 +277,22 @@ def train_self(cfg: TrainConfig, run_dir: str | Path | None = None, callback: Ca
             record({"type": "resume", "step": step_offset, "stage": stage})
 
         offset = step_offset
+        stage_total: dict[str, int] = {}  # the stage's own step count, from its meta record
 
-        def forward(rec: dict, stage=stage, offset=offset) -> None:
+        def forward(rec: dict, stage=stage, offset=offset, stage_total=stage_total) -> None:
             if rec.get("type") == "end":
                 return
             rec = {**rec, "stage": stage, "stages": n_stages}
-            total = rec.get("total_steps")
+            if rec.get("type") == "meta":
+                stage_total["steps"] = rec["total_steps"]
+            total = rec.get("total_steps") or stage_total.get("steps")
             if "step" in rec:
                 local = rec["step"]
                 rec["step"] = offset + local
                 if total:
                     rec["epoch"] = stage + local / total  # x axis in stages: stage i spans i … i+1
-            if total:
-                rec["total_steps"] = offset + total
+            if rec.get("total_steps"):
+                rec["total_steps"] = offset + rec["total_steps"]
             if rec.get("type") == "meta":
                 rec["epochs"] = n_stages
             if rec.get("type") == "phase":

@@ -64,6 +64,7 @@ def test_tiny_self_training_run_writes_stages_and_a_usable_final_model(tmp_path)
     assert [r["stage"] for r in recs if r["type"] == "test"] == [0, 1]
     train_steps = [r["step"] for r in recs if r["type"] == "train"]
     assert train_steps == sorted(train_steps) and len(set(train_steps)) == len(train_steps)
+    assert all(r["stage"] <= r["epoch"] <= r["stage"] + 1 for r in recs if r["type"] in ("train", "eval", "test"))
     assert any(r["type"] == "pseudo" for r in recs) and recs[-1]["type"] == "end"
     final = load_run_model(run_dir)  # the run folder's own checkpoint is the last student
     student = load_run_model(run_dir / STAGES_DIR / "1", "last")
