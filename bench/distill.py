@@ -10,6 +10,8 @@ Self-training: for each seed ``core.train.selftrain.SELF_TRAIN_DEFAULTS`` (50 la
 pseudo-label accuracy and the number kept, and the run's wall time.
 
     .venv/bin/python -m bench.distill [--seeds 0 1 2] [--threads 1] [--skip-kd] [--skip-selftrain]
+    .venv/bin/python -m bench.distill --n 6000 --image-size 32 --teacher-epochs 10 --student-epochs 2 \\
+        --st-max-steps 300          # the smaller setting measured on the busy 2-core development machine
 
 Gotcha: runs execute in this process one after another (``worker.execute``, as the page's worker would), with
 ``--threads`` torch threads; wall times depend on how busy the machine is, accuracies do not (CPU, fixed seeds).
@@ -40,18 +42,19 @@ def _execute(cfg, runs: Path) -> tuple[Path, float]:
     return run_dir, time.time() - t0
 
 
-def bench_kd(seeds: list[int], runs: Path) -> None:
+def bench_kd(seeds: list[int], runs: Path, data: dict, teacher_epochs: int, student_epochs: int) -> None:
     from core.runs import store
     from core.runs.distill_figures import agreement
     from core.train.config import TrainConfig
     from core.train.losses import kd_pair
 
-    teacher, t_s = _execute(TrainConfig.from_preset("shapes-lenet5"), runs)
+    teacher, t_s = _execute(TrainConfig.from_preset("shapes-lenet5", epochs=teacher_epochs, **data), runs)
     t_acc = store.run_summary(teacher)["test_acc"]
-    print(f"teacher: LeNet-5 default preset, test {100 * t_acc:.1f} % ({t_s:.0f} s)", flush=True)
+    print(f"teacher: LeNet-5 default preset with {data} and {teacher_epochs} epochs, test {100 * t_acc:.1f} % "
+          f"({t_s:.0f} s)", flush=True)
     kd_acc, plain_acc, diffs, agree_kd, agree_plain = [], [], [], [], []
     for seed in seeds:
-        kd_cfg, plain_cfg = kd_pair(str(teacher), seed=seed)
+        kd_cfg, plain_cfg = kd_pair(str(teacher), seed=seed, epochs=student_epochs)
         kd_run, kd_s = _execute(kd_cfg, runs)
         plain_run, plain_s = _execute(plain_cfg, runs)
         a_kd, a_plain = agreement(teacher, kd_run), agreement(teacher, plain_run)
@@ -70,13 +73,14 @@ def bench_kd(seeds: list[int], runs: Path) -> None:
     print(f"  difference  {_ms(diffs)}  (ratio of means {statistics.mean(kd_acc) / statistics.mean(plain_acc):.3f})")
 
 
-def bench_selftrain(seeds: list[int], runs: Path) -> None:
+def bench_selftrain(seeds: list[int], runs: Path, data: dict, max_steps: int | None) -> None:
     from core.train.selftrain import self_train_config, stages_summary
 
     per_stage: dict[int, list[float]] = {}
     gains = []
     for seed in seeds:
-        run_dir, wall = _execute(self_train_config(seed=seed), runs)
+        extra = {"max_steps": max_steps} if max_steps else {}
+        run_dir, wall = _execute(self_train_config(seed=seed, **data, **extra), runs)
         stages = stages_summary(run_dir)
         for s in stages:
             per_stage.setdefault(s["stage"], []).append(s["test_acc"])
@@ -98,16 +102,23 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 leaves the other core to others)")
     ap.add_argument("--skip-kd", action="store_true")
     ap.add_argument("--skip-selftrain", action="store_true")
+    ap.add_argument("--n", type=int, default=12000, help="Shapes training images (default: the page's 12k)")
+    ap.add_argument("--image-size", type=int, default=64)
+    ap.add_argument("--teacher-epochs", type=int, default=15, help="KD teacher (default preset: 15)")
+    ap.add_argument("--student-epochs", type=int, default=3, help="KD student budget, with and without KD")
+    ap.add_argument("--st-max-steps", type=int, default=None, help="self-training steps per student stage "
+                    "(default: the page's)")
     args = ap.parse_args()
+    data = {"dataset_options": {"n": args.n}, "image_size": args.image_size}
     import torch
 
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory(prefix="cnnpg-bench-distill-") as tmp:
         runs = Path(tmp)
         if not args.skip_kd:
-            bench_kd(args.seeds, runs)
+            bench_kd(args.seeds, runs, data, args.teacher_epochs, args.student_epochs)
         if not args.skip_selftrain:
-            bench_selftrain(args.seeds, runs)
+            bench_selftrain(args.seeds, runs, data, args.st_max_steps)
 
 
 if __name__ == "__main__":

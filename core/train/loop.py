@@ -183,8 +183,7 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
     set_train_mode(raw_model, frozen)
     stopped = False
     img_s = None  # exponential moving average of training throughput
-    parts_n = len(objective.parts)
-    sums = torch.zeros(3 + parts_n, device=device)  # loss·n, correct, n, parts·n since the last log (no sync per step)
+    sums = torch.zeros(3 + len(objective.parts), device=device)  # loss·n, correct, n, parts·n since the last log (no sync per step)
     t_log, last_ckpt, eval_time = time.perf_counter(), time.time(), 0.0
     # a run stopped during an end-of-epoch evaluation resumes with that evaluation
     eval_due = (resume_state is not None and 0 < step and step % steps_per_epoch == 0
