@@ -28,6 +28,7 @@ def teacher_run(tmp_path_factory):
     return run_dir
 
 
+@pytest.mark.slow
 def test_kd_run_keeps_the_teacher_frozen_and_out_of_the_checkpoint(teacher_run, tmp_path, monkeypatch):
     seen = {}
     real = losses.load_teacher
@@ -58,6 +59,7 @@ def test_kd_run_keeps_the_teacher_frozen_and_out_of_the_checkpoint(teacher_run, 
     assert r["loss"] == pytest.approx(0.9 * r["loss_kd"] + 0.1 * r["loss_ce"], rel=1e-4)
 
 
+@pytest.mark.slow
 def test_kd_resume_two_plus_two_equals_four(teacher_run, tmp_path):
     cfg = TrainConfig(**STUDENT, objective="distill", teacher=str(teacher_run))
     straight = train(cfg).model.state_dict()
@@ -104,7 +106,8 @@ def test_estimate_includes_the_teacher_forward(teacher_run):
     assert losses.estimate_teacher(TrainConfig(**STUDENT), 6, torch.device("cpu")) is None
 
 
-def test_cli_flags_parse_every_field_type_and_the_mode_alias(teacher_run):
+def test_cli_flags_parse_every_field_type_and_the_mode_alias(tmp_path):
+    teacher_run = tmp_path  # parsing only: the teacher is checked when the config is validated
     import dataclasses
 
     from core.cli.train import config_from_args, field_parser, register
