@@ -39,6 +39,7 @@ from torch import nn
 
 from core.errors import InputError, PlaygroundError
 from core.models.registry import ArchSpec, get_spec
+from core.overview import hf_cache_dir  # noqa: F401 (re-exported: the hub cache, resolved now)
 
 __all__ = [
     "WeightsError",
@@ -88,16 +89,6 @@ def _tv_cache_file(spec: ArchSpec) -> Path:
     w = tv_weights(spec)
     # Same directory and file name as torch.hub.load_state_dict_from_url, read at call time (TORCH_HOME).
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urllib.request.urlparse(w.url).path)
-
-
-def hf_cache_dir() -> Path:
-    """The Hugging Face hub cache, resolved from the environment now (huggingface_hub reads it at import)."""
-    env = os.environ
-    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
-        if env.get(var):
-            return Path(env[var]).expanduser()
-    hf_home = env.get("HF_HOME") or os.path.join(env.get("XDG_CACHE_HOME") or "~/.cache", "huggingface")
-    return Path(hf_home).expanduser() / "hub"
 
 
 def _hf_repo(spec: ArchSpec) -> str:
