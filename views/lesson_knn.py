@@ -82,11 +82,12 @@ st.caption(f"Measured on this server: the experiment took {res.seconds:.1f} s "
 largest = max(res.train_sizes)
 m1, m2, m3 = st.columns(3)
 pix, cnn = res.at(PIXELS), res.at(CNN)
-m1.metric(f"k-NN on pixels, N = {largest:,}", f"{pix.accuracy:.1%}", f"{pix.memory_bytes / 1e6:,.2f} MB held",
-          delta_color="off")
-m2.metric(f"Small CNN, N = {largest:,}", f"{cnn.accuracy:.1%}", f"{cnn.memory_bytes / 1e6:,.3f} MB held",
-          delta_color="off")
-m3.metric("Memory ratio k-NN / CNN", f"{pix.memory_bytes / cnn.memory_bytes:,.0f}×")
+m1.metric(f"k-NN on pixels, N = {largest:,}", f"{pix.accuracy:.1%}",
+          help=f"holds {pix.memory_bytes:,} bytes: the training images as float32 vectors and their labels")
+m2.metric(f"Small CNN, N = {largest:,}", f"{cnn.accuracy:.1%}",
+          help=f"holds {cnn.memory_bytes:,} bytes: weights and BatchNorm statistics")
+m3.metric("Memory k-NN / CNN", f"{pix.memory_bytes / cnn.memory_bytes:,.0f}×",
+          help=f"{pix.memory_bytes / 1e6:,.2f} MB vs {cnn.memory_bytes / 1e6:,.3f} MB")
 
 COLORS = {"k-NN · pixels": "#d62728", "k-NN · CNN features": "#ff7f0e", "Linear layer": "#2ca02c",
           "Small CNN": "#1f77b4"}

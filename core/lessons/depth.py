@@ -299,39 +299,49 @@ class DepthLesson:
         return next((c for c in self.curves if c.depth == depth and c.residual == residual), None)
 
     def conclusion(self) -> str:
-        """Two sentences read off the measurements."""
+        """Two sentences read off the measurements (they say so when the textbook effect does not show)."""
         parts = []
         plain = next((p for p in self.profiles if not p.residual), None)
         res = next((p for p in self.profiles if p.residual), None)
         if plain and res:
             rp, rr = plain.first_to_last(), res.first_to_last()
-            def word(r: float) -> str:
-                if not math.isfinite(r):
-                    return "not finite"
-                return "vanishes" if r < 0.1 else "explodes" if r > 10 else "stays within 10× "
             parts.append(
                 f"At initialisation the first layer's gradient is {rp:.2g}× the last conv layer's in the plain "
-                f"{self.depth}-layer network ({word(rp).strip()}) and {rr:.2g}× in the residual one ({word(rr).strip()}).")
-        window = max(1, self.steps // 10)
-        def tail(c: CurveResult | None) -> float:
-            return sum(c.losses[-window:]) / len(c.losses[-window:]) if c and c.losses else math.nan
-        pd, ps, rd = (tail(self.curve(self.depth, False)), tail(self.curve(self.shallow_depth, False)),
-                      tail(self.curve(self.depth, True)))
-        if all(math.isfinite(v) for v in (pd, ps, rd)):
-            degraded = pd > ps + LOSS_MARGIN
-            parts.append(
-                f"After {self.steps} steps the plain-{self.depth} training loss is {pd:.3f} vs {ps:.3f} for "
-                f"plain-{self.shallow_depth} ({'the deeper plain net trains worse: degradation' if degraded else 'no degradation at this budget'}), "
-                f"and the residual-{self.depth} reaches {rd:.3f}"
-                f"{' (better than plain)' if rd < pd - LOSS_MARGIN else ' (not clearly better than plain here)'}.")
-        elif not all(math.isfinite(v) for v in (pd, rd)):
+                f"{self.depth}-layer network ({_verdict(rp)}) and {rr:.2g}× in the residual one ({_verdict(rr)}).")
+        pd, rd = self.final_loss(self.depth, False), self.final_loss(self.depth, True)
+        ps = self.final_loss(self.shallow_depth, False) if self.shallow_depth < self.depth else math.nan
+        if not (math.isfinite(pd) and math.isfinite(rd)):
             parts.append("A training loss became infinite or NaN: that network diverged at this learning rate.")
+        elif not math.isfinite(ps):
+            parts.append(f"After {self.steps} steps the plain-{self.depth} training loss is {pd:.3f} and the "
+                         f"residual-{self.depth} reaches {rd:.3f}.")
+        else:
+            degraded = ("the deeper plain net trains worse: degradation" if pd > ps + LOSS_MARGIN
+                        else "no degradation at this budget")
+            better = " (better than plain)" if rd < pd - LOSS_MARGIN else " (not clearly better than plain here)"
+            parts.append(f"After {self.steps} steps the plain-{self.depth} training loss is {pd:.3f} vs {ps:.3f} "
+                         f"for plain-{self.shallow_depth} ({degraded}), and the residual-{self.depth} reaches "
+                         f"{rd:.3f}{better}.")
         return " ".join(parts)
+
+    def final_loss(self, depth: int, residual: bool) -> float:
+        """Mean training loss of the last 10 % of the steps of that curve (NaN when it was not trained)."""
+        c = self.curve(depth, residual)
+        if c is None or not c.losses:
+            return math.nan
+        tail = c.losses[-max(1, len(c.losses) // 10):]
+        return sum(tail) / len(tail)
+
+
+def _verdict(ratio: float) -> str:
+    if not math.isfinite(ratio):
+        return "not finite"
+    return "it vanishes" if ratio < 0.1 else "it explodes" if ratio > 10 else "within 10× of each other"
 
 
 def depth_lesson(depth: int = 20, *, batchnorm: bool = True, shallow_depth: int = 8, steps: int = 150,
-                 batch_size: int = 32, lr: float = 3e-3, optimizer: str = "adamw", grad_steps: int = 10, train_size: int = 2000,
-                 n_test: int = 300, image_size: int = 32, width: int = 16, seed: int = 0,
+                 batch_size: int = 32, lr: float = 3e-3, optimizer: str = "adamw", grad_steps: int = 10,
+                 train_size: int = 2000, n_test: int = 300, image_size: int = 32, width: int = 16, seed: int = 0,
                  progress: Callable[[float, str], None] | None = None) -> DepthLesson:
     """The whole lesson: gradient profiles (plain and residual at ``depth``), short training curves of
     plain-``shallow_depth``, plain-``depth`` and residual-``depth`` (the ResNet paper's Fig. 1 and 4 in small),
@@ -342,6 +352,8 @@ def depth_lesson(depth: int = 20, *, batchnorm: bool = True, shallow_depth: int 
     not how well a learning rate happens to suit each depth."""
     check_depth(depth)
     check_depth(shallow_depth)
+    if shallow_depth >= depth:  # the reference must be shallower (depth 4 has none: only two curves then)
+        shallow_depth = max(MIN_DEPTH, depth - 4)
     if not 1 <= steps <= 20_000:
         raise InputError(f"steps must be between 1 and 20,000, got {steps}")
     report = progress or (lambda f, m: None)
@@ -356,7 +368,7 @@ def depth_lesson(depth: int = 20, *, batchnorm: bool = True, shallow_depth: int 
         profiles.append(gradient_profile(depth, residual=residual, batchnorm=batchnorm, steps=grad_steps,
                                          batch_size=64, lr=lr, optimizer=optimizer, seed=seed, data=data,
                                          width=width))
-    runs = [(shallow_depth, False), (depth, False), (depth, True)]
+    runs = list(dict.fromkeys([(shallow_depth, False), (depth, False), (depth, True)]))
     curves, models = [], {}
     for j, (d, residual) in enumerate(runs):
         label = f"{'residual' if residual else 'plain'}-{d}"

@@ -123,3 +123,14 @@ def test_gradient_profile_and_lesson_in_small(tmp_path, monkeypatch):
     assert [len(r.accuracy) for r in lesson.lesions] == [3, 3]
     text = lesson.conclusion()
     assert "plain-8" in text and f"{lesson.profiles[0].first_to_last():.2g}" in text
+
+
+@pytest.mark.slow
+def test_lesson_at_the_smallest_depth_has_no_shallower_reference(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNPG_DATA_DIR", str(tmp_path))
+    lesson = dl.depth_lesson(4, steps=2, batch_size=4, grad_steps=0, train_size=8, n_test=6, image_size=16, width=4)
+    assert [c.label for c in lesson.curves] == ["plain-4", "residual-4"]
+    assert "plain-4 training loss is" in lesson.conclusion() and "degradation" not in lesson.conclusion()
+    deeper = dl.depth_lesson(8, shallow_depth=8, steps=2, batch_size=4, grad_steps=0, train_size=8, n_test=6,
+                             image_size=16, width=4)
+    assert [c.label for c in deeper.curves] == ["plain-4", "plain-8", "residual-8"]
