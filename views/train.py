@@ -30,7 +30,8 @@ BATCH_SIZES = [4, 8, 16, 32, 64, 128, 256]
 # Besides the six presets, the Augmentation lab's current pipeline (its page keeps the validated JSON in session
 # state under LAB_SPEC_KEY) or a pipeline JSON file (the lab's Export tab writes one). Colons: no preset has one.
 AUG_LAB, AUG_FILE = ":lab", ":file"
-AUG_CHOICES = {**{k: k for k in AUG_PRESETS}, AUG_LAB: "the Augmentation lab's pipeline", AUG_FILE: "a pipeline JSON file"}
+AUG_CHOICES = {**{k: k for k in AUG_PRESETS}, AUG_LAB: "the Augmentation lab's pipeline",
+               AUG_FILE: "a pipeline JSON file"}
 LAB_SPEC_KEY = "aug_spec_json"
 CURVES_EVERY_S = 6  # seconds between two redraws of the live curves (the progress bar: every 2 s)
 SIMPLE = ("epochs", "batch_size", "image_size", "optimizer", "lr", "momentum", "weight_decay", "warmup_fraction",

@@ -132,6 +132,9 @@ def format_seconds(s: float | None) -> str:
 
 
 # ------------------------------------------------------------------ figures
+# Okabe & Ito's colour-blind-safe palette (yellow left out: too pale on white). A run keeps its colour in both
+# comparison charts; Streamlit's own colorway starts with two blues that students could not tell apart.
+RUN_COLORS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
 FEW_POINTS = 20  # curves with fewer points also draw markers
 _LAYOUT = dict(height=300, margin=dict(l=10, r=10, t=56, b=10), legend=dict(orientation="h", y=-0.25))
 # Plotly's toolbar appears on hover in the top-right corner: a centred title sat under it in a third-width chart.
@@ -151,21 +154,16 @@ def curves_figure(view: RunView, metric: str) -> go.Figure:
     if tr:  # markers as well while there are few points: one point drawn as a line is invisible
         fig.add_scatter(x=[r["epoch"] for r in tr], y=[r[metric] for r in tr],
                         mode="lines" if len(tr) >= FEW_POINTS else "lines+markers",
-                        name="train" if metric != "lr" else "learning rate")
+                        name="train" if metric != "lr" else "learning rate", line=dict(color=RUN_COLORS[0]))
     if metric != "lr" and view.evals:
         ev = view.evals
         fig.add_scatter(x=[r["epoch"] for r in ev], y=[r[metric] for r in ev], mode="lines+markers",
-                        name="validation")
+                        name="validation", line=dict(color=RUN_COLORS[1]))  # not a second blue
     title = {"loss": "Loss (cross-entropy)", "acc": "Accuracy", "lr": "Learning rate"}[metric]
     fig.update_layout(title=_title(title), xaxis_title="epoch", **_LAYOUT)
     if metric == "acc":
         fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig
-
-
-# Okabe & Ito's colour-blind-safe palette (yellow left out: too pale on white). A run keeps its colour in both
-# comparison charts; Streamlit's own colorway starts with two blues that students could not tell apart.
-RUN_COLORS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
 
 
 def default_comparison(runs: list[dict], k: int = 2) -> list[str]:

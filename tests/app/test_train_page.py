@@ -127,7 +127,8 @@ def test_an_uploaded_pipeline_json_is_validated_and_used(runs_env):
     at.file_uploader(key="train_aug_file").set_value(("crop.json", good, "application/json")).run()
     assert not at.error, [e.value for e in at.error]
     cfg = _started_config(at, runs_env)
-    assert cfg["augmentation"]["steps"][0]["name"] == "crop" and cfg["augmentation"]["steps"][0]["params"]["padding"] == 4
+    step = cfg["augmentation"]["steps"][0]
+    assert step["name"] == "crop" and step["params"]["padding"] == 4
 
 
 def test_a_pretrained_preset_offline_is_refused_before_it_starts(runs_env, monkeypatch):

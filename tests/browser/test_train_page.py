@@ -84,3 +84,101 @@ def test_run_survives_reload_and_cancels_from_the_page(app_server, page, stop_le
     assert "cancelled" in page.get_by_text("Status:").first.inner_text()
     page.wait_for_timeout(1000)
     screenshot(page, "runs")
+
+
+def _fake_finished_run(root, acc: float):
+    """A completed run folder as the worker leaves it (metrics, status), without training."""
+    from core.train import TrainConfig
+
+    run_dir = store.create_run(TrainConfig(arch="lenet5", dataset_options={"n": 120}, image_size=32, epochs=2), root)
+    store.append_metrics(run_dir, {"type": "meta", "step": 0, "total_steps": 8, "epochs": 2, "classes": ["a", "b"],
+                                   "num_train": 108, "num_val": 12, "num_test": 20})
+    for step in (1, 4, 8):
+        store.append_metrics(run_dir, {"type": "train", "step": step, "epoch": step / 4, "loss": 2 / step,
+                                       "acc": acc, "lr": 0.01, "img_per_s": 100, "eta_s": 0, "total_steps": 8})
+        if step % 4 == 0:
+            store.append_metrics(run_dir, {"type": "eval", "split": "val", "step": step, "epoch": step / 4,
+                                           "loss": 1 / step, "acc": acc * step / 8, "n": 12,
+                                           "per_class_acc": [acc, acc], "confusion": [[5, 1], [1, 5]]})
+    store.append_metrics(run_dir, {"type": "test", "split": "test", "dataset_split": "test", "step": 8, "epoch": 2.0,
+                                   "loss": 0.5, "acc": acc, "n": 20, "per_class_acc": [acc, acc],
+                                   "confusion": [[9, 1], [1, 9]], "misclassified": []})
+    store.write_status(run_dir, state="completed", started=time.time() - 60, ended=time.time(), message="finished")
+    time.sleep(1.05)  # run ids are timestamped to the second
+    return run_dir
+
+
+def _pick(page, label: str, option: str) -> None:
+    page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first.click()
+    page.get_by_role("option", name=option).click()
+    wait_for_script(page)
+
+
+def _overlap(a: dict | None, b: dict | None) -> bool:
+    return bool(a and b and a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+                and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+def test_runs_page_delete_compare_live_status_and_open_in_train(app_server, page, tmp_path_factory):
+    """Issue 8.1, 8.12, 8.13 in a real browser: one tick deletes one run, distinct colours, a live status caption,
+    a label that fits, a same-tab link to the Train page, chart titles clear of Plotly's toolbar."""
+    import subprocess
+    import sys
+
+    root = next(tmp_path_factory.getbasetemp().glob("app-home*")) / "runs"
+    a, b = _fake_finished_run(root, 0.7), _fake_finished_run(root, 0.9)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    try:
+        live = store.create_run(store.load_config(a), root)
+        store.begin_session(live, state="running", started=time.time(), pid=sleeper.pid,
+                            pid_start=store.process_start_time(sleeper.pid), message="queued — resuming")
+        open_page(page, app_server, "runs")
+        compare = page.locator('[data-testid="stMultiSelect"]').first.inner_text()
+        assert a.name in compare and b.name in compare and live.name not in compare  # the two finished runs
+        page.get_by_text("Validation accuracy").first.wait_for()
+        strokes = page.locator(".js-plotly-plot").first.evaluate(
+            "el => Array.from(el.querySelectorAll('.scatterlayer path.js-line')).map(p => p.style.stroke)")
+        assert len(strokes) == 2 and len(set(strokes)) == 2, strokes
+
+        # the status caption follows the run without a reload
+        _pick(page, "Run", live.name)
+        assert "running" in page.get_by_text("Status:").first.inner_text()
+        sleeper.terminate()
+        store.end_session(live, state="completed", message="finished")
+        _wait(lambda: "completed" in page.get_by_text("Status:").first.inner_text(), 20, "the caption to update")
+        wait_for_script(page)
+
+        # one tick arms one click for one run
+        _pick(page, "Run", b.name)
+        box = page.get_by_text("I want to delete it").first
+        assert box.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), "the checkbox label is cut off"
+        box.click()
+        wait_for_script(page)
+        page.get_by_role("button", name="Delete run").click()
+        wait_for_script(page)
+        assert_no_exception(page)
+        assert not b.exists() and a.exists() and live.exists()
+        assert page.get_by_role("button", name="Delete run").count() == 0  # nothing is selected, nothing armed
+        run_box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Run").first
+        assert a.name not in run_box.inner_text() and live.name not in run_box.inner_text(), run_box.inner_text()
+        _pick(page, "Run", a.name)
+        assert page.get_by_role("button", name="Delete run").is_disabled()
+        page.get_by_text("Confusion matrix").first.wait_for()
+        page.wait_for_timeout(800)
+        screenshot(page, "runs-manage")
+
+        # Open in Train: the same tab
+        page.get_by_role("link", name="Open in Train").first.click()
+        _wait(lambda: f"run={a.name}" in page.url, 90, "the Train page with the run")
+        wait_for_script(page)
+        assert len(page.context.pages) == 1 and "train" in page.url
+        assert a.name in _run_heading(page) and "LeNet-5" in page.get_by_text("LeNet-5 ·").first.inner_text()
+        chart = page.locator(".js-plotly-plot").first
+        chart.hover()
+        page.wait_for_timeout(500)
+        title = chart.locator(".gtitle").first.bounding_box()
+        bar = chart.locator(".modebar").first.bounding_box()
+        assert title and bar and not _overlap(title, bar), (title, bar)
+        screenshot(page, "train-finished-run")
+    finally:
+        sleeper.kill()
