@@ -82,3 +82,27 @@ def test_depth_page_runs_a_small_experiment_and_shows_measurements(monkeypatch):
     assert any(f"{res.seconds:.1f} s" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 4
     assert any("64 paths through 6 blocks" in h.value for h in at.subheader)
+
+
+def test_fc_conv_page_counts_parameters_without_training():
+    at = _page("lesson_fc_conv.py")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Fully connected"] == f"{(3 * 32 * 32) * (16 * 32 * 32) + 16 * 32 * 32:,}"
+    assert metrics["Convolution"] == f"{16 * 27 + 16:,}"
+    at.select_slider(key="fcc_size").set_value(224).run()
+    assert {m.label: m.value for m in at.metric}["Fully connected"] == f"{(3 * 224**2) * (16 * 224**2) + 16 * 224**2:,}"
+    assert "fcc_result" not in at.session_state
+
+
+@pytest.mark.slow
+def test_fc_conv_page_trains_both_and_shows_templates():
+    at = _page("lesson_fc_conv.py")
+    at.number_input(key="fcc_steps").set_value(10)
+    at.select_slider(key="fcc_train").set_value(300)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    res = at.session_state["fcc_result"]
+    assert res.steps == 10 and res.train_size == 300
+    assert at.success[0].value == res.conclusion()
+    assert f"{res.fc_accuracy:.1%}" in [m.value for m in at.metric]
+    assert len(at.get("image")) == 6 + 16  # one template per class, 16 first-layer filters

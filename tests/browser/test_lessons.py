@@ -57,3 +57,18 @@ def test_depth_lesson_page(app_server, page):
     page.get_by_text("Gradient norm of every layer").first.scroll_into_view_if_needed()
     page.wait_for_timeout(1500)
     screenshot(page, "lesson-depth")
+
+
+def test_fc_conv_lesson_page(app_server, page):
+    open_page(page, app_server, "")
+    open_page(page, app_server, "lesson_fc_conv")
+    assert page.get_by_text("Fully connected", exact=True).count() >= 1
+    _fill(page, "Training steps (AdamW, 64 images each)", "20")
+    page.get_by_role("button", name="Train both").click()
+    wait_for_script(page, timeout_ms=300_000)
+    _wait_for(page, '[data-testid="stImage"] img', 6 + 16, 300)
+    text = page.locator('[data-testid="stAlertContentSuccess"]').first.inner_text()
+    assert "the single fully connected layer" in text
+    page.get_by_text("What they learned").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)
+    screenshot(page, "lesson-fc-conv")
