@@ -258,6 +258,11 @@ with tab_st:
                 for i, e in enumerate(examples):
                     cols[i % 8].image(e["image"], caption=e["caption"], width="stretch")
         done = [s for s in stages if s["test_acc"] is not None]
+        K = len(view.classes) or 1
+        if done and done[0]["stage"] == 0 and done[0]["test_acc"] < 1.5 / K:
+            st.warning(f"The labelled-only teacher scores {_pct(done[0]['test_acc'])}, close to guessing "
+                       f"({_pct(1 / K)} for {K} classes): most of its pseudo-labels will be wrong, and a student "
+                       "cannot learn more than they say. Give it more labelled images per class (or more epochs).")
         if view.status.get("state") == "completed" and len(done) >= 2:
             gain = done[-1]["test_acc"] - done[0]["test_acc"]
             duration = store.run_summary(st_run).get("duration_s")

@@ -86,3 +86,7 @@ def test_start_one_iteration_of_self_training_and_see_the_stages(runs_env):
     labels = [m.label for m in at.metric]
     assert "Pool (unlabelled)" in labels and "Pseudo-label accuracy, kept" in labels
     assert any("Self-training" in md.value and "labelled-only teacher" in md.value for md in at.markdown)
+    from core.train.selftrain import stages_summary
+
+    near_chance = stages_summary(run_dir)[0]["test_acc"] < 1.5 / 6
+    assert near_chance == any("close to guessing" in w.value for w in at.warning)
