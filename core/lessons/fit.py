@@ -33,11 +33,14 @@ class FitResult:
 
 def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int, batch_size: int = 64, lr: float = 3e-3,
         weight_decay: float = 1e-4, seed: int = 0, optimizer: str = "adamw",
+        transform: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
         on_step: Callable[[int, float], None] | None = None) -> FitResult:
     """Train ``model`` in place for ``steps`` mini-batch steps; returns the per-step losses and the wall time.
 
     Batches are drawn without replacement within a pass and reshuffled after each pass (seeded by ``seed``).
-    ``optimizer``: "adamw" or "sgd" (momentum 0.9; plain SGD shows vanishing gradients more honestly).
+    ``optimizer``: "adamw" or "sgd" (momentum 0.9). ``transform(batch, generator)``, when given, turns each
+    mini-batch of ``x`` into the network's input (augmentation, normalisation), drawing from the same seeded
+    generator as the sampling, so a run is reproducible.
     """
     g = torch.Generator().manual_seed(seed)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -59,7 +62,8 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int, batch
             group["lr"] = lr * _schedule(step, steps)
         idx = order[pos:pos + bs]
         pos += bs
-        loss = F.cross_entropy(model(x[idx]), y[idx])
+        xb = x[idx] if transform is None else transform(x[idx], g)
+        loss = F.cross_entropy(model(xb), y[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

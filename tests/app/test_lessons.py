@@ -106,3 +106,18 @@ def test_fc_conv_page_trains_both_and_shows_templates():
     assert at.success[0].value == res.conclusion()
     assert f"{res.fc_accuracy:.1%}" in [m.value for m in at.metric]
     assert len(at.get("image")) == 6 + 16  # one template per class, 16 first-layer filters
+
+
+@pytest.mark.slow
+def test_shortcut_page_trains_three_networks_side_by_side():
+    at = _page("lesson_shortcut.py")
+    assert len(at.get("image")) == 12  # six biased training and six unbiased test examples
+    at.number_input(key="sc_steps").set_value(10)
+    at.select_slider(key="sc_train").set_value(300)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    res = at.session_state["sc_result"]
+    assert [m.label for m in res.models] == ["Biased data", "Biased data + hue augmentation", "Unbiased data"]
+    assert res.shortcut_train == 1.0 and res.train_size == 300
+    assert at.success[0].value == res.conclusion()
+    assert len(at.get("plotly_chart")) == 1

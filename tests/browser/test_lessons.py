@@ -72,3 +72,18 @@ def test_fc_conv_lesson_page(app_server, page):
     page.get_by_text("What they learned").first.scroll_into_view_if_needed()
     page.wait_for_timeout(1500)
     screenshot(page, "lesson-fc-conv")
+
+
+def test_shortcut_lesson_page(app_server, page):
+    open_page(page, app_server, "")
+    open_page(page, app_server, "lesson_shortcut")
+    _wait_for(page, '[data-testid="stImage"] img', 12, 120)
+    _fill(page, "Training steps per network (AdamW, 64 images)", "20")
+    page.get_by_role("button", name="Train the three networks").click()
+    wait_for_script(page, timeout_ms=300_000)
+    _wait_for(page, '[data-testid="stPlotlyChart"]', 1, 300)
+    text = page.locator('[data-testid="stAlertContentSuccess"]').first.inner_text()
+    assert "on held-out biased images but" in text and "unbiased test split" in text
+    page.get_by_text("Measured on this server").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)
+    screenshot(page, "lesson-shortcut")
