@@ -34,6 +34,7 @@ NAV: dict[str, list[st.Page]] = {
         st.Page("views/lesson_knn.py", title="k-NN vs learned", icon=":material/scatter_plot:"),
         st.Page("views/lesson_fc_conv.py", title="Fully connected vs conv", icon=":material/grid_on:"),
         st.Page("views/lesson_depth.py", title="Depth and residual paths", icon=":material/stacks:"),
+        st.Page("views/lesson_shortcut.py", title="Shortcut learning", icon=":material/alt_route:"),
     ],
 }
 
