@@ -37,7 +37,7 @@ def _plain(text: str) -> str:
 
 
 def _act(action, path: str, done: str) -> None:
-    """Resume / delete: on success a toast and a fresh page, on a refusal the reason (never a traceback)."""
+    """Resume: on success a toast and a fresh page, on a refusal the reason (never a traceback)."""
     try:
         action(path)
     except PlaygroundError as err:

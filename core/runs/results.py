@@ -167,11 +167,16 @@ def curves_figure(view: RunView, metric: str) -> go.Figure:
 
 
 def default_comparison(runs: list[dict], k: int = 2) -> list[str]:
-    """Ids of the ``k`` newest completed runs (``runs``: store.list_runs(), newest first); topped up with the
-    newest runs that have validation results, so a failed run's single dot is not the default."""
-    done = [r["id"] for r in runs if r["state"] == "completed"]
-    rest = [r["id"] for r in runs if r["state"] != "completed" and r.get("best_val_acc") is not None]
-    return (done + rest)[:k]
+    """Ids of the ``k`` newest finished runs (``runs``: store.list_runs(), newest first): completed, or cancelled
+    with validation results. Only when there are fewer, other runs fill up (those with validation results
+    first), so a failed run's single dot is never the default while a finished one exists."""
+    def finished(r: dict) -> bool:
+        return r["state"] == "completed" or (r["state"] == "cancelled" and r.get("best_val_acc") is not None)
+
+    order = ([r for r in runs if finished(r)]
+             + [r for r in runs if not finished(r) and r.get("best_val_acc") is not None]
+             + [r for r in runs if not finished(r) and r.get("best_val_acc") is None])
+    return [r["id"] for r in order][:k]
 
 
 def compare_figure(views: dict[str, RunView], metric: str = "acc", split: str = "val") -> go.Figure:

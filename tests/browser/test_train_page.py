@@ -114,6 +114,19 @@ def _pick(page, label: str, option: str) -> None:
     wait_for_script(page)
 
 
+def _hue_gap(css_a: str, css_b: str) -> float:
+    """Degrees between the hues of two CSS "rgb(r, g, b)" colours (a dark and a light blue: about 0)."""
+    import colorsys
+    import re as _re
+
+    def hue(css: str) -> float:
+        r, g, b = (int(v) / 255 for v in _re.findall(r"\d+", css)[:3])
+        return 360 * colorsys.rgb_to_hsv(r, g, b)[0]
+
+    gap = abs(hue(css_a) - hue(css_b)) % 360
+    return min(gap, 360 - gap)
+
+
 def _overlap(a: dict | None, b: dict | None) -> bool:
     return bool(a and b and a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
                 and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
@@ -138,7 +151,7 @@ def test_runs_page_delete_compare_live_status_and_open_in_train(app_server, page
         page.get_by_text("Validation accuracy").first.wait_for()
         strokes = page.locator(".js-plotly-plot").first.evaluate(
             "el => Array.from(el.querySelectorAll('.scatterlayer path.js-line')).map(p => p.style.stroke)")
-        assert len(strokes) == 2 and len(set(strokes)) == 2, strokes
+        assert len(strokes) == 2 and _hue_gap(*strokes) > 60, strokes  # not two blues
 
         # the status caption follows the run without a reload
         _pick(page, "Run", live.name)

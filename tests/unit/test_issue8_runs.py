@@ -147,3 +147,15 @@ def test_a_worker_fails_before_any_data_when_weights_are_missing_and_offers_no_r
     assert not store.can_resume(st) and not store.run_summary(run)["can_resume"]
     assert not [r for r in store.read_metrics(run) if r.get("type") == "phase"]  # no data was prepared
     assert store.can_resume({"state": "failed", "message": "disk full"})  # other failures keep Resume
+
+
+def test_compare_defaults_to_finished_runs_before_failed_ones():
+    from core.runs.results import default_comparison
+
+    def run(rid, state, acc=None):
+        return {"id": rid, "state": state, "best_val_acc": acc}
+
+    runs = [run("failed", "failed", 0.3), run("stopped", "cancelled", 0.5), run("running", "running", 0.2),
+            run("done", "completed", 0.1), run("old", "completed", 0.9)]
+    assert default_comparison(runs) == ["stopped", "done"]  # newest first; the failed run only as a filler
+    assert default_comparison([run("failed", "failed"), run("done", "completed", 0.7)]) == ["done", "failed"]
