@@ -17,7 +17,6 @@ distance in meaning. Features of a trained network fix that: neighbours there sh
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -378,8 +377,3 @@ def _prefix(data: LessonData, n: int) -> LessonData:
     return LessonData(data.x_train[:n], data.y_train[:n], data.x_test, data.y_test, data.classes, data.image_size,
                       data.dataset, 0.0)
 
-
-def accuracy_gain(lesson: KnnLesson, method: str) -> float:
-    """Accuracy at the largest minus at the smallest training-set size (NaN when not measured)."""
-    lo, hi = lesson.at(method, min(lesson.train_sizes)), lesson.at(method, max(lesson.train_sizes))
-    return hi.accuracy - lo.accuracy if lo and hi else math.nan
