@@ -24,6 +24,7 @@ NAV: dict[str, list[st.Page]] = {
     ],
     "Inside the network": [
         st.Page("views/explain.py", title="Explain", icon=":material/visibility:"),
+        st.Page("views/receptive_fields.py", title="Receptive fields", icon=":material/filter_center_focus:"),
     ],
     "Training": [
         st.Page("views/train.py", title="Train", icon=":material/model_training:"),
