@@ -82,5 +82,12 @@ fig.update_layout(barmode="group", yaxis_title="accuracy", height=380, margin={"
 fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
 st.plotly_chart(fig, width="stretch", key="sc_chart")
 st.caption("Red bars: how often the prediction is the class whose colour the background has — high means the "
-           "network reads the background. Grad-CAM views of where each network looks are on the Explain page "
-           "for runs trained with the engine (Train page, Shapes with the bias option).")
+           "network reads the background.")
+pointed = [m for m in res.models if m.pointing is not None]
+if pointed:
+    st.markdown("**Where does it look?** Grad-CAM on the last convolution, pointing game on the test images: "
+                "does the map's peak land on the shape (ground-truth mask)?")
+    cols = st.columns(len(pointed))
+    for col, m in zip(cols, pointed):
+        col.metric(m.label, f"{m.pointing:.0%}", help="share of test images whose Grad-CAM peak is on the shape")
+    st.caption(f"A random point lands on the shape in {pointed[0].pointing_chance:.0%} of these images.")

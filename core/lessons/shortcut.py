@@ -67,6 +67,8 @@ class ShortcutModel:
     colour_test_accuracy: float  # test images relabelled by background colour: how much the net follows colour
     seconds: float
     losses: list[float]
+    pointing: float | None = None  # Grad-CAM's peak on the shape (pointing game), share of test images
+    pointing_chance: float | None = None  # a uniformly random point's hit rate (the shapes' area share)
 
 
 @dataclass
@@ -102,7 +104,13 @@ class ShortcutLesson:
                 verdict = "restores most of it" if m.test_accuracy > b.test_accuracy + 0.5 * drop else (
                     "helps" if m.test_accuracy > b.test_accuracy + 0.02 else "does not help at this budget")
                 fixes.append(f"{m.label.lower()} reaches {m.test_accuracy:.0%} on the test split ({verdict})")
-        return text + ("; ".join(fixes).capitalize() + "." if fixes else "")
+        text += "; ".join(fixes).capitalize() + "." if fixes else ""
+        pointed = [m for m in (b, a, u) if m is not None and m.pointing is not None]
+        if len(pointed) > 1:
+            text += (" Grad-CAM's peak lands on the shape in " + ", ".join(
+                f"{m.pointing:.0%} ({m.label.lower()})" for m in pointed)
+                + f" of test images; a random point would {pointed[0].pointing_chance:.0%}.")
+        return text
 
 
 BIASED, AUGMENTED, UNBIASED = "Biased data", "Biased data + hue augmentation", "Unbiased data"
@@ -110,10 +118,12 @@ BIASED, AUGMENTED, UNBIASED = "Biased data", "Biased data + hue augmentation", "
 
 def shortcut_lesson(*, bias: float = 1.0, train_size: int = 2000, n_val: int = 400, n_test: int = 600,
                     steps: int = 200, image_size: int = 32, seed: int = 0, remedies: bool = True,
-                    progress: Callable[[float, str], None] | None = None) -> ShortcutLesson:
+                    n_pointing: int = 100, progress: Callable[[float, str], None] | None = None) -> ShortcutLesson:
     """Train the small CNN for ``steps`` AdamW steps on biased Shapes (background tied to the class with
     probability ``bias``), and with ``remedies`` also on the biased data with hue augmentation and on unbiased
-    data; evaluate each on held-out images of its own distribution and on the unbiased test split."""
+    data; evaluate each on held-out images of its own distribution and on the unbiased test split, and (with
+    ``n_pointing`` > 0) play the pointing game with Grad-CAM on the last convolution over that many test images
+    (:func:`core.explain.metrics.pointing_game`, scored against Shapes' ground-truth masks)."""
     if not 0.0 <= bias <= 1.0:
         raise InputError(f"bias must be between 0 and 1, got {bias}")
     if not 1 <= steps <= 20_000:
@@ -140,15 +150,31 @@ def shortcut_lesson(*, bias: float = 1.0, train_size: int = 2000, n_val: int = 4
         cnn = small_cnn(data.num_classes, seed=seed)
         r = fit(cnn, x_tr, y_tr, steps=steps, lr=3e-3, seed=seed, transform=_hue_augment if augmented else _plain)
         pred = predict(cnn, x_test)
+        point = _pointing(cnn, image_size, n_test, seed, n_pointing) if n_pointing > 0 else (None, None)
         models.append(ShortcutModel(
             label=label, train_bias=b, augmented=augmented,
             val_accuracy=accuracy(predict(cnn, to_float(x_val)), y_val),
             test_accuracy=accuracy(pred, biased.y_test),
             colour_test_accuracy=accuracy(pred, biased.bg_test),
-            seconds=r.seconds, losses=r.losses))
+            seconds=r.seconds, losses=r.losses, pointing=point[0], pointing_chance=point[1]))
     report(1.0, "done")
     return ShortcutLesson(
         bias=bias, train_size=train_size, steps=steps,
         shortcut_train=accuracy(biased.bg_train[:train_size], biased.y_train[:train_size]),
         shortcut_test=accuracy(biased.bg_test, biased.y_test),
         models=models, data_seconds=data_seconds, seconds=time.perf_counter() - start)
+
+
+def _pointing(model, image_size: int, n_test: int, seed: int, n: int) -> tuple[float | None, float | None]:
+    """Pointing-game hit rate of Grad-CAM on the CNN's last convolution (``body.8``), or (None, None) when the
+    explain package cannot score this model."""
+    from core.data.shapes import ShapesDataset
+    from core.explain import ExplainError
+    from core.explain.metrics import pointing_game
+
+    test = ShapesDataset("test", n=n_test, n_eval=n_test, image_size=image_size, seed=seed)
+    try:
+        res = pointing_game(model, test, "gradcam", n=min(n, n_test), layer="body.8")
+    except ExplainError:
+        return None, None
+    return res.hit_rate, res.random_hit_rate

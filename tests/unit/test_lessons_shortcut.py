@@ -64,3 +64,6 @@ def test_lesson_in_small(tmp_path, monkeypatch):
     assert all(len(m.losses) == 3 for m in res.models)
     b = res.model(sc.BIASED)
     assert f"{b.val_accuracy:.0%}" in res.conclusion() and f"{b.test_accuracy:.0%}" in res.conclusion()
+    # The pointing game ran on the 12 test images: hit rates are shares of them, chance is the shapes' area share.
+    assert all(m.pointing is not None and 0 <= m.pointing <= 1 for m in res.models)
+    assert 0 < b.pointing_chance < 0.5
