@@ -5,6 +5,7 @@ server does), then again with the cache warm (what every later click costs). The
 a 2-core CPU; the printed ratio is the warm time against that 60 s budget. ``--threads N`` sets torch's intra-op
 threads (default 1: on a machine shared by several processes, OpenMP workers spinning at every small op's barrier
 made the lessons several times slower with 2). The load average is printed: compare runs only at similar load.
+With one thread the CPU time is what the wall time would be on an idle core, so it is printed too.
 
     .venv/bin/python -m bench.lessons [--only knn,fc_conv,depth,shortcut] [--threads 1]
 """
@@ -50,11 +51,12 @@ def main() -> None:
     for name in chosen:
         times = []
         for phase in ("cold", "warm"):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             res = lessons[name]()
             times.append(time.perf_counter() - start)
-            print(f"{name:9s} {phase}: {times[-1]:6.1f} s (rendering {res.data_seconds:.1f} s) · load "
-                  f"{os.getloadavg()[0]:.1f}", flush=True)
+            cpu = time.process_time() - cpu
+            print(f"{name:9s} {phase}: wall {times[-1]:6.1f} s, CPU {cpu:6.1f} s (rendering {res.data_seconds:.1f} s "
+                  f"wall) · load {os.getloadavg()[0]:.1f}", flush=True)
         print(f"{name:9s} warm / {BUDGET_S:.0f} s budget = {times[1] / BUDGET_S:.2f}")
         print(f"          {res.conclusion()}", flush=True)
 
