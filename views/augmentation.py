@@ -19,6 +19,7 @@ from core.augment import (
     PRESETS,
     REGISTRY,
     Param,
+    PrefixCache,
     from_json,
     image_specs,
     mix_preview,
@@ -191,10 +192,17 @@ def _tensors(arrays) -> list[torch.Tensor]:
     return [torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).contiguous() for a in arrays]
 
 
+@st.cache_resource(show_spinner=False)
+def _prefix_cache() -> PrefixCache:
+    """Per-step results of every tile, shared by all sessions (keyed by content): an added or moved step
+    recomputes only the steps from there on, not the whole grid."""
+    return PrefixCache(max_bytes=256 * 2**20)
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def _grid(arrays: tuple, spec_json: str, n: int, seed: int):
     spec = json.loads(spec_json)
-    tiles = preview_grid(_tensors(arrays), spec, n=n, seed=seed)
+    tiles = preview_grid(_tensors(arrays), spec, n=n, seed=seed, cache=_prefix_cache())
     mixed = None
     if spec["mixing"] is not None:
         k = len(arrays)
@@ -345,7 +353,7 @@ with tab_pipe:
                     pick = st.selectbox("Tile", [t.index for t in geo_tiles], key="aug_geo_tile")
                     tile = next(t for t in geo_tiles if t.index == pick)
                     h, w = tile.image.shape[-2:]
-                    for r in tile.records:
+                    for step_no, r in enumerate(tile.records):
                         for op in r.ops:
                             geo = op.get("geometry")
                             if not geo:
@@ -362,7 +370,8 @@ with tab_pipe:
                                        f"bottom-left (0, {h})"]
                             st.table({"corner": names_c,
                                       "went to (x, y) px": [f"({x:.1f}, {y:.1f})" for x, y in geo["corners"]]})
-                            st.plotly_chart(_geometry_figure(geo, w, h), key=f"aug_geo_fig_{pick}_{op['cls']}")
+                            st.plotly_chart(_geometry_figure(geo, w, h),  # a step may appear twice: key by its place
+                                            key=f"aug_geo_fig_{pick}_{step_no}_{op['cls']}")
                     st.caption("Coordinates in pixels, x to the right, y down; the image spans [0, W] × [0, H]. "
                                "Torchvision's affine angle is clockwise on screen, rotate's is counter-clockwise.")
             if mixed is not None:

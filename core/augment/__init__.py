@@ -19,6 +19,7 @@ from core.augment.pipeline import (
     PRESET_DESCRIPTIONS,
     PRESETS,
     Pipeline,
+    PrefixCache,
     StepRecord,
     Tile,
     build_transform,
@@ -33,7 +34,7 @@ from core.augment.specs import GROUP_TITLES, GROUPS, REGISTRY, AugSpec, Param, g
 
 __all__ = [
     "AugmentError", "AugSpec", "BatchMixer", "GROUPS", "GROUP_TITLES", "MixPreview", "MixRecord", "PRESETS",
-    "PRESET_DESCRIPTIONS", "Param", "Pipeline", "REGISTRY", "StepRecord", "Tile", "TimmRandAugment",
+    "PRESET_DESCRIPTIONS", "Param", "Pipeline", "PrefixCache", "REGISTRY", "StepRecord", "Tile", "TimmRandAugment",
     "build_batch_mixer", "build_transform", "from_json", "get_spec", "image_specs", "load_spec_arg",
     "mix_preview", "mixing_specs", "ops_at_magnitude", "parse_timm", "prepare_images", "preview_grid",
     "resolve_spec", "seeded", "to_json", "to_python", "to_timm", "validate_spec",

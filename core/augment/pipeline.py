@@ -356,11 +356,93 @@ def seeded(seed: int):
         yield
 
 
+class PrefixCache:
+    """What each preview tile looked like after the first k steps, so an edit recomputes only what it changed.
+
+    Key: (the source image's bytes, the tile's seed, the JSON of steps ``0..k-1``); value: the image after those
+    steps, the CPU RNG state at that point and the records so far. Resuming from there with the same RNG state
+    runs exactly the random calls a full run would make, so tiles are bit-identical to an uncached
+    :func:`preview_grid` (tested). Adding a step at the end reruns one step per tile; moving step j reruns from
+    j on; a parameter edit of the last step reruns that step only. Bounded by ``max_bytes`` of images (oldest
+    dropped first); thread-safe, so one cache can serve every session of the app (keys are content, not ids).
+    """
+
+    def __init__(self, max_bytes: int = 128 * 2**20):
+        import threading
+        from collections import OrderedDict
+
+        self.max_bytes = int(max_bytes)
+        self._items: OrderedDict[tuple, tuple[torch.Tensor, torch.Tensor, list[StepRecord]]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0  # steps reused / steps run, for tests and the bench
+
+    def get(self, key: tuple):
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, image: torch.Tensor, rng: torch.Tensor, records: list[StepRecord]) -> None:
+        size = image.numel() * image.element_size()
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = (image.clone(), rng.clone(), list(records))
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, (old, _, _) = self._items.popitem(last=False)
+                self._bytes -= old.numel() * old.element_size()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _image_key(img: torch.Tensor) -> tuple:
+    import hashlib
+
+    t = img.as_subclass(torch.Tensor).contiguous()
+    return (tuple(t.shape), str(t.dtype), hashlib.sha1(t.numpy().tobytes()).hexdigest())
+
+
+def _apply_cached(pipe: Pipeline, img: torch.Tensor, tile_seed: int, cache: PrefixCache,
+                  src_key: tuple) -> tuple[Any, list[StepRecord]]:
+    """``pipe.apply(img, record=True)`` under ``seeded(tile_seed)``, resuming from the longest cached prefix."""
+    x, restore = _to_uint8_tensor(img)
+    h, w = x.shape[-2:]
+    built = pipe.steps_for(h, w)
+    steps = pipe.spec["steps"]
+    prefix_keys = [json.dumps(steps[:k], sort_keys=True) for k in range(len(steps) + 1)]
+    start, records = 0, []
+    for k in range(len(steps), 0, -1):
+        found = cache.get((src_key, tile_seed, prefix_keys[k]))
+        if found is not None:
+            x, rng, records = found[0], found[1], list(found[2])
+            start = k
+            break
+    with seeded(tile_seed):
+        if start:
+            torch.random.default_generator.set_state(rng)
+        cache.hits += start
+        for k in range(start, len(steps)):
+            x, rec = _run_step(built[k], x, True)
+            records.append(rec)
+            cache.misses += 1
+            cache.put((src_key, tile_seed, prefix_keys[k + 1]), x, torch.random.default_generator.get_state(), records)
+    if x.shape[-2:] != (h, w):
+        raise AssertionError(f"step changed the image size from {(h, w)} to {tuple(x.shape[-2:])}")
+    return restore(x), records
+
+
 def preview_grid(images: list[torch.Tensor] | torch.Tensor, spec: dict | str | None, n: int = 16,
-                 seed: int = 0) -> list[Tile]:
+                 seed: int = 0, *, cache: PrefixCache | None = None) -> list[Tile]:
     """``n`` draws of the pipeline; tile ``i`` uses ``images[i % len(images)]`` and seed ``seed + i``.
 
     Same images, spec, n and seed -> identical tiles (and identical to the exported code's ``preview``).
+    ``cache`` (a :class:`PrefixCache`): reuse the tiles' intermediate results from earlier calls; same output.
     """
     if isinstance(images, torch.Tensor):
         images = [images]
@@ -370,9 +452,14 @@ def preview_grid(images: list[torch.Tensor] | torch.Tensor, spec: dict | str | N
         raise AugmentError(f"number of tiles must be between 1 and 256, got {n}")
     pipe = spec if isinstance(spec, Pipeline) else Pipeline(spec)
     tiles = []
+    keys = [_image_key(img) for img in images] if cache is not None and all(
+        isinstance(img, torch.Tensor) for img in images) else None
     for i in range(int(n)):
         src = i % len(images)
-        with seeded(seed + i):
-            out, records = pipe.apply(images[src], record=True)
+        if keys is not None:
+            out, records = _apply_cached(pipe, images[src], seed + i, cache, keys[src])
+        else:
+            with seeded(seed + i):
+                out, records = pipe.apply(images[src], record=True)
         tiles.append(Tile(i, seed + i, src, out, records))
     return tiles

@@ -121,3 +121,31 @@ def test_bad_settings_show_a_message_not_a_traceback(at):
     at.slider(key=f"aug_s{uid}_padding").set_value(0).run()
     assert not at.exception
     assert any("nothing random" in e.value for e in at.error)
+
+
+def test_the_same_geometric_step_twice_shows_both_geometries(at):
+    """Found while timing issue 8.15: two rotations gave two charts the same key and the page crashed."""
+    at.selectbox(key="aug_preset").set_value("none")
+    at.button(key="aug_load_preset").click().run()
+    for _ in range(2):
+        at.selectbox(key="aug_add_name").set_value("rotation")
+        at.button(key="aug_add").click().run()
+    assert not at.exception, at.exception
+    assert len([c for c in at.get("plotly_chart") if "aug_geo_fig" in str(c.proto.id)]) >= 2
+
+
+def test_adding_a_step_resumes_every_tile_from_its_cached_steps(at):
+    """Issue 8.15: a click recomputes only the new step (bit-identity with a full run: tests/unit)."""
+    import gc
+
+    from core.augment import PrefixCache
+
+    def hits() -> int:
+        return sum(c.hits for c in gc.get_objects() if isinstance(c, PrefixCache))
+
+    before, steps = hits(), len(at.session_state["aug_steps"])
+    at.selectbox(key="aug_add_name").set_value("grayscale")
+    at.button(key="aug_add").click().run()
+    assert not at.exception, at.exception
+    assert len(_tile_captions(at)) == 16
+    assert hits() - before >= 16 * steps  # every tile resumed after the steps it already had
