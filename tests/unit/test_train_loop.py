@@ -156,13 +156,13 @@ def test_stop_during_the_epoch_evaluation_resumes_with_that_evaluation(tmp_path)
     run_dir = store.create_run(cfg, tmp_path)
     trained = []
     first = train(cfg, run_dir, callback=lambda r: trained.append(r) if r["type"] == "train" else None,
-                  should_stop=lambda: bool(trained))  # true from the first evaluation batch on
+                  should_stop=lambda: any(r["step"] == 13 for r in trained))  # from the first evaluation batch on
     assert first.state == "cancelled" and first.step == 13
     assert not [r for r in store.read_metrics(run_dir) if r["type"] in ("eval", "test")]
     second = train(cfg, run_dir, resume_state=store.load_checkpoint(run_dir))
     assert second.state == "completed"
     evals = [(r["type"], r["step"]) for r in store.read_metrics(run_dir) if r["type"] in ("eval", "test", "train")]
-    assert evals == [("train", 13), ("eval", 13), ("test", 13)]
+    assert evals == [("train", 1), ("train", 13), ("eval", 13), ("test", 13)]  # step 1 is always logged
     assert store.has_checkpoint(run_dir, "best")
 
 
