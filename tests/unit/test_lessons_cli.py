@@ -63,3 +63,19 @@ def test_knn_on_the_features_of_a_trained_run(capsys, tmp_path):
     assert out["features"].startswith("features of run") and out["image_size"] == 32
     assert out["dims"] == 84  # LeNet-5's classifier reads 84 features
     assert out["memory_bytes"] > 24 * 84 * 4
+
+
+def test_knn_on_an_image_folder_holds_out_a_test_part(capsys, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name, base in (("dark", 40), ("light", 210)):
+        (tmp_path / "imgs" / name).mkdir(parents=True)
+        for i in range(6):
+            pixels = np.clip(base + rng.normal(0, 15, (20, 20, 3)), 0, 255).astype("uint8")
+            Image.fromarray(pixels).save(tmp_path / "imgs" / name / f"{i}.png")
+    out = _json(capsys, ["knn", "--dataset", "folder", "--path", str(tmp_path / "imgs"), "--train-size", "8",
+                         "--test-size", "4", "--k", "1", "--image-size", "16", "--json"])
+    # 20 % of each class is held out (1 + 1 images); dark and light images are trivially told apart.
+    assert out["train_size"] == 8 and out["n_test"] == 2 and out["accuracy"] == 1.0
