@@ -26,8 +26,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from core.explain.base import Context, ExplainError, Explanation, LogitsModel, hook_guard, signal_note, \
-    to_uint8_image, upsample
+from core.explain.base import Context, ExplainError, Explanation, LogitsModel, hook_guard, layer_forward, \
+    signal_note, to_uint8_image, upsample
 from core.explain.guidance import guided_support
 from core.explain.layers import check_layer, default_layer, layer_shapes
 from core.explain.registry import METHODS, MethodSpec, get_method
@@ -142,18 +142,28 @@ def explain(model: nn.Module, image: Image.Image | torch.Tensor, method: str = "
         else:
             layer = None
         forward = LogitsModel(model)
-        with torch.no_grad():
-            try:
-                logits = forward(x)[0].float()
-            except RuntimeError as err:
-                raise ExplainError(f"a {size} px image does not fit this model: {str(err).splitlines()[0]}") from None
+        impl = spec.load()
+        shares = bool(getattr(impl, "SHARES_FORWARD", False)) and module is not None
+        ctx = Context(model=model, forward=forward, x=x, target=-1, layer=layer, layer_module=module, params=p)
+        start = time.perf_counter()
+        try:
+            if shares:  # one forward with the layer hooked and kept in the graph: top-k and attribution share it
+                ctx.first = layer_forward(ctx, x.detach().clone().requires_grad_(True), grad=True)
+                logits = ctx.first[1][0].detach().float()
+            else:
+                with torch.no_grad():
+                    logits = forward(x)[0].float()
+        except RuntimeError as err:
+            msg = str(err).splitlines()[0] if str(err) else ""
+            if any(w in msg.lower() for w in ("size", "kernel", "shape", "smaller")):
+                raise ExplainError(f"a {size} px image does not fit this model: {msg}") from None
+            raise
         probs = torch.softmax(logits, 0).cpu()
         names = list(classes) if classes is not None and len(classes) == probs.numel() else [
             f"class {i}" for i in range(probs.numel())]
-        t = resolve_target(target, names, probs)
-        ctx = Context(model=model, forward=forward, x=x, target=t, layer=layer, layer_module=module, params=p)
-        start = time.perf_counter()
-        out = spec.load().compute(ctx)
+        ctx.target = t = resolve_target(target, names, probs)
+        out = impl.compute(ctx)
+        ctx.first = None  # drop the graph
         seconds = time.perf_counter() - start
 
     native = out["native"].detach().float().cpu()

@@ -60,6 +60,9 @@ class Context:
     layer: str | None
     layer_module: nn.Module | None
     params: dict[str, Any]
+    # (layer output [1, K, h, w] still in the graph, logits [1, classes]) of the call's first forward, for methods
+    # that need exactly that (Grad-CAM, Grad-CAM++): one forward serves the top-k list and the attribution
+    first: tuple[torch.Tensor, torch.Tensor] | None = None
 
     @property
     def size(self) -> int:

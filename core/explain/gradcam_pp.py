@@ -13,11 +13,14 @@ import torch
 from core.explain.base import Context, layer_forward
 
 DEFAULTS: dict = {}
+SHARES_FORWARD = True  # explain() hands over its first forward (ctx.first)
 
 
 def compute(ctx: Context) -> dict:
-    x = ctx.x.detach().clone().requires_grad_(True)
-    a, logits = layer_forward(ctx, x, grad=True)
+    if ctx.first is not None:
+        a, logits = ctx.first
+    else:
+        a, logits = layer_forward(ctx, ctx.x.detach().clone().requires_grad_(True), grad=True)
     (g,) = torch.autograd.grad(logits[0, ctx.target], a)
     a, g = a.detach()[0].double(), g.detach()[0].double()  # [K, h, w]
     g2, g3 = g * g, g * g * g

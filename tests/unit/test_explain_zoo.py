@@ -83,3 +83,28 @@ def test_defaults_smoothgrad_seeds_agree_and_ig_converges():
     assert "%" in e.notes[-1] and e.params["steps"] >= 64
     gap = float(e.signed.sum())
     assert e.delta < 0.05 * abs(gap) + 1e-6
+
+
+def test_pretrained_path_with_locally_seeded_weights(tmp_path, monkeypatch, capsys):
+    """The real loading code with weights planted under the file name torchvision expects (random values: this
+    machine cannot download ImageNet weights, so the map cannot be checked for the cat; a user's machine can)."""
+    import json
+
+    import core.models.weights as W
+    from core.__main__ import main
+    from core.samples import SAMPLE_NAMES, load_sample
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    path = W.weights_cache_path("resnet50")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(build("resnet50", weights="none").state_dict(), path)
+    cat = next(n for n in SAMPLE_NAMES if "cat" in n.lower() or "chelsea" in n.lower())
+    image = tmp_path / "cat.png"
+    load_sample(cat).save(image)
+    rc = main(["explain", "--arch", "resnet50", "--weights", "default", "--image", str(image), "--target",
+               "Tabby", "--out", str(tmp_path / "cam.npy"), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["trained"] is True
+    assert out["label"] == "tabby"  # an ImageNet category from the weights' metadata, matched case-insensitively
+    assert out["layer"] == "layer4" and out["native_shape"] == [7, 7]
+    assert np.load(tmp_path / "cam.npy").shape == (224, 224)
