@@ -546,7 +546,8 @@ def pixels_holding(grad: torch.Tensor, mass: float = 0.95) -> int:
     total = float(v.sum())
     if total <= 0:
         return 0
-    return int(torch.searchsorted(v.cumsum(0), torch.tensor([mass * total], dtype=v.dtype)).item()) + 1
+    target = mass * total * (1 - 1e-9)  # rounding must not push an exact hit to the next pixel
+    return int(torch.searchsorted(v.cumsum(0), torch.tensor([target], dtype=v.dtype)).item()) + 1
 
 
 def effective_receptive_field(model: nn.Module, layer: str, table: FieldTable, *, inputs: torch.Tensor | None = None,
