@@ -39,7 +39,7 @@ from core.lessons.fit import accuracy, fit, seeded
 __all__ = [
     "DeepCNN", "build_deep_cnn", "check_depth", "gradient_hooks", "gradient_norms", "GradientProfile",
     "gradient_profile", "path_counts", "LesionResult", "lesion_study", "CurveResult", "DepthLesson", "depth_lesson",
-    "MIN_DEPTH", "MAX_DEPTH",
+    "MIN_DEPTH", "MAX_DEPTH", "AuxGradients", "aux_gradients",
 ]
 
 MIN_DEPTH, MAX_DEPTH = 4, 110
@@ -386,3 +386,60 @@ def depth_lesson(depth: int = 20, *, batchnorm: bool = True, shallow_depth: int 
     report(1.0, "done")
     return DepthLesson(depth, batchnorm, shallow_depth, steps, profiles, curves, lesions,
                        path_counts((depth - 2) // 2), data.seconds, time.perf_counter() - start)
+
+
+# ------------------------------------------------------------------------------------------ GoogLeNet's aux heads
+@dataclass
+class AuxGradients:
+    """Gradient norm of each GoogLeNet stage (all its conv weights together), input to output, with the main
+    loss only and with ``main + aux_weight · (aux1 + aux2)`` (Szegedy et al. 2014, https://arxiv.org/abs/1409.4842)."""
+
+    stages: list[str]
+    main_only: list[float]
+    with_aux: list[float]
+    aux_weight: float
+    image_size: int
+    batch_size: int
+    seconds: float
+
+    def early_gain(self, n: int = 3) -> float:
+        """Mean ratio with/without the auxiliary losses over the first ``n`` stages."""
+        pairs = [(w, m) for w, m in zip(self.with_aux[:n], self.main_only[:n]) if m > 0]
+        return sum(w / m for w, m in pairs) / len(pairs) if pairs else math.nan
+
+
+def aux_gradients(*, batch_size: int = 8, image_size: int = 96, aux_weight: float = 0.3, seed: int = 0) -> AuxGradients:
+    """An untrained GoogLeNet (the zoo's, 6 classes, in train mode so the auxiliary heads run) on one batch of
+    Shapes: per-stage ‖∂L/∂W‖ with and without the auxiliary losses (the paper's weight: 0.3)."""
+    from core.models import build
+
+    if not 1 <= batch_size <= 256 or not 64 <= image_size <= 512:
+        raise InputError("batch_size must be 1-256 and image_size 64-512 px for GoogLeNet")
+    start = time.perf_counter()
+    data = load_lesson_data("shapes", train_size=max(batch_size, 6), n_test=6, image_size=image_size, seed=seed)
+    x, y = to_float(data.x_train[:batch_size]), data.y_train[:batch_size]
+    model = seeded(lambda: build("googlenet", num_classes=data.num_classes, weights="none"), seed)
+    model.train()
+    convs = [(name, p) for name, p in model.named_parameters()
+             if p.ndim == 4 and not name.startswith(("aux1", "aux2"))]
+    stages = list(dict.fromkeys(name.split(".")[0] for name, _ in convs))
+
+    def per_stage(use_aux: bool) -> list[float]:
+        model.zero_grad(set_to_none=True)
+        # Same dropout masks in both passes (GoogLeNet drops 20 %, its aux heads 70 %): only the loss differs.
+        with torch.random.fork_rng(devices=[]), gradient_hooks(convs) as norms:
+            torch.manual_seed(seed)
+            out = model(x)
+            loss = F.cross_entropy(out.logits, y)
+            if use_aux:
+                loss = loss + aux_weight * (F.cross_entropy(out.aux_logits1, y) + F.cross_entropy(out.aux_logits2, y))
+            loss.backward()
+        model.zero_grad(set_to_none=True)
+        sq = {s: 0.0 for s in stages}
+        for name, _ in convs:
+            sq[name.split(".")[0]] += norms.get(name, 0.0) ** 2
+        return [math.sqrt(sq[s]) for s in stages]
+
+    main_only = per_stage(False)
+    with_aux = per_stage(True)
+    return AuxGradients(stages, main_only, with_aux, aux_weight, image_size, batch_size, time.perf_counter() - start)

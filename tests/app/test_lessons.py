@@ -62,7 +62,7 @@ def test_knn_page_without_sizes_asks_for_one():
 def test_depth_page_runs_a_small_experiment_and_shows_measurements(monkeypatch):
     from core.lessons import depth as dl
 
-    real = dl.depth_lesson
+    real, real_aux = dl.depth_lesson, dl.aux_gradients
 
     def small(depth, **kw):  # the page's own call, at a test-sized data set and width
         return real(depth, **kw, train_size=32, n_test=12, width=4, grad_steps=2)
@@ -82,6 +82,11 @@ def test_depth_page_runs_a_small_experiment_and_shows_measurements(monkeypatch):
     assert any(f"{res.seconds:.1f} s" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 4
     assert any("64 paths through 6 blocks" in h.value for h in at.subheader)
+    monkeypatch.setattr(dl, "aux_gradients", lambda: real_aux(batch_size=2, image_size=64))
+    at.button(key="depth_aux_go").click().run()
+    assert not at.exception, at.exception
+    aux = at.session_state["depth_aux"]
+    assert f"{aux.early_gain():.2f}×" in at.success[1].value and len(at.get("plotly_chart")) == 5
 
 
 def test_fc_conv_page_counts_parameters_without_training():

@@ -134,3 +134,15 @@ def test_lesson_at_the_smallest_depth_has_no_shallower_reference(tmp_path, monke
     deeper = dl.depth_lesson(8, shallow_depth=8, steps=2, batch_size=4, grad_steps=0, train_size=8, n_test=6,
                              image_size=16, width=4)
     assert [c.label for c in deeper.curves] == ["plain-4", "plain-8", "residual-8"]
+
+
+@pytest.mark.slow
+def test_googlenet_aux_gradients_per_stage(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNPG_DATA_DIR", str(tmp_path))
+    r = dl.aux_gradients(batch_size=2, image_size=64)
+    assert r.stages[0] == "conv1" and r.stages[-1] == "inception5b" and len(r.stages) == 12
+    assert all(v > 0 for v in r.main_only + r.with_aux)
+    # The auxiliary heads join at inception4a and 4d: stages after 4d see only the main loss, so they are equal.
+    assert r.with_aux[-1] == pytest.approx(r.main_only[-1], rel=1e-5)
+    assert r.with_aux[0] != pytest.approx(r.main_only[0], rel=1e-6)
+    assert math.isfinite(r.early_gain())
