@@ -94,7 +94,7 @@ def lenet_run(tmp_path):
     from core.runs import store
     from core.train.config import TrainConfig
 
-    cfg = TrainConfig.from_preset("shapes-explain", dataset_options={"n": 60})
+    cfg = TrainConfig.from_preset("shapes-lenet5", dataset_options={"n": 60}, image_size=32)
     run_dir = store.create_run(cfg, tmp_path / "runs")
     torch.manual_seed(0)
     store.save_checkpoint(run_dir, build("lenet5", num_classes=6, weights="none").state_dict(),
