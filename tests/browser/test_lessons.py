@@ -78,12 +78,14 @@ def test_shortcut_lesson_page(app_server, page):
     open_page(page, app_server, "")
     open_page(page, app_server, "lesson_shortcut")
     _wait_for(page, '[data-testid="stImage"] img', 12, 120)
+    page.get_by_role("slider").nth(1).press("Home")  # 300 training images keep the test short
     _fill(page, "Training steps per network (AdamW, 64 images)", "20")
     page.get_by_role("button", name="Train the three networks").click()
     wait_for_script(page, timeout_ms=300_000)
     _wait_for(page, '[data-testid="stPlotlyChart"]', 1, 300)
     text = page.locator('[data-testid="stAlertContentSuccess"]').first.inner_text()
     assert "on held-out biased images but" in text and "unbiased test split" in text
+    assert page.get_by_text("300 training images").count() == 1
     page.get_by_text("Measured on this server").first.scroll_into_view_if_needed()
     page.wait_for_timeout(1500)
     screenshot(page, "lesson-shortcut")

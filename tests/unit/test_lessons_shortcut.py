@@ -19,6 +19,7 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bias", [0.6, 1.0])
 def test_bias_gives_the_stated_correlation_in_train_and_none_in_test(tmp_path, bias):
     n = 600
