@@ -256,10 +256,16 @@ class KnnLesson:
         if pix is None or cnn is None:
             return ""
         ratio = pix.memory_bytes / max(1, cnn.memory_bytes)
+        speed = pix.ms_per_query / max(cnn.ms_per_query, 1e-9)
+        if speed > 1.1:
+            pace = f"{speed:,.1f}× faster per query"
+        elif speed < 1 / 1.1:
+            pace = f"{1 / speed:,.1f}× slower per query"
+        else:
+            pace = "about as fast per query"
         head = (f"With {n:,} training images, k-NN on raw pixels scored {pix.accuracy:.0%} holding "
                 f"{_fmt_bytes(pix.memory_bytes)}, the small CNN {cnn.accuracy:.0%} in {_fmt_bytes(cnn.memory_bytes)} "
-                f"({ratio:,.0f}× less memory, {pix.ms_per_query / max(cnn.ms_per_query, 1e-9):,.1f}× "
-                f"{'faster' if cnn.ms_per_query < pix.ms_per_query else 'slower'} per query). ")
+                f"({ratio:,.0f}× less memory, {pace}). ")
         if cnn.accuracy > pix.accuracy + 0.02:
             feat = self.at(CNN_FEATURES)
             tail = ("The learned network compresses the data and classifies better: pixel distance does not "
