@@ -2,7 +2,7 @@
 
 Each lesson runs twice in this process: first with an empty data cache (rendering Shapes included, what a fresh
 server does), then again with the cache warm (what every later click costs). The issue asks for under a minute on
-a 2-core CPU; the printed ratio is the warm time against that 60 s budget. ``--threads N`` sets torch's intra-op
+a 2-core CPU; the printed ratios are the warm wall and CPU times against that 60 s budget. ``--threads N`` sets torch's intra-op
 threads (default 1: on a machine shared by several processes, OpenMP workers spinning at every small op's barrier
 made the lessons several times slower with 2). The load average is printed: compare runs only at similar load.
 With one thread the CPU time is what the wall time would be on an idle core, so it is printed too.
@@ -49,15 +49,16 @@ def main() -> None:
     print(f"torch threads {torch.get_num_threads()}, cores {os.cpu_count()}, load average "
           f"{os.getloadavg()[0]:.1f} at start")
     for name in chosen:
-        times = []
+        times, cpus = [], []
         for phase in ("cold", "warm"):
             start, cpu = time.perf_counter(), time.process_time()
             res = lessons[name]()
             times.append(time.perf_counter() - start)
             cpu = time.process_time() - cpu
+            cpus.append(cpu)
             print(f"{name:9s} {phase}: wall {times[-1]:6.1f} s, CPU {cpu:6.1f} s (rendering {res.data_seconds:.1f} s "
                   f"wall) · load {os.getloadavg()[0]:.1f}", flush=True)
-        print(f"{name:9s} warm / {BUDGET_S:.0f} s budget = {times[1] / BUDGET_S:.2f}")
+        print(f"{name:9s} warm / {BUDGET_S:.0f} s budget: wall {times[1] / BUDGET_S:.2f}, CPU {cpus[1] / BUDGET_S:.2f}")
         print(f"          {res.conclusion()}", flush=True)
 
 
