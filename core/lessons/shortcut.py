@@ -118,7 +118,7 @@ BIASED, AUGMENTED, UNBIASED = "Biased data", "Biased data + hue augmentation", "
 
 def shortcut_lesson(*, bias: float = 1.0, train_size: int = 2000, n_val: int = 400, n_test: int = 600,
                     steps: int = 200, image_size: int = 32, seed: int = 0, remedies: bool = True,
-                    n_pointing: int = 100, progress: Callable[[float, str], None] | None = None) -> ShortcutLesson:
+                    n_pointing: int = 60, progress: Callable[[float, str], None] | None = None) -> ShortcutLesson:
     """Train the small CNN for ``steps`` AdamW steps on biased Shapes (background tied to the class with
     probability ``bias``), and with ``remedies`` also on the biased data with hue augmentation and on unbiased
     data; evaluate each on held-out images of its own distribution and on the unbiased test split, and (with
