@@ -3,8 +3,8 @@
 Each lesson runs twice in this process: first with an empty data cache (rendering Shapes included, what a fresh
 server does), then again with the cache warm (what every later click costs). The issue asks for under a minute on
 a 2-core CPU; the printed ratios are the warm wall and CPU times against that 60 s budget. ``--threads N`` sets
-torch's intra-op threads (default 1: on a machine shared by several processes, OpenMP workers spinning at every small op's barrier
-made the lessons several times slower with 2). The load average is printed: compare runs only at similar load.
+torch's intra-op threads (default 1: on a machine shared by several processes, OpenMP workers spinning at every
+small op's barrier made the lessons several times slower with 2). The load average is printed: compare runs only at similar load.
 With one thread the CPU time is what the wall time would be on an idle core, so it is printed too.
 
     .venv/bin/python -m bench.lessons [--only knn,fc_conv,depth,shortcut] [--threads 1]

@@ -36,7 +36,8 @@ sizes = [8, 16, 32, 64, 128, 224]
 rows = [layer_counts(s, int(out_ch), int(kernel)) for s in sizes]
 fig = go.Figure()
 for attr, name, color in (("fully_connected", "fully connected", "#d62728"),
-                          ("locally_connected", "locally connected", "#ff7f0e"), ("convolution", "convolution", "#1f77b4")):
+                          ("locally_connected", "locally connected", "#ff7f0e"),
+                          ("convolution", "convolution", "#1f77b4")):
     fig.add_trace(go.Scatter(x=sizes, y=[getattr(r, attr) for r in rows], name=name, mode="lines+markers",
                              line={"color": color}))
 fig.update_layout(xaxis_title="input size S (px, log)", yaxis_title="parameters (log)", height=330,

@@ -18,7 +18,8 @@ def register(subparsers) -> None:
     p.add_argument("--depth", required=True, metavar="D", help="weight layers, even, 4-110 (e.g. 20, 56)")
     p.add_argument("--residual", action="store_true", help="add a skip connection around every block")
     p.add_argument("--batchnorm", action="store_true", help="BatchNorm after every convolution")
-    p.add_argument("--steps", default="10", metavar="N", help="training steps before the second measurement (default 10)")
+    p.add_argument("--steps", default="10", metavar="N",
+                   help="training steps before the second measurement (default 10)")
     p.add_argument("--seed", default="0", help="initialisation and data seed (default 0)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)

@@ -1,4 +1,4 @@
-"""Depth lesson: path counts, gradient capture (hooks always removed), the networks, lesion study, the lesson in small."""
+"""Depth lesson: path counts, gradient capture (hooks always removed), the networks, lesion study, small lessons."""
 from __future__ import annotations
 
 import math
