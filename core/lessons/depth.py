@@ -197,8 +197,7 @@ class GradientProfile:
 
 def gradient_profile(depth: int, *, residual: bool, batchnorm: bool, steps: int = 10, batch_size: int = 64,
                      lr: float = 3e-3, optimizer: str = "adamw", seed: int = 0, data: LessonData | None = None,
-                     image_size: int = 32,
-                     width: int = 16) -> GradientProfile:
+                     image_size: int = 32, width: int = 16) -> GradientProfile:
     """Gradient norms of a fresh network on one fixed batch of Shapes, then again after ``steps`` training steps."""
     check_depth(depth)
     if not 0 <= steps <= 10_000:
