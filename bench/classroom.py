@@ -97,7 +97,19 @@ async def _wait_script(page, timeout_ms: int, after_action: bool = False) -> Non
 
 
 async def _numbers(page) -> list[str]:
-    """The numbers a page shows that must not depend on who looks: metrics except timings."""
+    """The numbers a page shows that must not depend on who looks: metrics except timings. The browser may
+    still be drawing when the script has finished: read until two reads 0.7 s apart agree (at most 5 s)."""
+    last = await _read_numbers(page)
+    for _ in range(7):
+        await page.wait_for_timeout(700)
+        now = await _read_numbers(page)
+        if now == last:
+            break
+        last = now
+    return last
+
+
+async def _read_numbers(page) -> list[str]:
     out = []
     metrics = page.locator('[data-testid="stMetric"]')
     for i in range(await metrics.count()):
@@ -110,6 +122,8 @@ async def _numbers(page) -> list[str]:
 async def _session(browser, base: str, index: int, timeout_ms: int) -> dict:
     ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await ctx.new_page()
+    page.set_default_timeout(timeout_ms)
+    page.set_default_navigation_timeout(timeout_ms)
     views, errors, numbers = [], [], {}
     try:
         for label, path in _page_paths():
@@ -122,7 +136,8 @@ async def _session(browser, base: str, index: int, timeout_ms: int) -> dict:
                 continue
             views.append((label, time.perf_counter() - t0))
             if await page.locator('[data-testid="stException"]').count():
-                errors.append(f"{label}: exception on page")
+                text = " ".join((await page.locator('[data-testid="stException"]').first.inner_text()).split())
+                errors.append(f"{label}: exception on page: {text[:300]}")
             numbers[label] = await _numbers(page)
         # Classify: Architectures page, "Classify" view, pretrained weights (seeded), the default sample photo
         t0 = time.perf_counter()
@@ -199,7 +214,9 @@ def _report(phase: dict, lone: dict | None) -> dict:
             per_page.setdefault(label, []).append(t)
     errors = [f"session {s['session']}: {e}" for s in phase["sessions"] for e in s["errors"]]
     reference = lone["sessions"][0]["numbers"] if lone else phase["sessions"][0]["numbers"]
-    differ = [f"session {s['session']} {page}" for s in phase["sessions"] for page, nums in s["numbers"].items()
+    differ = [f"session {s['session']} {page}: {sorted(set(nums) - set(reference[page]))[:3]} instead of "
+              f"{sorted(set(reference[page]) - set(nums))[:3]}"
+              for s in phase["sessions"] for page, nums in s["numbers"].items()
               if page in reference and nums != reference[page]]
     all_times = [t for ts in per_page.values() for t in ts]
     print(f"\n--- {phase['n']} session(s) at once: {phase['views']} page views in {phase['wall_s']:.1f} s")
@@ -209,7 +226,7 @@ def _report(phase: dict, lone: dict | None) -> dict:
     print(f"{'all pages':28s} {statistics.median(all_times):8.2f} {_pct(all_times, 0.95):8.2f} {len(all_times):6d}")
     print(f"errors: {len(errors)}" + "".join(f"\n  {e}" for e in errors[:20]))
     print(f"same numbers as {'the lone session' if lone else 'session 0'}: "
-          f"{'yes' if not differ else 'NO: ' + ', '.join(differ[:10])} "
+          f"{'yes' if not differ else 'NO: ' + '; '.join(differ[:6])} "
           f"({sum(len(v) for v in reference.values())} values on {len(reference)} pages compared)")
     print(f"server: {phase['server_cpu_s']:.1f} CPU-s in all, {phase['cpu_per_view_s']:.3f} CPU-s per page view; "
           f"peak memory (VmHWM, since start) {phase['peak_rss_mib']:.0f} MiB")
