@@ -199,14 +199,15 @@ elif view == "Compare":
     x_range = (min(xs) / 1.6, max(xs) * 1.6)
     y_range = (min(ys) / 2.5, max(ys) * 2.5)
     selected = names.index(name)
+    sizes = [8 + (r["acc1"] - 50) if r["acc1"] is not None else 10 for r in rows]  # marker diameter, px
     where = label_positions(xs, ys, [r["title"] for r in rows], x_range=x_range, y_range=y_range,
-                            width_px=700, height_px=440, font_px=11, first=selected)
+                            width_px=640, height_px=420, font_px=11, first=selected, sizes=sizes)
     fig = go.Figure()
     for has_acc in (True, False):
         idx = [i for i, r in enumerate(rows) if (r["acc1"] is not None) == has_acc]
         if not idx:
             continue
-        marker = dict(size=[8 + (rows[i]["acc1"] - 50) for i in idx], color=[rows[i]["acc1"] for i in idx],
+        marker = dict(size=[sizes[i] for i in idx], color=[rows[i]["acc1"] for i in idx],
                       colorscale="Viridis", showscale=True, colorbar=dict(title="top-1 %"), line=dict(width=0)) \
             if has_acc else dict(size=10, color="lightgrey", symbol="diamond", line=dict(width=1, color="grey"))
         fig.add_trace(go.Scatter(

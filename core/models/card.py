@@ -171,15 +171,17 @@ def params_note(card: dict[str, Any]) -> str | None:
 
 def label_positions(xs: list[float], ys: list[float], texts: list[str], *, x_range: tuple[float, float],
                     y_range: tuple[float, float], width_px: int = 900, height_px: int = 480, font_px: int = 11,
-                    log: bool = True, first: int | None = None) -> list[str | None]:
+                    log: bool = True, first: int | None = None,
+                    sizes: list[float] | None = None) -> list[str | None]:
     """Plotly ``textposition`` per point such that no two text labels (nor a label and a marker) overlap.
 
     Points are placed greedily, ``first`` (the selected model) before the others, the rest left to right;
     each tries "top center", "bottom center", "middle right", "middle left", and gets ``None`` (its name is
     then shown on hover only) when every position collides. Boxes are estimated in pixels of a plot of
-    ``width_px`` × ``height_px`` whose axes span ``x_range`` / ``y_range`` (log10 axes when ``log``).
-    Gotcha: the estimate assumes ~0.6 × font size per character; a narrower chart than ``width_px`` can
-    still overlap, so pass the smallest width the chart is drawn at.
+    ``width_px`` × ``height_px`` whose axes span ``x_range`` / ``y_range`` (log10 axes when ``log``);
+    ``sizes`` are the markers' diameters in px (default 12).
+    Gotcha: Plotly puts a label half a marker away from the centre, so big markers push their labels out;
+    and the estimate assumes ~0.6 × font size per character: pass the smallest width the chart is drawn at.
     """
     def to_px(x: float, y: float) -> tuple[float, float]:
         f = (lambda v: math.log10(v)) if log else (lambda v: v)
@@ -187,13 +189,15 @@ def label_positions(xs: list[float], ys: list[float], texts: list[str], *, x_ran
         py = (f(y) - f(y_range[0])) / (f(y_range[1]) - f(y_range[0])) * height_px
         return px, py
 
-    char_w, line_h, marker = 0.6 * font_px, 1.3 * font_px, 6.0
+    char_w, line_h = 0.6 * font_px, 1.3 * font_px
+    radii = [r / 2 for r in sizes] if sizes is not None else [6.0] * len(xs)
     centres = [to_px(x, y) for x, y in zip(xs, ys)]
     # Markers are obstacles too (a label must not hide another model's dot).
-    taken = [(cx - marker, cy - marker, cx + marker, cy + marker) for cx, cy in centres]
+    taken = [(cx - r, cy - r, cx + r, cy + r) for (cx, cy), r in zip(centres, radii)]
 
     def box(i: int, where: str) -> tuple[float, float, float, float]:
         cx, cy = centres[i]
+        marker = radii[i]
         w, h = char_w * len(texts[i]), line_h
         if where == "top center":
             return cx - w / 2, cy + marker + 1, cx + w / 2, cy + marker + 1 + h
@@ -211,11 +215,18 @@ def label_positions(xs: list[float], ys: list[float], texts: list[str], *, x_ran
 
     order = sorted(range(len(xs)), key=lambda i: (i != first, centres[i][0]))
     out: list[str | None] = [None] * len(xs)
+    positions = ("top center", "bottom center", "middle right", "middle left")
     for i in order:
-        for where in ("top center", "bottom center", "middle right", "middle left"):
+        for where in positions:
             b = box(i, where)
             if free(b, i):
                 out[i] = where
                 taken.append(b)
                 break
+        if out[i] is None and i == first:  # the selected model is always named: over a neighbour's dot if need be
+            def hidden(where: str) -> int:
+                b = box(i, where)
+                return sum(b[0] < o[2] and o[0] < b[2] and b[1] < o[3] and o[1] < b[3] for o in taken)
+            out[i] = min(positions, key=hidden)
+            taken.append(box(i, out[i]))
     return out

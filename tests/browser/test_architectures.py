@@ -18,7 +18,7 @@ def test_architectures_card_and_compare(app_server, page):
     page.get_by_role("option", name="GoogLeNet (Inception-v1) (2014)").click()
     wait_for_script(page)
     page.get_by_text("Signature block: Inception module").first.wait_for()
-    page.get_by_text("13.00 M").first.wait_for()  # parameters, counted (auxiliary heads included)
+    page.get_by_text("6.62 M at inference, 13.00 M with the auxiliary heads").first.wait_for()  # counted
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, "architectures")
 

@@ -56,3 +56,13 @@ def test_labels_never_overlap_and_the_selected_one_is_always_labelled():
         assert None in where[3:]  # six names around one spot: only four positions exist
         for a, b in itertools.combinations(_boxes(xs, ys, texts, where, kw), 2):
             assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+
+
+def test_the_selected_model_is_named_even_in_a_crowd():
+    # A big dot ringed by neighbours whose dots cover every label position: it is still labelled.
+    xs, ys = [10.0, 10.0, 10.0, 13.0, 7.7], [1.0, 1.45, 0.69, 1.0, 1.0]
+    texts = ["Chosen", "N", "S", "E", "W"]
+    kw = dict(x_range=(1.0, 100.0), y_range=(0.1, 10.0), width_px=400, height_px=400, font_px=11)
+    where = label_positions(xs, ys, texts, first=0, sizes=[30, 30, 30, 30, 30], **kw)
+    assert where[0] is not None
+    assert label_positions(xs, ys, texts, first=None, sizes=[30, 30, 30, 30, 30], **kw)[0] is None
