@@ -93,8 +93,8 @@ class ShortcutLesson:
         drop = b.val_accuracy - b.test_accuracy
         text = (f"Trained on backgrounds that give the class away {self.shortcut_train:.0%} of the time, the CNN "
                 f"scored {b.val_accuracy:.0%} on held-out biased images but {b.test_accuracy:.0%} on the unbiased "
-                f"test split ({abs(100 * drop):.0f} percentage points {'lost' if drop >= 0 else 'gained'}; it agrees with the background colour on "
-                f"{b.colour_test_accuracy:.0%} of test images). ")
+                f"test split ({abs(100 * drop):.0f} percentage points {'lost' if drop >= 0 else 'gained'}; it "
+                f"agrees with the background colour on {b.colour_test_accuracy:.0%} of test images). ")
         if drop < 0.05:
             return text + "At this budget the shortcut did not show: the biased model did not lose accuracy."
         fixes = []
