@@ -108,7 +108,7 @@ class ShortcutLesson:
         if len(pointed) > 1:
             text += (" Grad-CAM's peak lands on the shape in " + ", ".join(
                 f"{m.pointing:.0%} ({m.label.lower()})" for m in pointed)
-                + f" of test images; a random point would {pointed[0].pointing_chance:.0%}.")
+                + f" of test images; a random point would land on it in {pointed[0].pointing_chance:.0%}.")
         return text
 
 
