@@ -34,6 +34,7 @@ def _texts(at) -> str:
                     + [i.value for i in at.info])
 
 
+@pytest.mark.slow
 def test_zoo_model_untrained_is_marked_and_explained(runs_env):
     at = AppTest.from_file(PAGE, default_timeout=300)
     at.session_state["explain_grid"] = ["gradcam", "saliency"]
@@ -51,6 +52,7 @@ def test_zoo_model_untrained_is_marked_and_explained(runs_env):
     assert len(at.get("image")) >= 5
 
 
+@pytest.mark.slow
 def test_shapes_run_with_mask_methods_and_faithfulness(shapes_run):
     at = AppTest.from_file(PAGE, default_timeout=300)
     at.session_state["explain_source"] = "Trained run"
