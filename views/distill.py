@@ -266,8 +266,13 @@ with tab_st:
         if view.status.get("state") == "completed" and len(done) >= 2:
             gain = done[-1]["test_acc"] - done[0]["test_acc"]
             duration = store.run_summary(st_run).get("duration_s")
-            st.markdown(f"**Self-training {'helped' if gain > 0 else 'did not help'} here**: the last student "
-                        f"scores {_pct(done[-1]['test_acc'])} on the test images, the labelled-only teacher "
-                        f"{_pct(done[0]['test_acc'])} ({100 * gain:+.1f} points, one seed)"
+            kept = sum((s["pseudo"] or {}).get("n_kept", 0) for s in stages)
+            verdict = ("helped" if gain > 0 else "did not help") if kept else "had nothing to learn from"
+            st.markdown(f"**Self-training {verdict} here**: the last student scores {_pct(done[-1]['test_acc'])} "
+                        f"on the test images, the labelled-only teacher {_pct(done[0]['test_acc'])} "
+                        f"({100 * gain:+.1f} points, one seed)"
                         + (f"; the whole run took {results.format_seconds(duration)} on this machine." if duration
                            else "."))
+            if not kept:
+                st.caption("No pseudo-label passed the threshold, so every student trained on the labelled images "
+                           "alone: the difference is a new start with more noise, not self-training.")

@@ -124,7 +124,8 @@ def stages_figure(stages: list[dict]) -> go.Figure:
                 y=[s["test_acc"] for s in done], text=[f"{100 * s['test_acc']:.1f}%" for s in done],
                 name="test accuracy")
     if done and done[0]["stage"] == 0:
-        fig.add_hline(y=done[0]["test_acc"], line_dash="dash", annotation_text="labelled-only teacher")
+        fig.add_hline(y=done[0]["test_acc"], line_dash="dash", annotation_text="labelled-only teacher",
+                      annotation_position="top left")
     fig.update_layout(title="Test accuracy per self-training stage", **_LAYOUT)
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig

@@ -55,6 +55,7 @@ def test_kd_pair_and_self_training_from_the_page(app_server, page, app_runs):
     _wait_text(page, "Agreement with the teacher", 300)
     assert "kd=" in page.url and "plain=" in page.url
     page.get_by_text("Per-class test accuracy").first.wait_for()
+    page.get_by_text("Agreement with the teacher").first.scroll_into_view_if_needed()  # the results in the shot
     page.wait_for_timeout(1000)
     screenshot(page, "distill")
 
@@ -69,6 +70,7 @@ def test_kd_pair_and_self_training_from_the_page(app_server, page, app_runs):
     _wait_text(page, "labelled-only teacher", 120)
     assert "st=" in page.url
     page.get_by_text("Teacher confidence on").first.wait_for()
+    page.get_by_text("Pool (unlabelled)").first.scroll_into_view_if_needed()
     page.wait_for_timeout(1000)
     screenshot(page, "distill-selftrain")
     assert_no_exception(page)
