@@ -76,38 +76,43 @@ class ReceptiveFieldError(InputError):
 class Axis:
     """The field along one spatial axis, in input pixels.
 
-    ``size=None``: global — every unit depends on every pixel of ``cover``, the input interval
-    ``(first, last)`` (unclipped) that the map reduced over saw. ``cover`` is not always the whole image:
-    a 41-px LeNet-5 never reads its last row (the pools round down), so its global pool does not either.
+    ``cover``: the input pixels ``(first, last)`` that real data of this map comes from. A unit sees its
+    analytic box (``size`` around ``start + i·jump``) cut to ``cover``; the rest of the box is zero padding —
+    of the image, or of an inner map: Inception-v3 at 79 px drops its stem's last two rows (a valid 3×3/2 pool
+    rounds down), so no later unit reads them although they lie inside the box.
+    ``size=None``: global — every unit depends on all of ``cover``.
     """
 
     size: int | None
     jump: int
     start: float
-    cover: tuple[float, float] | None = None  # only for a global axis
+    cover: tuple[float, float]
 
     @property
     def is_global(self) -> bool:
         return self.size is None
 
-    def through(self, k: int, s: int, p: int, d: int) -> "Axis":
-        """After a sliding window of kernel ``k``, stride ``s``, padding ``p`` (before), dilation ``d``."""
-        size = None if self.size is None else self.size + d * (k - 1) * self.jump
-        return Axis(size, self.jump * s, self.start + (d * (k - 1) / 2 - p) * self.jump, self.cover)
+    def through(self, k: int, s: int, p: int, d: int, n_out: int) -> "Axis":
+        """After a sliding window of kernel ``k``, stride ``s``, padding ``p`` (before), dilation ``d`` that
+        gives ``n_out`` units."""
+        if self.size is None:
+            return Axis(None, self.jump * s, self.start + (d * (k - 1) / 2 - p) * self.jump, self.cover)
+        out = Axis(self.size + d * (k - 1) * self.jump, self.jump * s,
+                   self.start + (d * (k - 1) / 2 - p) * self.jump, self.cover)
+        lo, hi = out.box(0)[0], out.box(n_out - 1)[1]
+        return replace(out, cover=(max(lo, self.cover[0]), min(hi, self.cover[1])))
 
-    def bounds(self, index: int) -> tuple[float, float]:
-        """First and last input pixel (inclusive, unclipped) seen by unit ``index`` on this axis."""
+    def box(self, index: int) -> tuple[float, float]:
+        """First and last input pixel (inclusive) of unit ``index``'s analytic field, padding included."""
         if self.size is None:
             return self.cover
         centre = self.start + index * self.jump
         half = (self.size - 1) / 2
         return centre - half, centre + half
 
-    def globalised(self, length: int) -> "Axis":
-        """The axis after a reduction over a map of ``length`` units along it: global over all they saw."""
-        if self.size is None:
-            return self
-        return Axis(None, self.jump, self.start, (self.bounds(0)[0], self.bounds(length - 1)[1]))
+    def globalised(self) -> "Axis":
+        """The axis after a reduction over it: every unit depends on everything the map covered."""
+        return replace(self, size=None)
 
 
 @dataclass(frozen=True)
@@ -139,23 +144,25 @@ def _num(v: float) -> int | float:
     return int(v) if float(v).is_integer() else float(v)
 
 
-INPUT_FIELD = Field(Axis(1, 1, 0.0), Axis(1, 1, 0.0))
+def input_field(h: int, w: int) -> Field:
+    """The field of the input image itself: each pixel sees itself."""
+    return Field(Axis(1, 1, 0.0, (0.0, h - 1.0)), Axis(1, 1, 0.0, (0.0, w - 1.0)))
 
 
 def _union_axis(axes: Sequence[Axis]) -> tuple[Axis, bool]:
     """Union of the fields of several maps of the same size merged unit by unit; (axis, aligned)."""
     full = [a for a in axes if not a.is_global]
     jumps = {a.jump for a in axes}
+    cover = (min(a.cover[0] for a in axes), max(a.cover[1] for a in axes))
     if any(a.is_global for a in axes):
         ref = full[0] if full else axes[0]
-        covers = [a.cover for a in axes if a.is_global]
-        return Axis(None, ref.jump, ref.start, (min(c[0] for c in covers), max(c[1] for c in covers))), True
+        return Axis(None, ref.jump, ref.start, cover), True
     if len(jumps) > 1:
         raise _Untraceable(f"branches with different strides ({sorted(jumps)}) merge")
     lo = min(a.start - (a.size - 1) / 2 for a in full)
     hi = max(a.start + (a.size - 1) / 2 for a in full)
     aligned = len({a.start for a in full}) == 1
-    return Axis(int(round(hi - lo + 1)), full[0].jump, (lo + hi) / 2), aligned
+    return Axis(int(round(hi - lo + 1)), full[0].jump, (lo + hi) / 2, cover), aligned
 
 
 def union(fields: Sequence[Field]) -> Field:
@@ -167,9 +174,9 @@ def union(fields: Sequence[Field]) -> Field:
     return Field(h, w, aligned=ah and aw and all(f.aligned for f in fields), depth=max(f.depth for f in fields))
 
 
-def _globalise(f: Field, shape: tuple[int, int], h: bool = True, w: bool = True) -> Field:
-    """``f`` after a reduction over the height / width of a map of ``shape`` (h, w) units."""
-    return replace(f, h=f.h.globalised(shape[0]) if h else f.h, w=f.w.globalised(shape[1]) if w else f.w)
+def _globalise(f: Field, h: bool = True, w: bool = True) -> Field:
+    """``f`` after a reduction over its height and / or width."""
+    return replace(f, h=f.h.globalised() if h else f.h, w=f.w.globalised() if w else f.w)
 
 
 class _Untraceable(Exception):
@@ -254,13 +261,13 @@ class _FieldTracer(TorchDispatchMode):
             if transposed:
                 raise _Untraceable("transposed convolution")
             k = list(args[1].shape[-2:])
-            return self._window(fx, k, _ints(stride), _ints(padding), _ints(dilation), conv=True)
+            return self._window(fx, _spatial(out), k, _ints(stride), _ints(padding), _ints(dilation), conv=True)
         if name in ("max_pool2d_with_indices", "max_pool2d", "avg_pool2d"):
             k = _ints(args[1])
             stride = _ints(args[2]) if len(args) > 2 and args[2] else k
             padding = _ints(args[3]) if len(args) > 3 else [0, 0]
             dilation = _ints(args[4]) if name != "avg_pool2d" and len(args) > 4 else [1, 1]
-            return self._window(fx, k, stride, padding, dilation)
+            return self._window(fx, _spatial(out), k, stride, padding, dilation)
         if name in ("_adaptive_avg_pool2d", "adaptive_max_pool2d", "adaptive_avg_pool2d"):
             return self._adaptive(fx, _spatial(x), _spatial(out))
         if name == "constant_pad_nd":
@@ -272,8 +279,8 @@ class _FieldTracer(TorchDispatchMode):
         return self._pointwise(traced, out)
 
     @staticmethod
-    def _window(f: Field, k, s, p, d, conv: bool = False) -> Field:
-        return Field(f.h.through(k[0], s[0], p[0], d[0]), f.w.through(k[1], s[1], p[1], d[1]),
+    def _window(f: Field, n_out, k, s, p, d, conv: bool = False) -> Field:
+        return Field(f.h.through(k[0], s[0], p[0], d[0], n_out[0]), f.w.through(k[1], s[1], p[1], d[1], n_out[1]),
                      aligned=f.aligned, depth=f.depth + int(conv))
 
     @staticmethod
@@ -283,10 +290,10 @@ class _FieldTracer(TorchDispatchMode):
             if n_out == n_in:  # LeNet-5's global pool at 32 px: a 1×1 map stays as it is
                 axes.append(a)
             elif n_out == 1:
-                axes.append(a.globalised(n_in))
+                axes.append(a.globalised())
             elif n_in % n_out == 0:  # a regular pool: kernel = stride = n_in / n_out
                 k = n_in // n_out
-                axes.append(a.through(k, k, 0, 1))
+                axes.append(a.through(k, k, 0, 1, n_out))
             else:
                 raise _Untraceable(f"adaptive pooling {n_in} -> {n_out} uses windows of different sizes")
         return Field(axes[0], axes[1], aligned=f.aligned, depth=f.depth)
@@ -294,14 +301,14 @@ class _FieldTracer(TorchDispatchMode):
     def _reduction(self, f: Field, x: torch.Tensor, args, kwargs, out: torch.Tensor) -> Field:
         dims = args[1] if len(args) > 1 else kwargs.get("dim")
         if dims is None or (isinstance(dims, (list, tuple)) and len(dims) == 0):
-            return _globalise(f, _spatial(x))  # a full reduction
+            return _globalise(f)  # a full reduction
         dims = {int(d) % x.dim() for d in ([dims] if isinstance(dims, int) else dims)}
         # averaging over an axis of length 1 changes nothing
         rh = x.dim() - 2 in dims and x.shape[-2] > 1
         rw = x.dim() - 1 in dims and x.shape[-1] > 1
         if out.dim() != x.dim():  # keepdim=False: the spatial axes are no longer the last two
-            return _globalise(f, _spatial(x))
-        return _globalise(f, _spatial(x), h=rh, w=rw)
+            return _globalise(f)
+        return _globalise(f, h=rh, w=rw)
 
     @staticmethod
     def _pointwise(traced, out: torch.Tensor) -> Field:
@@ -312,13 +319,13 @@ class _FieldTracer(TorchDispatchMode):
         sliding window and cannot be followed."""
         so = _spatial(out)
         if so is None or any(_spatial(t) is None for t, _ in traced):
-            return union([_globalise(f, _spatial(t) or (1, 1)) for t, f in traced])
+            return union([_globalise(f) for _, f in traced])
         fields = []
         for t, f in traced:
             si = _spatial(t)
             if any(a != b and a != 1 for a, b in zip(si, so)):
                 raise _Untraceable(f"spatial size {si} -> {so}")
-            fields.append(_globalise(f, si, h=si[0] != so[0], w=si[1] != so[1]))
+            fields.append(_globalise(f, h=si[0] != so[0], w=si[1] != so[1]))
         # global fields last: the union takes jump and start from the first (full-size) map
         return union(sorted(fields, key=lambda f: f.is_global))
 
@@ -435,7 +442,7 @@ def trace_fields(model: nn.Module, input_size: int | tuple[int, int], *, in_chan
     x = torch.zeros(1, in_channels, h, w, device=device)
     with forward_hooks(modules, make_hook), torch.no_grad():
         with tracer:
-            tracer.set(x, INPUT_FIELD)
+            tracer.set(x, input_field(h, w))
             model(x)
     notes = [f"{why}; not reported: {', '.join(dict.fromkeys(skipped))}" if skipped else why
              for why in dict.fromkeys(tracer.notes)]
@@ -471,8 +478,8 @@ def receptive_fields(arch: str, input_size: int | str | None = None) -> FieldTab
 @dataclass(frozen=True)
 class UnitField:
     """What unit ``(row, col)`` of ``layer`` sees. Boxes are ``(top, left, bottom, right)`` in input pixels,
-    inclusive; ``box`` is unclipped (may reach into the zero padding), ``clipped_box`` is inside the image.
-    For a global field the box is what the reduced map covered, the same for every unit."""
+    inclusive; ``box`` is the analytic field (may reach into zero padding), ``clipped_box`` the real pixels it
+    reads (:attr:`Axis.cover`). For a global field both are what the reduced map covered, for every unit."""
 
     layer: str
     row: int
@@ -485,7 +492,7 @@ class UnitField:
 
     @property
     def padding_share(self) -> float:
-        """Share of the field that falls in the zero padding around the image."""
+        """Share of the analytic field that is zero padding (around the image or an inner map)."""
         return 0.0 if not self.area else 1 - self.clipped_area / self.area
 
     def to_dict(self) -> dict[str, Any]:
@@ -500,10 +507,11 @@ def unit_field(layer: LayerField, row: int, col: int, input_size: int | tuple[in
     h, w = layer.shape
     if not (0 <= row < h and 0 <= col < w):
         raise ReceptiveFieldError(f"unit ({row}, {col}) is outside {layer.layer}'s {h}×{w} map")
-    t, b = layer.field.h.bounds(row)
-    l, r = layer.field.w.bounds(col)
-    ct, cb = max(0, math.ceil(t)), min(H - 1, math.floor(b))
-    cl, cr = max(0, math.ceil(l)), min(W - 1, math.floor(r))
+    fh, fw = layer.field.h, layer.field.w
+    t, b = fh.box(row)
+    l, r = fw.box(col)
+    ct, cb = max(0, math.ceil(max(t, fh.cover[0]))), min(H - 1, math.floor(min(b, fh.cover[1])))
+    cl, cr = max(0, math.ceil(max(l, fw.cover[0]))), min(W - 1, math.floor(min(r, fw.cover[1])))
     inside = max(0, cb - ct + 1) * max(0, cr - cl + 1)
     area = int(round((b - t + 1) * (r - l + 1)))
     return UnitField(layer.layer, row, col, layer.is_global, (t, l, b, r), (ct, cl, cb, cr), area, inside)
