@@ -180,10 +180,10 @@ def test_tiny_shapes_warns_about_empty_class_and_empty_validation():
 
 
 def test_server_folder_without_images_says_so(tmp_path):
-    for c in ("cat", "dog"):
-        (tmp_path / "empty" / c).mkdir(parents=True)
+    for c in ("cat", "dog"):  # inside the data folder: server folders elsewhere are refused
+        (tmp_path / "data" / "empty" / c).mkdir(parents=True)
     at = _folder_page("Folder on the server")
-    at.text_input(key="data_folder_path").set_value(str(tmp_path / "empty")).run()
+    at.text_input(key="data_folder_path").set_value(str(tmp_path / "data" / "empty")).run()
     assert not at.exception
     errors = " ".join(e.value for e in at.error)
     assert "no images found in empty" in errors and "(none)" not in errors, errors
