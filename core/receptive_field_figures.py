@@ -47,9 +47,11 @@ def growth_figure(tables: Sequence[FieldTable]) -> go.Figure:
             hovertemplate="%{fullData.name}<br>depth %{x}: %{y} px<br>%{customdata[0]} (jump %{customdata[1]})"
                           "<extra></extra>",
         ))
-    if tables:
-        fig.add_hline(y=tables[0].input_size[0], line_dash="dot", line_color="grey",
-                      annotation_text=f"input {tables[0].input_size[0]} px")
+    if tables:  # a trace, not add_hline: on a log axis a shape's y is in log10 units
+        depth = max([p["depth"] for t in tables for p in growth_points(t)] or [1])
+        size = tables[0].input_size[0]
+        fig.add_trace(go.Scatter(x=[0, depth], y=[size, size], mode="lines", name=f"input {size} px",
+                                 line=dict(dash="dot", color="grey"), hoverinfo="skip"))
     fig.update_layout(xaxis_title="depth (convolutions on the longest path)", yaxis_title="receptive field (px)",
                       yaxis_type="log", height=420, margin=dict(l=10, r=10, t=30, b=10), legend_title="")
     return fig
