@@ -14,14 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.models import get_spec
-from core.receptive_field import (
-    ReceptiveFieldError,
-    effective_receptive_field,
-    pixels_holding,
-    receptive_fields,
-    trace_fields,
-    unit_field,
-)
+from core.receptive_field import receptive_fields, unit_field
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -135,7 +128,6 @@ def check_against_gradient(arch: str, size: int, monkeypatch, max_layers: int = 
 @pytest.mark.parametrize("arch,size", [
     ("lenet5", 41),
     ("alexnet", 95),
-    ("vgg16", 67),
     ("resnet18", 75),
     ("seresnet18", 45),
     ("mobilenet_v3_small", 61),
@@ -146,6 +138,7 @@ def test_analytic_field_equals_gradient_support(arch, size, monkeypatch):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("arch,size", [
+    ("vgg16", 67),  # ~8 s: 13 float64 convolutions at full width
     ("googlenet", 67),
     ("inception_v3", 79),
     ("densenet121", 61),
