@@ -98,12 +98,12 @@ async def _wait_script(page, timeout_ms: int, after_action: bool = False) -> Non
 
 async def _numbers(page) -> list[str]:
     """The numbers a page shows that must not depend on who looks: metrics except timings. The browser may
-    still be drawing when the script has finished: read until two reads 0.7 s apart agree (at most 5 s)."""
+    still be drawing when the script has finished: read until two reads 0.7 s apart agree (at most ~10 s)."""
     last = await _read_numbers(page)
-    for _ in range(7):
+    for _ in range(15):  # an empty read may be a page not drawn yet: agreeing empties only count after 5 s
         await page.wait_for_timeout(700)
         now = await _read_numbers(page)
-        if now == last:
+        if now == last and (now or _ >= 6):
             break
         last = now
     return last
