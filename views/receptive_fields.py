@@ -82,7 +82,8 @@ with right:
     j = st.slider("Unit column", 0, w - 1, w // 2, key=f"rf_col_{arch}_{size}_{layer}") if w > 1 else 0
     unit = unit_field(row, i, j, int(size))
     m1, m2, m3 = st.columns(3)
-    m1.metric("Receptive field", "global" if row.is_global else f"{row.size[0]}×{row.size[1]} px")
+    m1.metric("Receptive field", "global" if row.is_global else
+              f"{row.size[0]} px" if row.size[0] == row.size[1] else f"{row.size[0]}×{row.size[1]} px")
     m2.metric("Jump (stride so far)", f"{row.jump[0]} px")
     m3.metric("In padding", f"{unit.padding_share:.0%}")
     st.caption(

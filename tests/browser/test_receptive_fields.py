@@ -20,7 +20,7 @@ def test_unit_field_and_growth_chart(app_server, page):
     assert page.get_by_role("heading", name="Receptive fields").first.is_visible()
 
     row = receptive_fields("resnet18", 224).get("layer4")
-    assert _metric(page, "Receptive field") == f"{row.size[0]}×{row.size[1]} px"
+    assert _metric(page, "Receptive field") == f"{row.size[0]} px"  # square: one number
     # the field drawn on the image: a Plotly image with the analytic (dashed) and real-pixel (solid) boxes
     page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=60_000)
     first = page.locator('[data-testid="stPlotlyChart"]').first
