@@ -5,6 +5,11 @@ import streamlit as st
 
 st.set_page_config(page_title="CNN Playground", page_icon=":material/neurology:", layout="wide")
 
+# One PyTorch thread policy for the server (core/threads.py: measured by bench/threads.py).
+from core.threads import apply_thread_policy  # noqa: E402
+
+apply_thread_policy("server")
+
 
 def home() -> None:
     from views._home import render

@@ -198,6 +198,10 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
 
 def main(run_dir: str | os.PathLike) -> int:
     """Entry of a background worker: progress lines go to stdout (= the run's log); returns the exit status."""
+    from core.threads import apply_thread_policy
+
+    apply_thread_policy("worker")
+
     def log(rec: dict) -> None:
         line = format_record(rec)
         if line:
