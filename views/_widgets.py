@@ -69,3 +69,24 @@ def image_input(key_prefix: str, label: str = "Image", default_sample: int = 0) 
     except ImageError as err:
         st.error(str(err), icon="⚠️")  # the message already starts with the file name
         return None
+
+
+def run_from_url(key: str = "run"):
+    """The run folder named in the address bar (``?key=ID``), or None; a stale or malformed id is dropped with
+    a note (the id is validated, never used as a path before that)."""
+    from core.paths import runs_dir
+    from core.runs import store
+
+    run_id = st.query_params.get(key)
+    if not run_id:
+        return None
+    try:
+        store.validate_run_id(run_id)
+        path = runs_dir() / run_id
+        if (path / store.CONFIG_FILE).is_file():
+            return path
+    except PlaygroundError:
+        pass
+    st.warning("The run in the address bar does not exist (deleted?).")
+    del st.query_params[key]
+    return None

@@ -12,13 +12,12 @@ import streamlit as st
 
 from core.errors import PlaygroundError
 from core.models import ARCHITECTURES
-from core.paths import runs_dir
 from core.runs import distill_figures as figs
 from core.runs import launcher, results, store
 from core.train.config import TrainConfig, field_help
 from core.train.losses import KD_STUDENT_EPOCHS, kd_pair
 from core.train.selftrain import SELF_TRAIN_DEFAULTS, self_train_config, stages_summary
-from views._widgets import show_error
+from views._widgets import run_from_url, show_error
 
 HELP = field_help()
 POLL_S = 3
@@ -32,23 +31,6 @@ st.markdown(
     "guesses, and trains a noised student on them, which then becomes the next teacher. Each experiment below "
     "runs its own baseline, so you see whether it helped, here, on this data."
 )
-
-
-def _run_from_url(key: str):
-    """A run folder named in the URL (?key=ID) or None; a stale id is dropped with a note."""
-    run_id = st.query_params.get(key)
-    if not run_id:
-        return None
-    try:
-        store.validate_run_id(run_id)
-        path = runs_dir() / run_id
-        if (path / store.CONFIG_FILE).is_file():
-            return path
-    except PlaygroundError:
-        pass
-    st.warning("A run named in the address bar no longer exists.")
-    del st.query_params[key]
-    return None
 
 
 def _status_line(view: results.RunView, label: str) -> None:
@@ -89,7 +71,7 @@ with tab_kd:
                 st.query_params["teacher"] = launcher.start(TrainConfig.from_preset("shapes-lenet5")).name
             except PlaygroundError as err:
                 show_error(err)
-        t_run = _run_from_url("teacher")
+        t_run = run_from_url("teacher")
         if t_run is not None:
             view = results.load_view(t_run)
 
@@ -135,7 +117,7 @@ with tab_kd:
             except PlaygroundError as err:
                 show_error(err)
 
-    kd_run, plain_run = _run_from_url("kd"), _run_from_url("plain")
+    kd_run, plain_run = run_from_url("kd"), run_from_url("plain")
     if kd_run is not None and plain_run is not None:
         first = {"with KD": results.load_view(kd_run), "without KD": results.load_view(plain_run)}
         any_active = any(v.active for v in first.values())
@@ -211,7 +193,7 @@ with tab_st:
         except PlaygroundError as err:
             show_error(err)
 
-    st_run = _run_from_url("st")
+    st_run = run_from_url("st")
     if st_run is not None:
         st_active = results.load_view(st_run).active
 

@@ -15,11 +15,10 @@ from core.augment import PRESETS as AUG_PRESETS
 from core.data import DATASETS
 from core.errors import InputError, PlaygroundError
 from core.models import ARCHITECTURES, weights_status
-from core.paths import runs_dir
 from core.runs import launcher, results, store
 from core.train.config import DEFAULT_PRESET, MODES, OPTIMIZERS, PRESETS, TrainConfig, field_help
 from views._results import render_results
-from views._widgets import show_error
+from views._widgets import run_from_url, show_error
 
 HELP = field_help()
 MODE_TITLES = {"scratch": "From scratch", "linear_probe": "Linear probe", "finetune_last_k": "Fine-tune last k blocks",
@@ -122,17 +121,9 @@ if "train_arch" not in ss:
 # ------------------------------------------------------------------ which run to show
 def _current_run():
     """The run in the URL (?run=ID), else the newest active run: the page reattaches after a refresh."""
-    run_id = st.query_params.get("run")
-    if run_id:
-        try:
-            store.validate_run_id(run_id)
-            path = runs_dir() / run_id
-            if (path / store.CONFIG_FILE).is_file():
-                return path
-        except PlaygroundError:
-            pass
-        st.warning("The run in the address bar does not exist (deleted?).")
-        del st.query_params["run"]
+    path = run_from_url("run")
+    if path is not None:
+        return path
     latest = store.latest_active_run()
     if latest is not None:
         st.query_params["run"] = latest.name
