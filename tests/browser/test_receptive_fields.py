@@ -22,9 +22,9 @@ def test_unit_field_and_growth_chart(app_server, page):
     row = receptive_fields("resnet18", 224).get("layer4")
     assert _metric(page, "Receptive field") == f"{row.size[0]} px"  # square: one number
     # the field drawn on the image: a Plotly image with the analytic (dashed) and real-pixel (solid) boxes
-    page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=60_000)
+    # Plotly draws the SVG frame first and the image layer a moment later: wait for the image itself
     first = page.locator('[data-testid="stPlotlyChart"]').first
-    assert first.locator("image").count() >= 1
+    first.locator("image").first.wait_for(state="attached", timeout=60_000)
     assert first.locator("path[style*='dash']").count() + first.locator(".shapelayer path").count() >= 2
 
     # move the unit to row 0 with the keyboard: its field now reaches into the padding
