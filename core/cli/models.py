@@ -21,6 +21,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from core.cli._table import fmt_count, fmt_opt, format_table
     from core.models import zoo
+    from core.models.card import format_flops
 
     rows = zoo()
     if args.json:
@@ -31,10 +32,10 @@ def run(args) -> int:
         ("family", lambda r: r["family"], "<"),
         ("year", lambda r: r["year"], ">"),
         ("params", lambda r: fmt_count(r["params"]), ">"),
-        ("GFLOPs", lambda r: f"{r['gflops']:.2f}", ">"),
+        ("FLOPs", lambda r: format_flops(r["gflops"] * 1e9), ">"),
         ("input", lambda r: f"{r['input_size']} px", ">"),
         ("top-1 %", lambda r: fmt_opt(r["acc1"], ".1f"), ">"),
         ("weights", lambda r: r["weights_status"], "<"),
     ]))
-    print("\nGFLOPs at the default input size, 2 FLOPs per multiply-add; top-1: ImageNet-1k, torchvision metadata.")
+    print("\nFLOPs at the default input size, 2 FLOPs per multiply-add; top-1: ImageNet-1k, torchvision metadata.")
     return 0

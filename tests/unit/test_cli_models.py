@@ -61,6 +61,20 @@ def test_models_json_lists_the_zoo():
     assert by_name["seresnet50"]["acc1"] is None and by_name["lenet5"]["pretrained"] is False
 
 
+def test_models_table_shows_lenet_flops_not_zero(capsys):
+    """LeNet-5 costs under a million FLOPs: printed as GFLOPs with two decimals it read "0.00"."""
+    from core.models import zoo
+    from core.models.card import format_flops
+
+    out = _InProcess(capsys, "models")
+    assert out.returncode == 0, out.stderr
+    lenet = next(ln for ln in out.stdout.splitlines() if ln.startswith("lenet5"))
+    want = next(r for r in zoo() if r["name"] == "lenet5")["gflops"] * 1e9
+    assert format_flops(want) in lenet
+    assert ("kFLOPs" in lenet) or ("MFLOPs" in lenet)
+    assert " 0.00 " not in lenet
+
+
 def test_summary_json_and_table(capsys):
     proc = _run("summary", "--arch", "lenet5", "--input-size", "32", "--json")
     assert proc.returncode == 0, proc.stderr
