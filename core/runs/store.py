@@ -4,8 +4,9 @@ A run is a folder ``<runs_dir>/<run id>/``::
 
     config.json             the TrainConfig (re-runnable with ``python -m core train --config``)
     status.json             {"state", "pid", "pid_start", "host", "heartbeat", "started", "ended", "message",
-                             "compute_s", "session_started", ...}: compute_s sums the worker sessions (see
-                             begin_session / end_session), so a run's duration never counts its queued time
+                             "compute_s", "session_started", "owner", ...}: compute_s sums the worker sessions (see
+                             begin_session / end_session), so a run's duration never counts its queued time;
+                             owner: the id of the browser that started it (core.runs.owners), None = nobody
     metrics.jsonl           one JSON record per line, append-only ("meta", "train", "eval", "test", "resume", "end")
     last.json / best.json   checkpoint metadata; names the tensor files below (the commit point of a checkpoint)
     last.safetensors        model weights of the last / best checkpoint (a hard link to the file under
@@ -18,12 +19,17 @@ Every write is atomic (temp file in the same folder, fsync, ``os.replace``), so 
 either the old or the new file, never half of one. A checkpoint is several files: the tensor files are written
 first under new names, then ``last.json`` is replaced (that instant is the commit), then older files are removed.
 
+Listing is cheap however long the history: :func:`list_runs` keeps each finished run's summary in memory, keyed
+by the folder's and ``metrics.jsonl``'s modification stamps (every status or checkpoint write replaces a file in
+the folder, which changes its stamp), so a warm call stats each folder but opens none; only active runs are read.
+
 Gotcha: ``status.json`` says what the worker last wrote. A worker killed with SIGKILL cannot write "interrupted",
 so readers use :func:`effective_status`, which checks whether the recorded pid is still alive.
 """
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import fcntl
 import json
 import math
@@ -31,6 +37,7 @@ import os
 import secrets
 import shutil
 import socket
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -120,11 +127,33 @@ def runs_root(runs_dir: str | os.PathLike | None = None) -> Path:
     return p
 
 
-def create_run(config, runs_dir: str | os.PathLike | None = None) -> Path:
+_OWNER: contextvars.ContextVar[str | None] = contextvars.ContextVar("cnnpg_run_owner", default=None)
+
+
+@contextlib.contextmanager
+def owned_by(owner: str | None) -> Iterator[None]:
+    """Runs created inside this block (by any caller, e.g. ``launcher.start``) record ``owner`` unless
+    :func:`create_run` is given one. Per thread: concurrent page sessions do not see each other's owner."""
+    token = _OWNER.set(owner)
+    try:
+        yield
+    finally:
+        _OWNER.reset(token)
+
+
+def current_owner() -> str | None:
+    """The owner set by the innermost :func:`owned_by` block, or None."""
+    return _OWNER.get()
+
+
+def create_run(config, runs_dir: str | os.PathLike | None = None, *, owner: str | None = None) -> Path:
     """Make a new run folder holding ``config.json`` and a ``queued`` status; return its path.
 
-    The id sorts by creation time: ``20250101-120000-resnet18-shapes-1a2b``.
+    The id sorts by creation time: ``20250101-120000-resnet18-shapes-1a2b``. ``owner``: the id of the browser
+    that starts it (:func:`core.runs.owners.owner_id`; default: the enclosing :func:`owned_by`), recorded in
+    status.json; None = nobody's (the CLI).
     """
+    owner = owner if owner is not None else current_owner()
     root = runs_root(runs_dir)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in f"{config.arch}-{config.dataset}")[:40]
@@ -138,7 +167,7 @@ def create_run(config, runs_dir: str | os.PathLike | None = None) -> Path:
     else:  # pragma: no cover - 100 collisions of 16 random bits in one second
         raise RunError("could not create a unique run folder")
     atomic_write_json(run_dir / CONFIG_FILE, config.to_dict())
-    write_status(run_dir, state="queued", pid=None, created=time.time(), message="waiting to start")
+    write_status(run_dir, state="queued", pid=None, created=time.time(), message="waiting to start", owner=owner)
     return run_dir
 
 
@@ -487,8 +516,31 @@ def load_checkpoint(run_dir: str | os.PathLike, kind: str = "last", *, with_trai
 
 # ---------------------------------------------------------------- listing and deleting
 def run_summary(run_dir: str | os.PathLike) -> dict:
-    """What the Runs table shows: id, config basics, effective status, duration, progress and accuracies."""
+    """What the Runs table shows: id, config basics, effective status, owner, duration, progress and accuracies.
+
+    Served from the in-memory index while the run folder is unchanged and finished (see :func:`list_runs`)."""
     run_dir = Path(run_dir)
+    stamp = _stamp(run_dir)
+    key = str(run_dir.resolve()) if stamp is not None else None
+    if key is not None:
+        with _INDEX_LOCK:
+            hit = _INDEX.get(key)
+        if hit is not None and hit[0] == stamp:
+            return dict(hit[1])
+    summary, cacheable = _read_summary(run_dir)
+    if key is not None:
+        with _INDEX_LOCK:
+            if cacheable:
+                if len(_INDEX) >= _INDEX_MAX:
+                    _INDEX.clear()  # many roots (tests) or a huge history: start over rather than grow
+                _INDEX[key] = (stamp, summary)
+            else:
+                _INDEX.pop(key, None)
+    return dict(summary)
+
+
+def _read_summary(run_dir: Path) -> tuple[dict, bool]:
+    """The summary from the files, and whether it may be cached (finished: nothing changes it but a file write)."""
     cfg = read_json(run_dir / CONFIG_FILE, default={}) or {}
     st = effective_status(run_dir)
     metrics = read_metrics(run_dir)
@@ -498,11 +550,12 @@ def run_summary(run_dir: str | os.PathLike) -> dict:
     started = st.get("started")
     best_val = max((r for r in evals if r.get("split") == "val" and r.get("acc") is not None),
                    key=lambda r: r["acc"], default={})
-    return {
+    summary = {
         "id": run_dir.name,
         "path": str(run_dir),
         "state": st.get("state"),
         "message": st.get("message"),
+        "owner": st.get("owner"),
         "can_resume": can_resume(st),
         "dataset": cfg.get("dataset"),
         "arch": cfg.get("arch"),
@@ -519,25 +572,76 @@ def run_summary(run_dir: str | os.PathLike) -> dict:
         "test_n": tests[-1].get("n") if tests else None,
         "has_checkpoint": has_checkpoint(run_dir),
     }
+    # An active run changes with time and pid liveness, not only with its files; a run that *looks* finished only
+    # because its worker is gone (recorded_state) could still be relaunched without a file write: read both again.
+    cacheable = st.get("state") not in ACTIVE_STATES and "recorded_state" not in st and not st.get("session_started")
+    return summary, cacheable
 
 
-def list_runs(runs_dir: str | os.PathLike | None = None) -> list[dict]:
-    """Summaries of every run folder, newest first."""
+# The run index: resolved run folder -> (stamp, summary). Shared by every session of the server process (one
+# history), guarded by a lock (sessions run in threads).
+_INDEX: dict[str, tuple[tuple, dict]] = {}
+_INDEX_LOCK = threading.Lock()
+_INDEX_MAX = 100_000
+
+
+def _stamp(run_dir: Path) -> tuple | None:
+    """What changes whenever the run's summary may change: status.json (each atomic write makes a new file while
+    the old one still exists, so its inode differs from the last one's even within one clock tick), the folder's
+    entry list (a checkpoint renames last.json / best.json into it) and metrics.jsonl (appended in place).
+    None if the folder is gone."""
+    out = []
+    for path in (run_dir, run_dir / STATUS_FILE, run_dir / METRICS_FILE):
+        try:
+            s = os.stat(path)
+        except OSError:
+            if path == run_dir:
+                return None
+            out.append(None)
+            continue
+        out.append((s.st_mtime_ns, s.st_size, s.st_ino))
+    return tuple(out)
+
+
+def clear_index() -> None:
+    """Forget every cached summary (benchmarks; tests)."""
+    with _INDEX_LOCK:
+        _INDEX.clear()
+
+
+def _run_folders(root: Path) -> list[Path]:
+    """Run folders under ``root``, newest first (ids sort by creation time). Folders being deleted
+    (``.deleting-*``) and stray files are skipped; only directory entries are listed, no file is opened."""
+    with os.scandir(root) as it:
+        names = [e.name for e in it if not e.name.startswith(".") and e.is_dir()]
+    return [root / n for n in sorted(names, reverse=True)]
+
+
+def list_runs(runs_dir: str | os.PathLike | None = None, *, owner: str | None = None,
+              states: tuple[str, ...] | None = None) -> list[dict]:
+    """Summaries of every run folder, newest first; only those owned by ``owner`` and in ``states`` if given.
+
+    A warm call opens no file of a finished run (see the module's docstring): the cost is a few ``stat`` calls
+    per folder plus the reading of the active ones.
+    """
     root = runs_root(runs_dir)
     out = []
-    for p in sorted(root.iterdir(), reverse=True):
-        if p.is_dir() and (p / CONFIG_FILE).is_file():
-            out.append(run_summary(p))
+    for p in _run_folders(root):
+        if not (p / CONFIG_FILE).is_file():
+            continue  # not a run folder: e.g. a folder someone made by hand
+        s = run_summary(p)
+        if owner is not None and s.get("owner") != owner:
+            continue
+        if states is not None and s.get("state") not in states:
+            continue
+        out.append(s)
     return out
 
 
-def latest_active_run(runs_dir: str | os.PathLike | None = None) -> Path | None:
-    """The newest queued or running run, or None."""
-    root = runs_root(runs_dir)
-    for p in sorted(root.iterdir(), reverse=True):
-        if p.is_dir() and (p / CONFIG_FILE).is_file() and is_active(p):
-            return p
-    return None
+def latest_active_run(runs_dir: str | os.PathLike | None = None, *, owner: str | None = None) -> Path | None:
+    """The newest queued or running run (owned by ``owner`` if given), or None."""
+    runs = list_runs(runs_dir, owner=owner, states=ACTIVE_STATES)
+    return Path(runs[0]["path"]) if runs else None
 
 
 def delete_run(run_dir: str | os.PathLike) -> None:

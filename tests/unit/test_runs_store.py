@@ -162,3 +162,64 @@ def test_run_ids_from_urls_are_checked():
     for bad in ("", "../etc", "a/b", "x" * 200, "a b"):
         with pytest.raises(ValueError):
             store.validate_run_id(bad)
+
+
+# ---------------------------------------------------------------- owners (issue 13.2)
+def test_a_run_records_its_owner_explicitly_or_from_the_enclosing_block(tmp_path):
+    import threading
+
+    from core.runs import owners
+
+    token = owners.new_token()
+    me = owners.owner_id(token)
+    assert owners.valid_token(token) and me != token and token not in me  # run files never hold the token
+    explicit = store.create_run(TrainConfig(), tmp_path, owner=me)
+    assert store.read_status(explicit)["owner"] == me
+    seen = {}
+
+    def other_session():  # a concurrent page session in another thread does not inherit this block's owner
+        seen["owner"] = store.current_owner()
+
+    with store.owned_by(me):
+        scoped = store.create_run(TrainConfig(), tmp_path)
+        t = threading.Thread(target=other_session)
+        t.start()
+        t.join()
+    assert seen["owner"] is None
+    assert store.read_status(scoped)["owner"] == me
+    cli = store.create_run(TrainConfig(), tmp_path)  # outside any block: the CLI's runs belong to nobody
+    assert store.read_status(cli)["owner"] is None and store.run_summary(cli)["owner"] is None
+    store.write_status(scoped, state="running")  # later status writes keep the owner
+    assert store.run_summary(scoped)["owner"] == me
+
+
+def test_who_may_act_on_a_run(monkeypatch):
+    from core.runs import owners
+
+    a, b = owners.owner_id(owners.new_token()), owners.owner_id(owners.new_token())
+    assert a != b
+    assert owners.may_act(a, a) and not owners.may_act(a, b)
+    assert not owners.may_act(None, a)  # a run from before owners: nobody's
+    assert owners.may_act(a, b, instructor=True) and owners.may_act(None, b, instructor=True)
+    with pytest.raises(owners.NotYourRun, match="another browser"):
+        owners.check_may_act(a, b, run_id="r1")
+    assert owners.owner_label(a, a) == "you" and owners.owner_label(a, b) == "someone else"
+    assert owners.owner_label(None, a) == "nobody"
+    for bad in ("", "short", "x" * 65, "a/b" * 8, None, 123, "../../etc/passwd0000"):
+        assert not owners.valid_token(bad)
+
+
+def test_the_instructor_secret(monkeypatch):
+    from core.runs import owners
+
+    monkeypatch.delenv(owners.INSTRUCTOR_ENV, raising=False)
+    assert not owners.instructor_configured() and not owners.check_instructor_secret("")
+    assert not owners.check_instructor_secret("anything")
+    monkeypatch.setenv(owners.INSTRUCTOR_ENV, "   ")  # blank: not configured, so no empty secret ever matches
+    assert not owners.instructor_configured() and not owners.check_instructor_secret("   ")
+    monkeypatch.setenv(owners.INSTRUCTOR_ENV, "correct horse battery")
+    assert owners.instructor_configured()
+    assert owners.check_instructor_secret("correct horse battery")
+    assert owners.check_instructor_secret(" correct horse battery\n")  # pasted with whitespace
+    assert not owners.check_instructor_secret("correct horse")
+    assert not owners.check_instructor_secret(None)
