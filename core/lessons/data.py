@@ -18,7 +18,7 @@ import torch
 
 from core.errors import InputError
 
-__all__ = ["LessonData", "load_lesson_data", "to_float"]
+__all__ = ["LessonData", "load_lesson_data", "to_float", "ShapesTensors", "load_shapes_tensors"]
 
 #: Per-channel normalisation of the lessons' own networks and of raw-pixel k-NN (ImageNet statistics, as the
 #: training loop uses, so a run's network sees what it was trained on).
@@ -102,3 +102,29 @@ def load_lesson_data(dataset: str = "shapes", *, train_size: int, n_test: int, i
     x_tr, y_tr = _stack(torch.utils.data.Subset(train, order_tr), None)
     x_te, y_te = _stack(torch.utils.data.Subset(test, order_te), None)
     return LessonData(x_tr, y_tr, x_te, y_te, classes, image_size, dataset, time.perf_counter() - start)
+
+
+@dataclass
+class ShapesTensors:
+    """Shapes for a lesson's own networks: the :class:`LessonData` and its images already normalised."""
+
+    data: LessonData
+    x_train: torch.Tensor  # float [N, 3, S, S], normalised (ImageNet mean/std)
+    x_test: torch.Tensor  # float [M, 3, S, S]
+
+    @property
+    def y_train(self) -> torch.Tensor:
+        return self.data.y_train
+
+    @property
+    def y_test(self) -> torch.Tensor:
+        return self.data.y_test
+
+
+def load_shapes_tensors(*, train_size: int, n_test: int, image_size: int = 32, seed: int = 0,
+                        bias: float = 0.0) -> ShapesTensors:
+    """Shapes (rendered once, then cached) as uint8 tensors plus their normalised float copies: the one data
+    step of every lesson that trains its own networks (FC vs conv, depth, k-NN, shortcut)."""
+    data = load_lesson_data("shapes", train_size=train_size, n_test=n_test, image_size=image_size, seed=seed,
+                            bias=bias)
+    return ShapesTensors(data, to_float(data.x_train), to_float(data.x_test))

@@ -33,7 +33,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from core.errors import InputError
-from core.lessons.data import LessonData, load_lesson_data, to_float
+from core.lessons.data import LessonData, load_lesson_data, load_shapes_tensors, to_float
 from core.lessons.fit import accuracy, fit, seeded
 
 __all__ = [
@@ -359,9 +359,8 @@ def depth_lesson(depth: int = 20, *, batchnorm: bool = True, shallow_depth: int 
     report = progress or (lambda f, m: None)
     start = time.perf_counter()
     report(0.0, "rendering Shapes")
-    data = load_lesson_data("shapes", train_size=train_size, n_test=n_test, image_size=image_size, seed=seed)
-    x, y = to_float(data.x_train), data.y_train
-    xt, yt = to_float(data.x_test), data.y_test
+    shapes = load_shapes_tensors(train_size=train_size, n_test=n_test, image_size=image_size, seed=seed)
+    data, x, y, xt, yt = shapes.data, shapes.x_train, shapes.y_train, shapes.x_test, shapes.y_test
     profiles = []
     for i, residual in enumerate((False, True)):
         report(0.05 + 0.05 * i, f"gradient norms, {'residual' if residual else 'plain'}-{depth}")

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from core.errors import InputError
-from core.lessons.data import load_lesson_data, to_float
+from core.lessons.data import load_shapes_tensors
 from core.lessons.fit import accuracy, fit, linear_classifier, param_bytes, predict, small_cnn
 
 __all__ = ["LayerCounts", "layer_counts", "FcConvLesson", "fc_vs_conv_lesson", "as_images"]
@@ -132,8 +132,8 @@ def fc_vs_conv_lesson(*, image_size: int = 32, train_size: int = 3000, n_test: i
     report = progress or (lambda f, m: None)
     start = time.perf_counter()
     report(0.0, "rendering Shapes")
-    data = load_lesson_data("shapes", train_size=train_size, n_test=n_test, image_size=image_size, seed=seed)
-    x, xt = to_float(data.x_train), to_float(data.x_test)
+    shapes = load_shapes_tensors(train_size=train_size, n_test=n_test, image_size=image_size, seed=seed)
+    data, x, xt = shapes.data, shapes.x_train, shapes.x_test
     report(0.1, "training the fully connected layer")
     fc = linear_classifier(data.num_classes, image_size, seed=seed)
     fc_fit = fit(fc, x, data.y_train, steps=steps, lr=1e-3, seed=seed)

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from core.errors import InputError
-from core.lessons.data import LessonData, load_lesson_data, to_float
+from core.lessons.data import LessonData, load_lesson_data, load_shapes_tensors, to_float
 from core.lessons.fit import accuracy, fit, linear_classifier, param_bytes, predict, small_cnn
 
 __all__ = [
@@ -324,13 +324,14 @@ def knn_lesson(*, train_sizes: tuple[int, ...] | list[int] = DEFAULT_TRAIN_SIZES
     start = time.perf_counter()
     report = progress or (lambda f, m: None)
     report(0.0, "rendering Shapes")
-    data = load_lesson_data("shapes", train_size=sizes[-1], n_test=n_test, image_size=image_size, seed=seed)
+    shapes = load_shapes_tensors(train_size=sizes[-1], n_test=n_test, image_size=image_size, seed=seed)
+    data = shapes.data
     fdata = None
     if features is not None and features.image_size != image_size:
         fdata = load_lesson_data("shapes", train_size=sizes[-1], n_test=n_test, image_size=features.image_size,
                                  seed=seed)
     data_seconds = data.seconds + (fdata.seconds if fdata else 0.0)
-    x_test = to_float(data.x_test)
+    x_test = shapes.x_test
     q = len(data.y_test)
     points: list[MethodPoint] = []
     gallery = None
@@ -346,7 +347,7 @@ def knn_lesson(*, train_sizes: tuple[int, ...] | list[int] = DEFAULT_TRAIN_SIZES
                                                       num_classes=data.num_classes), q)
         points.append(MethodPoint(PIXELS, n, accuracy(pred, data.y_test), tensor_bytes(pix_train, y_tr), ms, 0.0))
 
-        x_tr = to_float(x_tr_u8)
+        x_tr = shapes.x_train[:n]
         report(frac(0.1), f"N = {n:,}: training the linear layer")
         lin = linear_classifier(data.num_classes, image_size, seed=seed)
         fit_lin = fit(lin, x_tr, y_tr, steps=steps, lr=1e-3, seed=seed)
