@@ -1,13 +1,23 @@
-"""Runs: every training run on this machine — status, duration, accuracy; compare curves; resume; delete."""
+"""Runs: every training run on this machine — status, duration, accuracy; compare curves; resume; delete.
+
+Everyone sees every run; only the browser that started a run (or the instructor) may cancel, resume or delete it
+(core/runs/owners.py). The table is served by the run store's index and shows one page of runs at a time, so a
+long history costs a rerun nothing.
+"""
 from __future__ import annotations
+
+import math
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from core.errors import PlaygroundError
-from core.runs import launcher, results, store
+from core.runs import launcher, owners, results, store
+from views._identity import TOKEN_PARAM, ensure_identity, identity_sidebar
 from views._results import render_results
 from views._widgets import show_error
+
+PAGE_SIZE = 20  # table rows per page
 
 st.title("Runs")
 st.markdown(
@@ -17,11 +27,14 @@ st.markdown(
     "setting changed: pretrained vs. scratch, augmentation vs. none, a bigger learning rate…"
 )
 ss = st.session_state
+viewer = ensure_identity()
+identity_sidebar(viewer)
 
 
 def _row(r: dict) -> dict:
     return {
-        "run": r["id"], "status": r["state"], "architecture": r["arch"], "data set": r["dataset"], "mode": r["mode"],
+        "run": r["id"], "status": r["state"], "owner": owners.owner_label(r.get("owner"), viewer.owner),
+        "architecture": r["arch"], "data set": r["dataset"], "mode": r["mode"],
         "progress": f"{r['step']}/{r['total_steps'] or '?'}",
         "compute time": results.format_seconds(r["duration_s"]) if r["duration_s"] else "—",
         "wall time": results.format_seconds(r["wall_s"]) if r["wall_s"] else "—",
@@ -31,14 +44,10 @@ def _row(r: dict) -> dict:
     }
 
 
-def _plain(text: str) -> str:
-    """Run messages (file names, error text) as plain text inside markdown: escape what markdown interprets."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~$" else ch for ch in str(text))
-
-
 def _act(action, path: str, done: str) -> None:
     """Resume: on success a toast and a fresh page, on a refusal the reason (never a traceback)."""
     try:
+        _check_owner(path)
         action(path)
     except PlaygroundError as err:
         show_error(err)
@@ -55,6 +64,12 @@ def _disarm_delete() -> None:
         del ss[key]
 
 
+def _check_owner(path: str) -> None:
+    """Raise NotYourRun unless this browser may act on the run (read afresh: the button was drawn earlier)."""
+    owners.check_may_act(store.run_summary(path).get("owner"), viewer.owner, viewer.instructor,
+                         run_id=path.rstrip("/").rsplit("/", 1)[-1])
+
+
 def _delete(rid: str, path: str) -> None:
     """Delete button callback: it deletes the run the button was drawn for, then selects nothing (no run
     slides into the freed place) and clears every confirmation tick."""
@@ -62,6 +77,7 @@ def _delete(rid: str, path: str) -> None:
         return
     _disarm_delete()
     try:
+        _check_owner(path)
         launcher.delete(path)
     except PlaygroundError as err:
         ss["runs_flash"] = ("error", str(err))
@@ -70,8 +86,31 @@ def _delete(rid: str, path: str) -> None:
     ss["runs_flash"] = ("ok", f"Deleted {rid}.")
 
 
-runs = store.list_runs()
+def _filtered(runs: list[dict]) -> list[dict]:
+    """The runs the filters above the table let through: mine or everyone's, and the chosen states."""
+    if ss.get("runs_filter_owner") == "mine":
+        runs = [r for r in runs if r.get("owner") == viewer.owner]
+    states = ss.get("runs_filter_state") or []
+    return [r for r in runs if r["state"] in states] if states else runs
+
+
+def _page_of(runs: list[dict]) -> list[dict]:
+    page = min(int(ss.get("runs_page") or 1), max(1, math.ceil(len(runs) / PAGE_SIZE)))
+    return runs[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+
+
+runs = store.list_runs()  # the index: a warm call opens no finished run's files
 any_active = any(r["state"] in store.ACTIVE_STATES for r in runs)
+
+if runs:
+    f = st.columns([1.4, 2.6, 2], vertical_alignment="bottom")
+    f[0].radio("Show", ["all", "mine"], key="runs_filter_owner", horizontal=True,
+               format_func={"all": "Everyone's runs", "mine": "My runs"}.get)
+    f[1].multiselect("State", list(store.STATES), key="runs_filter_state", placeholder="every state")
+shown = _filtered(runs)
+n_pages = max(1, math.ceil(len(shown) / PAGE_SIZE))
+if int(ss.get("runs_page") or 1) > n_pages:
+    ss["runs_page"] = n_pages  # fewer pages after a filter or a delete
 
 
 @st.fragment(run_every=3 if any_active else None)
@@ -80,7 +119,11 @@ def table() -> None:
     if not current:
         st.info("No runs yet: start one on the Train page.")
         return
-    st.dataframe([_row(r) for r in current], hide_index=True, key="runs_table")
+    rows = _page_of(_filtered(current))
+    if not rows:
+        st.info("No run matches these filters.")
+    else:
+        st.dataframe([_row(r) for r in rows], hide_index=True, key="runs_table")
     if any_active and not any(r["state"] in store.ACTIVE_STATES for r in current):
         st.rerun()
 
@@ -89,20 +132,25 @@ table()
 if not runs:
     st.markdown("[Go to the Train page](train)")
     st.stop()
+if n_pages > 1:
+    f[2].caption(f"{len(shown):,} runs, {PAGE_SIZE} a page")
+    st.pagination(n_pages, key="runs_page")
 
-ids = [r["id"] for r in runs]
 by_id = {r["id"]: r for r in runs}
+# The pickers offer the runs of the table's page (plus what is already picked): a long history does not make
+# every rerun send thousands of options.
+ids = [r["id"] for r in _page_of(shown)]
 # a run deleted meanwhile (here or in another tab) must not linger in the widgets' state
 if "runs_selected" not in ss:
-    ss["runs_selected"] = ids[0]
-elif ss["runs_selected"] not in (None, *ids):
+    ss["runs_selected"] = ids[0] if ids else None
+elif ss["runs_selected"] not in (None, *by_id):
     ss["runs_selected"] = None  # gone: select nothing rather than silently another run
 # the widget's value lives in session state only (a default as well would make Streamlit warn)
-ss["runs_compare"] = ([i for i in ss["runs_compare"] if i in ids] if "runs_compare" in ss
+ss["runs_compare"] = ([i for i in ss["runs_compare"] if i in by_id] if "runs_compare" in ss
                       else results.default_comparison(runs))
 
 st.subheader("Compare")
-chosen = st.multiselect("Runs to compare", ids, key="runs_compare")
+chosen = st.multiselect("Runs to compare", list(dict.fromkeys([*ss["runs_compare"], *ids])), key="runs_compare")
 if chosen:
     views = {rid: results.load_view(by_id[rid]["path"]) for rid in chosen}
     c1, c2 = st.columns(2)
@@ -110,10 +158,11 @@ if chosen:
     c2.plotly_chart(results.compare_figure(views, "loss", "train"), config=results.PLOTLY_CONFIG, key="runs_fig_loss")
 
 st.subheader("Manage a run")
-rid = st.selectbox("Run", ids, key="runs_selected", placeholder="Choose a run", on_change=_disarm_delete)
+picked = [ss["runs_selected"]] if ss["runs_selected"] and ss["runs_selected"] not in ids else []
+rid = st.selectbox("Run", [*ids, *picked], key="runs_selected", placeholder="Choose a run", on_change=_disarm_delete)
 flash = ss.pop("runs_flash", None)
 if flash:
-    (st.success if flash[0] == "ok" else st.error)(flash[1])
+    (st.success if flash[0] == "ok" else st.error)(results.plain_markdown(flash[1]))
 if rid is None:
     st.stop()
 run = by_id[rid]
@@ -123,7 +172,9 @@ run = by_id[rid]
 def status_caption() -> None:
     """Polls while the selected run is queued or running ("queued — resuming" must not stay once it runs)."""
     now = store.run_summary(run["path"])
-    st.caption(f"Status: **{now['state']}** — {_plain(now.get('message') or '')}")
+    st.caption(f"Status: **{now['state']}** · started by {owners.owner_label(now.get('owner'), viewer.owner)}")
+    if now.get("message"):  # repeats typed folder paths and file names: plain text, never Markdown
+        st.text(now["message"])
     if now["state"] != run["state"]:
         st.rerun()  # another state offers other buttons (Cancel → Resume / Delete) and maybe results
 
@@ -132,21 +183,31 @@ status_caption()
 a = st.columns([1.2, 1, 1.6, 1.6, 1.6], vertical_alignment="center")
 try:  # same tab; the Train page stops polling once the run has finished
     a[0].page_link("views/train.py", label="Open in Train", icon=":material/model_training:",
-                   query_params={"run": rid})
+                   query_params={"run": rid, TOKEN_PARAM: viewer.token})
 except StreamlitAPIException:  # this page run on its own, outside app.py's navigation (AppTest)
-    a[0].markdown(f"[Open in Train](train?run={rid})")
-if run["can_resume"]:  # not after a failure that the same settings would repeat (missing weights)
-    if a[1].button("Resume", key="runs_resume", help="continue from the last checkpoint"):
-        _act(launcher.resume, run["path"], f"Resuming {rid}")
-if run["state"] in store.ACTIVE_STATES:
-    if a[1].button("Cancel", key="runs_cancel"):
-        launcher.cancel(run["path"])
-        st.toast("Stop requested.")
+    a[0].markdown(f"[Open in Train](train?run={rid}&{TOKEN_PARAM}={viewer.token})")
+if not viewer.may_act(run.get("owner")):
+    st.caption("Started by " + ("another browser" if run.get("owner") else "nobody (an older run, or the command line)")
+               + ": you can open, compare and download it; only the browser that started it, or the instructor, "
+               "can cancel, resume or delete it.")
 else:
-    # keyed by run id and cleared on every delete and selection change: one tick arms one click for one run
-    confirm = a[2].checkbox("I want to delete it", key=f"{CONFIRM_PREFIX}{rid}",
-                            help="removes the folder with its checkpoints and metrics")
-    a[3].button("Delete run", key="runs_delete", disabled=not confirm, on_click=_delete, args=(rid, run["path"]))
+    if run["can_resume"]:  # not after a failure that the same settings would repeat (missing weights)
+        if a[1].button("Resume", key="runs_resume", help="continue from the last checkpoint"):
+            _act(launcher.resume, run["path"], f"Resuming {rid}")
+    if run["state"] in store.ACTIVE_STATES:
+        if a[1].button("Cancel", key="runs_cancel"):
+            try:
+                _check_owner(run["path"])
+                launcher.cancel(run["path"])
+                st.toast("Stop requested.")
+            except PlaygroundError as err:
+                show_error(err)
+    else:
+        # keyed by run id and cleared on every delete and selection change: one tick arms one click for one run
+        confirm = a[2].checkbox("I want to delete it", key=f"{CONFIRM_PREFIX}{rid}",
+                                help="removes the folder with its checkpoints and metrics")
+        a[3].button("Delete run", key="runs_delete", disabled=not confirm, on_click=_delete,
+                    args=(rid, run["path"]))
 
 finished = results.load_view(run["path"])
 if finished.test is not None and not finished.active:

@@ -122,6 +122,23 @@ def load_view(run_dir: str | os.PathLike) -> RunView:
                    records=store.read_metrics(run_dir))
 
 
+# ------------------------------------------------------------------ user text, shown as typed
+# Class names come from folder names and messages repeat typed paths: what a user typed is shown as text, never
+# interpreted. Streamlit's Markdown would turn "[x](http://…)" into a link and "![i](http://…)" into an image
+# fetched by every viewer's browser; Plotly's labels accept a subset of HTML (<a href>, <b>, <br>).
+_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~$:")
+
+
+def plain_markdown(text: object) -> str:
+    """``text`` escaped for a Markdown context (st.caption, st.error, st.info) so it renders exactly as typed."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
+
+
+def plotly_text(text: object) -> str:
+    """``text`` for a Plotly label (axis category, bar, hover): HTML entities, which Plotly shows literally."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def format_seconds(s: float | None) -> str:
     if s is None or s != s:
         return "?"
@@ -200,6 +217,7 @@ def compare_figure(views: dict[str, RunView], metric: str = "acc", split: str = 
 
 def confusion_figure(confusion: list[list[int]], classes: list[str]) -> go.Figure:
     """Rows: true class; columns: predicted class. The diagonal is what the network got right."""
+    classes = [plotly_text(c) for c in classes]  # folder names: shown as typed, never as HTML
     fig = go.Figure(go.Heatmap(z=confusion, x=classes, y=classes, colorscale="Blues", text=confusion,
                                texttemplate="%{text}", hovertemplate="true %{y} → predicted %{x}: %{z}<extra></extra>"))
     fig.update_layout(title=_title("Confusion matrix"), xaxis_title="predicted", yaxis_title="true", height=420,
@@ -214,7 +232,8 @@ def per_class_figure(per_class: list[float | None], classes: list[str],
     counts = [sum(row) for row in confusion] if confusion else [None] * len(classes)
     text = [("n/a" if v is None else f"{100 * v:.0f}%") + (f" of {n}" if n is not None else "")
             for v, n in zip(per_class, counts)]
-    fig = go.Figure(go.Bar(x=classes, y=[v if v is not None else 0 for v in per_class], text=text))
+    fig = go.Figure(go.Bar(x=[plotly_text(c) for c in classes], y=[v if v is not None else 0 for v in per_class],
+                           text=text))
     fig.update_layout(title=_title("Accuracy per class"), height=420, margin=dict(l=10, r=10, t=56, b=10))
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig

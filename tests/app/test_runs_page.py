@@ -9,15 +9,17 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core.runs import launcher, store
+from core.runs import launcher, owners, store
 from core.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = TrainConfig(arch="lenet5", dataset_options={"n": 120}, image_size=32, batch_size=16, epochs=1, max_steps=4)
+ME = "test-browser-token-0001"  # the browser these tests drive (?u=...); its runs are its own
+MINE = owners.owner_id(ME)
 
 
-def _fake_run(root, state, acc=0.5, pid=None):
-    run_dir = store.create_run(TINY, root)
+def _fake_run(root, state, acc=0.5, pid=None, owner=MINE):
+    run_dir = store.create_run(TINY, root, owner=owner)
     store.append_metrics(run_dir, {"type": "meta", "step": 0, "total_steps": 4, "epochs": 1,
                                    "classes": ["a", "b"]})
     for step in (2, 4):
@@ -30,8 +32,9 @@ def _fake_run(root, state, acc=0.5, pid=None):
     return run_dir
 
 
-def _page() -> AppTest:
+def _page(token: str = ME) -> AppTest:
     at = AppTest.from_file(str(ROOT / "views" / "runs.py"), default_timeout=60)
+    at.query_params["u"] = token
     at.run()
     assert not at.exception, at.exception
     return at
