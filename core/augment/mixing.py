@@ -29,6 +29,8 @@ from torchvision.transforms import v2
 
 from core.augment.errors import AugmentError
 from core.augment.pipeline import resolve_spec, seeded
+from core.data import open_dataset
+from core.errors import PlaygroundError
 
 
 class _RecordingBeta:
@@ -181,13 +183,7 @@ def crop_batch(images: list[torch.Tensor], n: int = 8, size: int = 96, seed: int
 
 
 def shapes_batch(n: int = 8, size: int = 96, seed: int = 0) -> tuple[list[torch.Tensor], list[int], list[str]]:
-    """``n`` images of the procedural Shapes data set (if :mod:`core.data` is installed) and their classes."""
-    try:
-        from core.data import open_dataset
-    except ImportError:
-        raise AugmentError("the Shapes data set is not available in this installation") from None
-    from core.errors import PlaygroundError
-
+    """``n`` images of the procedural Shapes data set and their classes."""
     try:
         ds = open_dataset("shapes", "train", image_size=size, n=max(n, 8), seed=seed, lazy=True, use_cache=False)
     except (PlaygroundError, TypeError) as err:

@@ -113,7 +113,19 @@ def test_bad_settings_show_a_message_not_a_traceback(at):
     at.button(key="aug_add").click().run()
     uid = at.session_state["aug_steps"][0]["uid"]
     at.slider(key=f"aug_s{uid}_kernel_size").set_value(5).run()
+    assert not at.exception and not at.error
+    # the new value reaches the spec, the exported code and every tile (each tile drew a blur)
+    assert _json_block(at)["steps"][0]["params"]["kernel_size"] == 5
+    assert any("v2.GaussianBlur(kernel_size=5," in c.value for c in at.code)
+    caps = _tile_captions(at)
+    assert len(caps) == 16 and all(c.split(": ", 1)[1].startswith("blur σ=") for c in caps)
+    # an even kernel cannot be set with the slider (step 2) but can arrive in a file: refused, named, no change
+    bad = {"version": 1, "steps": [{"name": "gaussian_blur", "p": 1.0, "params": {"kernel_size": 4}}]}
+    at.text_area(key="aug_import_text").set_value(json.dumps(bad)).run()
+    at.button(key="aug_import_btn").click().run()
     assert not at.exception
+    assert any("kernel_size must be odd" in e.value and "4" in e.value for e in at.error)
+    assert _json_block(at)["steps"][0]["params"]["kernel_size"] == 5
     # crop with padding 0 and fraction 1 is refused with a clear message
     at.selectbox(key="aug_add_name").set_value("crop")
     at.button(key="aug_add").click().run()
