@@ -70,6 +70,28 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
+# key -> (conversion, which converted values are allowed); ``t`` names timm's op set and is kept as text
+_SECTIONS = {
+    "m": (int, None),
+    "n": (int, None),
+    "mstd": (float, None),
+    "mmax": (int, None),
+    "inc": (int, lambda v: v in (0, 1)),
+    "p": (float, lambda v: 0.0 <= v <= 1.0),
+    "t": (str, bool),
+}
+
+
+def _section_value(key: str, val: str) -> int | float | str | None:
+    """The value of one section (``"9"`` of ``m9``), or None when it does not convert or is out of range."""
+    convert, allowed = _SECTIONS[key]
+    try:
+        value = convert(val)
+    except ValueError:  # int("9.5"), float("1.2.3"): Python's way of saying "not a number"
+        return None
+    return value if allowed is None or allowed(value) else None
+
+
 def parse_timm(text: str) -> TimmRandAugment:
     """Parse ``rand-m9-n2-mstd0.5`` (timm's grammar; order of sections free). Bad strings -> AugmentError."""
     if not isinstance(text, str) or not text.strip():
@@ -89,36 +111,17 @@ def parse_timm(text: str) -> TimmRandAugment:
             if not match:
                 raise AugmentError(f"section '{sec}' of '{text}' is not KEY+NUMBER (like m9, n2, mstd0.5)")
             key, val = match.groups()
-        if key not in ("m", "n", "mstd", "mmax", "inc", "p", "t"):
+        if key not in _SECTIONS:
             raise AugmentError(f"unknown section '{sec}' in '{text}' (known keys: m, n, mstd, mmax, inc, p, t)")
         if key in seen:
             raise AugmentError(f"'{key}' is given twice in '{text}'")
         seen.add(key)
-        try:
-            if key == "m":
-                cfg.m = int(val)
-            elif key == "n":
-                cfg.n = int(val)
-            elif key == "mstd":
-                cfg.mstd = float(val)
-            elif key == "mmax":
-                cfg.mmax = int(val)
-            elif key == "inc":
-                cfg.inc = int(val)
-                if cfg.inc not in (0, 1):
-                    raise ValueError
-            elif key == "p":
-                cfg.p = float(val)
-                if not 0.0 <= cfg.p <= 1.0:
-                    raise ValueError
-            elif key == "t":
-                if not val:
-                    raise ValueError
-                cfg.t = val
-        except ValueError:
-            raise AugmentError(f"bad value in section '{sec}' of '{text}'") from None
-        if key == "mstd" and not math.isfinite(cfg.mstd) or key == "mstd" and cfg.mstd < 0:
+        value = _section_value(key, val)
+        if value is None:
+            raise AugmentError(f"bad value in section '{sec}' of '{text}'")
+        if key == "mstd" and not math.isfinite(value):
             raise AugmentError(f"mstd must be a non-negative number in '{text}'")
+        setattr(cfg, key, value)
     if not 0 <= cfg.m <= TIMM_DEFAULT_M:
         raise AugmentError(f"magnitude m{cfg.m} is outside 0..{TIMM_DEFAULT_M} in '{text}' "
                            "(only timm's standard 0..10 scale converts to torchvision)")
