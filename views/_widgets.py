@@ -12,17 +12,24 @@ UPLOAD_TYPES = list(UPLOAD_EXTENSIONS)  # the loader's own allowlist: the picker
 
 def show_error(err: BaseException) -> None:
     """Show a user-caused error as a clear message (never a traceback)."""
+    from core import budget
+
     if isinstance(err, PlaygroundError):
         st.error(str(err), icon="⚠️")
-    else:  # an environment fault (disk, memory): still one clear line
+    elif budget.is_storage_error(err):  # read-only or full disk: "cannot write to <dir>: disk full"
+        st.error(budget.storage_message(err), icon="⚠️")
+    elif budget.is_out_of_memory(err):
+        st.error("out of memory on the server: try a smaller image, batch or data set", icon="⚠️")
+    else:  # an environment fault: still one clear line
         st.error(f"{type(err).__name__}: {err}", icon="⚠️")
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
 def _decode_upload(data: bytes, name: str) -> Image.Image:
-    from core.images import load_image
+    """Decoded uploads are remembered for reruns in a cache bounded by bytes (CNNPG_UPLOAD_CACHE_MB, all sessions
+    together), not by count: 32 entries of a 40 MP photo were 3.8 GB."""
+    from core.budget import load_upload
 
-    return load_image(data, name=name)
+    return load_upload(data, name)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -13,6 +13,7 @@ from core.data import (
 from core.data.builtin import download_dataset, is_downloaded
 from core.data.folders import DatasetLayoutError, delete_imported, list_imported
 from core.data.zipimport import import_zip
+from core.errors import PlaygroundError
 from views._widgets import show_error
 
 st.title("Data sets")
@@ -28,6 +29,34 @@ st.markdown(
 def _open(name: str, split: str, image_size: int, options: tuple) -> object:
     extra = {"lazy": True} if name == "shapes" else {}  # previews render only the 16 images shown
     return open_dataset(name, split, image_size=image_size, **dict(options), **extra)
+
+
+@st.cache_data(ttl=20, show_spinner=False)
+def _usage() -> dict:
+    from core.budget import disk_usage
+
+    u = disk_usage(with_items=True)
+    return {"table": u.table(), "total": u.total_bytes, "budget": u.budget_bytes, "free": u.free_bytes,
+            "imports": u.items.get("imports", [])}
+
+
+def _storage_panel() -> None:
+    """What uses the server's storage (core.budget.disk_usage): new runs and imports stop at the budget."""
+    from core.budget import fmt_bytes
+
+    u = _usage()
+    head = f"Storage on the server: {fmt_bytes(u['total'])}"
+    head += f" of {fmt_bytes(u['budget'])}" if u["budget"] else " (no budget set)"
+    with st.expander(head):
+        st.caption("New runs and zip imports are refused once the app's storage reaches its budget "
+                   "(CNNPG_DISK_BUDGET_GB). Free space: delete imported data sets here (Image folder / zip upload → "
+                   "Imported data set → Delete) and old runs on the Runs page."
+                   + (f" The disk itself has {fmt_bytes(u['free'])} free." if u["free"] is not None else ""))
+        st.dataframe({"what": [r["what"] for r in u["table"]], "size": [r["size"] for r in u["table"]]},
+                     hide_index=True, key="data_storage_table")
+        if u["imports"]:
+            st.dataframe({"imported data set": [n for n, _ in u["imports"]],
+                          "size": [fmt_bytes(b) for _, b in u["imports"]]}, hide_index=True, key="data_storage_imports")
 
 
 def _option_widgets(spec) -> dict:
@@ -82,10 +111,11 @@ def _import_zip(up, name: str) -> None:
             report = import_zip(up, name)
     except DatasetLayoutError as err:
         ss["data_import_result"] = (file_id, "layout", err.report)
-    except DataError as err:
+    except PlaygroundError as err:  # a bad archive, the disk budget, unwritable storage: one clear message
         ss["data_import_result"] = (file_id, "error", err)
     else:
         _open.clear()  # a name deleted and imported again must not reopen the old images
+        _usage.clear()
         ss["data_import_result"] = (file_id, "ok", report)
         ss["data_imported_choice"] = report.name
 
@@ -101,10 +131,11 @@ def _delete_control(chosen: str) -> None:
             ss.pop(confirm_key, None)  # one confirmation, one click
             try:
                 delete_imported(chosen)
-            except DataError as err:
+            except PlaygroundError as err:
                 show_error(err)
                 return
             _open.clear()
+            _usage.clear()
             ss.pop("data_imported_choice", None)
             ss.pop("data_import_result", None)
             ss["data_flash"] = f"Deleted the data set {chosen}."
@@ -172,13 +203,15 @@ def _download(spec) -> None:
         try:
             download_dataset(spec.name, progress=progress)
             bar.progress(1.0, text="Done")
+            _usage.clear()
             st.rerun()
-        except DataError as err:
+        except PlaygroundError as err:
             bar.empty()
             show_error(err)
 
 
 # ---------------------------------------------------------------------------------------------- widgets
+_storage_panel()
 names = list(DATASETS)
 name = st.selectbox("Data set", names, index=names.index("shapes"), format_func=lambda n: DATASETS[n].title,
                     key="data_name")
@@ -212,7 +245,7 @@ try:
 except DatasetLayoutError as err:
     _show_report(err.report)
     st.stop()
-except DataError as err:
+except PlaygroundError as err:  # includes unwritable storage (core.budget.StorageError: "cannot write to …")
     show_error(err)
     st.stop()
 

@@ -16,13 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from core import paths
+from core import budget, paths
 
 
 def cache_dir(root: str | os.PathLike | None = None) -> Path:
-    base = Path(root) if root is not None else paths.data_dir()
-    d = base / "cache"
-    d.mkdir(parents=True, exist_ok=True)
+    with budget.writing():  # read-only / full storage: a StorageError naming the folder that failed
+        base = Path(root) if root is not None else paths.data_dir()
+        d = base / "cache"
+        d.mkdir(parents=True, exist_ok=True)
     return d
 
 
@@ -45,8 +46,13 @@ def load(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray] | None:
 
 def save(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Atomically write ``arrays`` to ``path`` (uncompressed: loading must be a memcpy, not a decode)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    with budget.writing(path.parent):  # read-only / full storage: a StorageError naming the folder
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        _write(fd, tmp, path, arrays)
+
+
+def _write(fd: int, tmp: str, path: Path, arrays: dict[str, np.ndarray]) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)

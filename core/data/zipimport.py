@@ -15,20 +15,23 @@ Gotcha: a zip made by "Compress folder" on a Mac or Windows wraps everything in 
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import os
 import re
 import shutil
 import stat
 import tempfile
+import threading
 import unicodedata
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from core import paths
+from core import budget, paths
 from core.data.errors import DataError
 from core.data.folders import (
     ARCHIVE_EXTENSIONS, IMAGE_EXTENSIONS, NAME_RE, ValidationReport, check_layout, display_name, folders_dir, is_junk,
@@ -49,6 +52,19 @@ class ZipLimits:
     max_ratio: float = 200.0
     ratio_min_bytes: int = 2**20
     max_depth: int = 12
+    # Decoding is the costly part of validation, done inside the page request: the images' total size, read from
+    # their headers before any pixel is decoded, bounds it. Measured on the shared 2-core development machine:
+    # 36 MP/s for JPEG photos, 12 MP/s for noisy PNGs, so 500 MP is at most ~14 s (JPEG) to ~40 s (PNG) of one
+    # core. An instructor changes it with CNNPG_ZIP_MAX_MEGAPIXELS.
+    max_total_megapixels: float = field(default_factory=lambda: _env_megapixels())
+
+
+def _env_megapixels(default: float = 500.0) -> float:
+    try:
+        value = float(os.environ.get("CNNPG_ZIP_MAX_MEGAPIXELS", default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
 
 
 def safe_name(name: str) -> str:
@@ -202,7 +218,7 @@ def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, limits: Zip
 
 
 def import_zip(src: str | os.PathLike | bytes | BinaryIO, name: str, *, root: str | os.PathLike | None = None,
-               limits: ZipLimits = ZipLimits(), image_size: int = 32, max_megapixels: float = 40,
+               limits: ZipLimits | None = None, image_size: int = 32, max_megapixels: float = 40,
                progress: Callable[[int, int], None] | None = None) -> ValidationReport:
     """Import a zip of class folders as data set ``name`` under ``data_dir()/folders/<safe name>``.
 
@@ -212,17 +228,20 @@ def import_zip(src: str | os.PathLike | bytes | BinaryIO, name: str, *, root: st
     """
     from core.images import ImageError, load_image
 
+    limits = limits if limits is not None else ZipLimits()
     target_name = safe_name(name)
     base = Path(root) if root is not None else paths.data_dir()
     target = folders_dir(base) / target_name
     if target.exists():
         raise DataError(f"a data set named {target_name!r} already exists; choose another name or delete it first")
     staging_root = base / "staging"
-    staging_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f"{target_name}-", dir=staging_root)).resolve()
+    with budget.writing(staging_root), _staging_lock(base):  # a finishing import's cleanup never removes ours
+        staging_root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f"{target_name}-", dir=staging_root)).resolve()  # unique per import
     try:
         with _open_zip(src) as zf:
             kept, class_dirs, skipped, ignored = _plan(zf, limits)
+            budget.check_disk(sum(info.file_size for info, _ in kept), what="this archive")
             report = ValidationReport(root=str(target), name=target_name, skipped=skipped, ignored=ignored)
             for parts in class_dirs:
                 (staging / parts[0]).mkdir(exist_ok=True)
@@ -236,6 +255,7 @@ def import_zip(src: str | os.PathLike | bytes | BinaryIO, name: str, *, root: st
                 _extract(zf, info, dest, limits, total)
                 if progress is not None:
                     progress(n + 1, 2 * len(kept))
+        _check_total_pixels(staging, kept, limits)
         # Validate: decode each image once; drop the ones that cannot be used.
         classes = sorted(p.name for p in staging.iterdir() if p.is_dir())
         counts = dict.fromkeys(classes, 0)
@@ -259,11 +279,52 @@ def import_zip(src: str | os.PathLike | bytes | BinaryIO, name: str, *, root: st
     except _Reject as err:
         raise DataError(f"archive rejected: {err}") from None
     except OSError as err:
+        if budget.is_storage_error(err):
+            raise budget.storage_error(err, staging_root if err.filename is None or str(staging) in str(err.filename)
+                                       else Path(err.filename).parent) from None
         raise DataError(f"could not write the data set: {err.strerror or err}") from None
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-        _remove_if_empty(staging_root)
+        with contextlib.suppress(OSError), _staging_lock(base):
+            _remove_if_empty(staging_root)
+
+
+@contextlib.contextmanager
+def _staging_lock(base: Path):
+    """Across threads and processes: creating a staging folder and removing the empty staging root never
+    interleave (two imports at once: the first one's cleanup used to delete the root under the second)."""
+    with _STAGING_THREADS:
+        fd = os.open(base, os.O_RDONLY)  # a lock on the data folder itself: no lock file is left behind
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the flock
+
+
+_STAGING_THREADS = threading.Lock()  # flock is per open file: threads of one server also take this
+
+
+def _check_total_pixels(staging: Path, kept, limits: ZipLimits) -> None:
+    """Refuse an archive whose images hold more than ``limits.max_total_megapixels`` together, from the headers
+    alone (no pixel decoded): this bounds the decoding work the import does inside the page request."""
+    from PIL import Image
+
+    from core.images import ALLOWED_FORMATS
+
+    total = 0
+    for _, parts in kept:
+        try:
+            with Image.open(staging.joinpath(*parts), formats=list(ALLOWED_FORMATS)) as im:
+                w, h = im.size
+        except Exception:  # noqa: BLE001 - unreadable: the decoder reports it per file below
+            continue
+        total += w * h
+        if total > limits.max_total_megapixels * 1e6:
+            raise _Reject(f"its images hold more than {limits.max_total_megapixels:,.4g} megapixels together (the "
+                          "limit for one import); use fewer or smaller photos: training squares them to the run's "
+                          "image size (at most 1024 px) anyway")
 
 
 def _remove_if_empty(folder: Path) -> None:

@@ -56,14 +56,43 @@ def check_start_weights(config) -> None:
         ) from None
 
 
-def start(config, runs_dir: str | os.PathLike | None = None) -> Path:
-    """Validate ``config``, make sure its starting weights are here, create its run folder and start a worker.
-    Returns the run folder at once (after a download of pretrained weights, if they were missing)."""
+def start(config, runs_dir: str | os.PathLike | None = None, *, owner: str | None = None) -> Path:
+    """Validate ``config``, make sure its starting weights are here, check the server's budgets, create its run
+    folder and start a worker. Returns the run folder at once (after a download of pretrained weights, if they
+    were missing).
+
+    Budgets (:mod:`core.budget`): the global and per-``owner`` caps on queued + running runs
+    (:class:`~core.budget.QueueFull`) and the disk budget of ``var/`` (:class:`~core.budget.DiskBudgetExceeded`);
+    an unwritable runs folder raises :class:`~core.budget.StorageError` naming it. The count and the new folder
+    are made under one lock, so two students clicking at once cannot both take the last place.
+    """
+    from core import budget
+
     config.validate()
     check_start_weights(config)
-    run_dir = store.create_run(config, runs_dir)
-    spawn(run_dir)
+    with budget.writing(runs_dir or _default_runs_dir()):
+        root = store.runs_root(runs_dir)
+        locks = root / ".locks"
+        locks.mkdir(exist_ok=True)
+    with budget.writing(root), store.file_lock(locks / "launch.lock"):
+        budget.check_queue(owner, root)
+        budget.check_disk(what="a run")
+        run_dir = _create_run(config, root, owner)
+        spawn(run_dir)
     return run_dir
+
+
+def _default_runs_dir() -> str:
+    return os.environ.get("CNNPG_RUNS_DIR") or os.path.join(os.environ.get("CNNPG_HOME") or str(ROOT / "var"), "runs")
+
+
+def _create_run(config, root: Path, owner: str | None) -> Path:
+    """store.create_run, recording ``owner`` where the store supports it (the run store owns that field)."""
+    import inspect
+
+    if owner is not None and "owner" in inspect.signature(store.create_run).parameters:
+        return store.create_run(config, root, owner=owner)
+    return store.create_run(config, root)
 
 
 def spawn(run_dir: str | os.PathLike) -> subprocess.Popen:
@@ -85,20 +114,32 @@ def spawn(run_dir: str | os.PathLike) -> subprocess.Popen:
 
 
 def resume(run_dir: str | os.PathLike) -> Path:
-    """Start a worker that continues an interrupted, cancelled or failed run from its last checkpoint."""
+    """Start a worker that continues an interrupted, cancelled or failed run from its last checkpoint.
+
+    Holds the run's launch lock, as :func:`delete` does: a delete and a resume of one run never interleave (a
+    resume after the delete finds the folder gone and says so; a delete after the resume finds the run active).
+    """
+    from core import budget
+
     run_dir = store.run_path(run_dir)
-    with store.file_lock(run_dir / ".launch.lock"):  # two clicks on Resume must not start two workers
-        st = store.effective_status(run_dir)
-        state = st.get("state")
-        if state in store.ACTIVE_STATES:
-            raise RunError(f"run {run_dir.name} is already {state}")
-        if state == "completed":
-            raise RunError(f"run {run_dir.name} has already completed; start a new run to train more")
-        (run_dir / store.CANCEL_FILE).unlink(missing_ok=True)
-        store.write_status(run_dir, state="queued", pid=None, pid_start=None, created=time.time(), ended=None,
-                           resumable=None,  # whatever the last failure said: this attempt is judged afresh
-                           message="resuming" if store.has_checkpoint(run_dir) else "restarting (no checkpoint yet)")
-        spawn(run_dir)
+    try:
+        with budget.writing(run_dir), store.file_lock(run_dir / ".launch.lock"):  # two clicks: one worker
+            if not (run_dir / store.CONFIG_FILE).is_file():
+                raise RunError(f"run {run_dir.name} has just been deleted")
+            st = store.effective_status(run_dir)
+            state = st.get("state")
+            if state in store.ACTIVE_STATES:
+                raise RunError(f"run {run_dir.name} is already {state}")
+            if state == "completed":
+                raise RunError(f"run {run_dir.name} has already completed; start a new run to train more")
+            budget.check_disk(what="resuming a run")
+            (run_dir / store.CANCEL_FILE).unlink(missing_ok=True)
+            store.write_status(run_dir, state="queued", pid=None, pid_start=None, created=time.time(), ended=None,
+                               resumable=None,  # whatever the last failure said: this attempt is judged afresh
+                               message="resuming" if store.has_checkpoint(run_dir) else "restarting (no checkpoint yet)")
+            spawn(run_dir)
+    except FileNotFoundError:  # the folder went away between the look-up and the lock
+        raise RunError(f"run {run_dir.name} has just been deleted") from None
     return run_dir
 
 
@@ -132,4 +173,15 @@ def wait(run_dir: str | os.PathLike, timeout: float = 600.0, poll: float = 0.2) 
 
 
 def delete(run_dir: str | os.PathLike) -> None:
-    store.delete_run(store.run_path(run_dir))
+    """Delete a finished run's folder, under the run's launch lock (see :func:`resume`)."""
+    from core import budget
+
+    run_dir = store.run_path(run_dir)
+    try:
+        with store.file_lock(run_dir / ".launch.lock"):
+            if not (run_dir / store.CONFIG_FILE).is_file():
+                return  # deleted meanwhile (another tab): what was asked is done
+            with budget.writing(run_dir):
+                store.delete_run(run_dir)
+    except FileNotFoundError:
+        return

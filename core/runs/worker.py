@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import signal
 import socket
@@ -22,6 +23,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
+from core import budget
 from core.errors import PlaygroundError
 from core.runs import store
 
@@ -118,6 +120,7 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
     """Run (or resume) the run in ``run_dir`` in this process; returns the TrainResult, or None if cancelled
     while queued. Under torchrun every rank calls this; only rank 0 touches the folder's status and lock."""
     from core.train import distributed
+    from core.train.data import PreparationCancelled
     from core.train.loop import train
 
     run_dir = Path(run_dir).resolve()
@@ -125,6 +128,7 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
     dist = distributed.setup(cfg.device)
     main = dist.is_main
     stop = StopRequest(run_dir)
+    stage = ["start"]  # what the worker was doing: names the stage in an out-of-memory message
     try:
         if main:
             store.write_status(run_dir, pid=os.getpid(), pid_start=store.process_start_time(os.getpid()),
@@ -152,8 +156,10 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
                     store.append_metrics(run_dir, {"type": "resume", "step": 0, "time": now})  # restart at 0
             def on_record(rec: dict) -> None:  # the status message says what the worker is doing right now
                 if rec.get("type") == "phase":
+                    stage[0] = rec.get("phase") or stage[0]
                     store.write_status(run_dir, message=rec.get("message"))
                 elif rec.get("type") == "meta":
+                    stage[0] = "train"
                     store.write_status(run_dir, message="training")
                 if callback is not None:
                     callback(rec)
@@ -166,6 +172,10 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
                    "resume continues from here") if result.state == "cancelled" else "finished"
             store.end_session(run_dir, state=result.state, message=msg)
         return result
+    except PreparationCancelled as err:
+        if main:
+            _record_end(run_dir, state="cancelled", message=f"{err}; resume starts again from the last checkpoint")
+        return None
     except PlaygroundError as err:
         if main:  # resuming with the same settings fails the same way until the weights are here
             from core.runs.launcher import WeightsMissing
@@ -178,22 +188,46 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
         raise
     except OSError as err:  # disk full, read-only or vanished folder: name the cause (earlier checkpoints stay)
         if main:
-            with contextlib.suppress(OSError):
-                store.end_session(run_dir, state="failed",
-                                  message=f"cannot write the run's files: {err.strerror or err}"
-                                   + (f" ({err.filename})" if err.filename else ""))
+            if budget.is_storage_error(err):
+                folder = Path(err.filename).parent if err.filename else run_dir
+                message = budget.storage_message(err, folder) + "; resume continues from the last checkpoint"
+            else:
+                message = f"cannot write the run's files: {err.strerror or err}" + (
+                    f" ({err.filename})" if err.filename else "")
+            _record_end(run_dir, state="failed", message=message)
         raise
     except BaseException as err:
         if main:
-            with contextlib.suppress(OSError):
-                store.end_session(run_dir, state="failed", message=f"internal error: "
-                                   f"{type(err).__name__}: {err} (details in {store.LOG_FILE})")
+            if budget.is_out_of_memory(err):  # MemoryError / torch.OutOfMemoryError outside the training steps
+                _record_end(run_dir, state="failed", message=budget.OUT_OF_MEMORY.get(stage[0], budget.OUT_OF_MEMORY["train"]))
+            else:
+                _record_end(run_dir, state="failed", message=f"internal error: "
+                            f"{type(err).__name__}: {err} (details in {store.LOG_FILE})")
         raise
     finally:
         stop.restore()
         if main:  # a handled cancel request must not cancel the next resume
             with contextlib.suppress(OSError):
                 (run_dir / store.CANCEL_FILE).unlink(missing_ok=True)
+
+
+def _record_end(run_dir: Path, **fields: Any) -> None:
+    """end_session; when status.json cannot be replaced (disk full: no room for the new copy) overwrite it in
+    place, so the status still says why instead of a dead worker's "interrupted". A read-only folder keeps
+    what it had."""
+    try:
+        store.end_session(run_dir, **fields)
+        return
+    except OSError:
+        pass
+    with contextlib.suppress(OSError, ValueError):
+        path = run_dir / store.STATUS_FILE
+        st = store.read_json(path, default={}) or {}
+        st.update(fields, ended=time.time(), session_started=None, updated=time.time())
+        data = json.dumps(store._json_safe(st)).encode()
+        with open(path, "r+b") as f:
+            f.write(data)
+            f.truncate()
 
 
 def main(run_dir: str | os.PathLike) -> int:

@@ -134,11 +134,13 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
     # ---- validation ----
-    def validate(self, *, check_registries: bool = True) -> TrainConfig:
+    def validate(self, *, check_registries: bool = True, check_memory: bool | None = None) -> TrainConfig:
         """Raise :class:`InputError` naming the first bad setting; returns self so calls chain.
 
         ``check_registries`` also checks dataset / arch / augmentation names against the other packages'
-        registries (imports torch and torchvision).
+        registries (imports torch and torchvision). ``check_memory`` (default: as ``check_registries``) refuses a
+        run whose data set and batch clearly cannot fit into this machine's free memory
+        (:class:`core.budget.NotEnoughMemory`, an InputError saying the estimate and the limit).
         """
         def need(cond: bool, msg: str) -> None:
             if not cond:
@@ -200,6 +202,10 @@ class TrainConfig:
         self._validate_objective(need, is_int, is_num)
         if check_registries:
             self._validate_registries()
+        if check_registries if check_memory is None else check_memory:
+            from core.budget import check_run_memory
+
+            check_run_memory(self)  # e.g. Shapes n = 1,000,000 at 64 px holds ~16 GB of pixels
         return self
 
     def _validate_objective(self, need, is_int, is_num) -> None:

@@ -24,6 +24,12 @@ from core.train.config import TrainConfig
 from core.train.errors import TrainError
 
 
+class PreparationCancelled(Exception):
+    """A stop request (cancel, SIGTERM) came while the data set was being drawn, decoded or downloaded: the
+    run ends "cancelled" at once instead of after the preparation (minutes for a big set or a slow download).
+    Not a PlaygroundError: it is not a failure. Nothing is half-written (caches are written atomically)."""
+
+
 class KeyedImages(Dataset):
     """Training images with reproducible augmentation: key = epoch × n + index.
 

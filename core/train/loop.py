@@ -33,7 +33,8 @@ from torch import nn
 
 from core.train import distributed
 from core.train.config import TrainConfig
-from core.train.data import make_batch_mixer, make_data
+from core.budget import out_of_memory
+from core.train.data import PreparationCancelled, make_batch_mixer, make_data
 from core.train.errors import OOM_MESSAGE, TrainError
 from core.train.losses import AUX_LOSS_WEIGHT, classification_loss, make_objective  # noqa: F401 - re-exported
 from core.train.model import make_model, make_optimizer, pick_amp_dtype, set_train_mode
@@ -107,12 +108,17 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
     last_note = [0.0]
 
     def data_progress(done: int, total: int) -> None:  # drawing / downloading can take a minute the first time
+        if not dist.enabled and should_stop():  # cancel seen while drawing, decoding or downloading
+            raise PreparationCancelled(f"cancelled while preparing the {cfg.dataset} data set ({done}/{total})")
         if time.time() - last_note[0] > 2 or done == total:
             last_note[0] = time.time()
             record({"type": "phase", "phase": "data", "done": done, "total": total,
                     "message": f"preparing the {cfg.dataset} data set: {done}/{total}"})
 
-    data = make_data(cfg, dist, progress=data_progress, select_train=select_train)
+    try:
+        data = make_data(cfg, dist, progress=data_progress, select_train=select_train)
+    except (MemoryError, torch.OutOfMemoryError):
+        raise out_of_memory("data") from None
     K = len(data.classes)
     steps_per_epoch = data.steps_per_epoch
     total_steps = cfg.epochs * steps_per_epoch
@@ -123,7 +129,10 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
     # ---- model ----
     record({"type": "phase", "phase": "model", "message": f"building {cfg.arch} ({cfg.weights} weights)"})
     torch.manual_seed(cfg.seed)  # the initial weights depend on the seed only
-    model, frozen = make_model(cfg, K)
+    try:
+        model, frozen = make_model(cfg, K)
+    except (MemoryError, torch.OutOfMemoryError):
+        raise out_of_memory("model") from None
     set_noise(model, cfg.dropout)
     channels_last = device.type == "cuda"
     model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
