@@ -1,7 +1,8 @@
 """Train: pick data, network, starting weights and budget; start a run; watch it learn; inspect the result.
 
 The run executes in its own process (core.runs.launcher), so refreshing the page or restarting the app loses
-nothing: the page just reads the run folder again (run id in the URL, else the newest active run).
+nothing: the page just reads the run folder again (run id in the URL, else this browser's newest active run).
+Anyone may watch any run (a ?run= link); only its owner or the instructor gets Cancel and Resume.
 """
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from core.errors import InputError, PlaygroundError
 from core.models import ARCHITECTURES, weights_status
 from core.runs import launcher, results, store
 from core.train.config import DEFAULT_PRESET, MODES, OPTIMIZERS, PRESETS, TrainConfig, field_help
+from views._identity import ensure_identity, identity_sidebar
 from views._results import render_results
-from views._widgets import run_from_url, show_error
+from views._widgets import run_from_url
 
 HELP = field_help()
 MODE_TITLES = {"scratch": "From scratch", "linear_probe": "Linear probe", "finetune_last_k": "Fine-tune last k blocks",
@@ -46,6 +48,8 @@ st.markdown(
     "starts memorising instead of learning."
 )
 ss = st.session_state
+viewer = ensure_identity()
+identity_sidebar(viewer)
 
 
 # ------------------------------------------------------------------ settings <-> widgets (one widget per field)
@@ -118,13 +122,21 @@ if "train_arch" not in ss:
     _apply(TrainConfig.from_preset(DEFAULT_PRESET))
 
 
+def _show_error(err: BaseException) -> None:
+    """A clear one-line message (never a traceback), escaped: it may repeat a typed folder path or file name,
+    which must show as typed, not as Markdown (a link, an image)."""
+    text = str(err) if isinstance(err, PlaygroundError) else f"{type(err).__name__}: {err}"
+    st.error(results.plain_markdown(text), icon="⚠️")
+
+
 # ------------------------------------------------------------------ which run to show
 def _current_run():
-    """The run in the URL (?run=ID), else the newest active run: the page reattaches after a refresh."""
+    """The run in the URL (?run=ID), else this browser's newest active run: the page reattaches after a refresh,
+    never to another student's run."""
     path = run_from_url("run")
     if path is not None:
         return path
-    latest = store.latest_active_run()
+    latest = store.latest_active_run(owner=viewer.owner)
     if latest is not None:
         st.query_params["run"] = latest.name
     return latest
@@ -151,7 +163,8 @@ def _start(cfg: TrainConfig) -> None:
     last = ss.get("train_last_start")
     if last and last[0] == cfg.to_json() and time.time() - last[1] < 3:
         return
-    run_dir = launcher.start(cfg)
+    with store.owned_by(viewer.owner):  # the run records this browser as its owner
+        run_dir = launcher.start(cfg)
     ss["train_last_start"] = (cfg.to_json(), time.time())
     st.query_params["run"] = run_dir.name
 
@@ -170,19 +183,27 @@ def _live(run_dir) -> None:
                 "failed": ":material/error:", "interrupted": ":material/warning:"}.get(state, "")
         st.subheader(f"{icon} Run `{run_dir.name}` — {state}")
         st.caption(_describe_run(v.config))
+        # the worker's messages repeat typed folder paths and file names: shown as plain text, never as Markdown
+        message = v.status.get("message")
         if state == "failed":
-            st.error(v.status.get("message") or "the run failed")
+            st.error("The run failed:" if message else "The run failed.", icon=":material/error:")
+            if message:
+                st.text(message)
         elif state == "interrupted":
-            st.warning(v.status.get("message"))
-        elif v.status.get("message") and state in store.ACTIVE_STATES and not v.train:
-            st.info(v.status.get("message"))
+            st.warning(results.plain_markdown(message or "the worker stopped"), icon=":material/warning:")
+        elif message and state in store.ACTIVE_STATES and not v.train:
+            st.info(results.plain_markdown(message))
         if state in store.ACTIVE_STATES:  # once finished, the results section shows them
             for warning in results.split_warnings(v):
                 st.warning(warning, icon=":material/warning:")
         prog = v.progress()
         st.progress(prog["fraction"], text=prog["text"])
         cols = st.columns([1, 1, 4])
-        if state in store.ACTIVE_STATES:
+        if not viewer.may_act(v.status.get("owner")):
+            st.caption("You are watching a run started by " + ("another browser" if v.status.get("owner") else
+                       "nobody (an older run, or the command line)") + ": only the browser that started it, or the "
+                       "instructor, can cancel or resume it.")
+        elif state in store.ACTIVE_STATES:
             if cols[0].button("Cancel", key="train_cancel", help="stops within seconds and saves a checkpoint"):
                 launcher.cancel(run_dir)
                 st.toast("Stop requested: the run saves a checkpoint and stops.")
@@ -192,7 +213,7 @@ def _live(run_dir) -> None:
                     launcher.resume(run_dir)
                     st.rerun()
                 except PlaygroundError as err:
-                    show_error(err)
+                    _show_error(err)
         if active and state not in store.ACTIVE_STATES:
             st.rerun()  # the run just ended: redraw the whole page (curves, results, no more polling)
 
@@ -330,7 +351,7 @@ def _settings() -> None:
 
         cfg = check_config(_config_from_widgets().validate())
     except PlaygroundError as err:
-        show_error(err)
+        _show_error(err)
         cfg = None
     sizes = _split_sizes(cfg.to_json()) if cfg is not None and DATASETS[cfg.dataset].offline else (None,)
     if sizes[0] is not None:  # known without a download (else unknown: no warning)
@@ -346,7 +367,7 @@ def _settings() -> None:
                 est = estimate_duration(cfg)
             ss["train_estimate_result"] = (cfg.to_json(), est)
         except (PlaygroundError, RuntimeError) as err:
-            show_error(err)
+            _show_error(err)
     shown = ss.get("train_estimate_result")
     if shown and cfg is not None and shown[0] == cfg.to_json():
         est = shown[1]
@@ -359,7 +380,7 @@ def _settings() -> None:
                 _start(cfg)
             st.rerun()
         except PlaygroundError as err:
-            show_error(err)
+            _show_error(err)
 
 
 current = _current_run()

@@ -6,6 +6,7 @@ them. Everything reads the run folder through :mod:`core.runs.store` and tolerat
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,14 +125,33 @@ def load_view(run_dir: str | os.PathLike) -> RunView:
 
 # ------------------------------------------------------------------ user text, shown as typed
 # Class names come from folder names and messages repeat typed paths: what a user typed is shown as text, never
-# interpreted. Streamlit's Markdown would turn "[x](http://…)" into a link and "![i](http://…)" into an image
-# fetched by every viewer's browser; Plotly's labels accept a subset of HTML (<a href>, <b>, <br>).
-_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~$:")
+# interpreted. Streamlit's Markdown would turn "[x](http://…)" into a link, "![i](http://…)" into an image fetched
+# by every viewer's browser and "$…$" into math; Plotly's labels accept a subset of HTML (<a href>, <b>, <br>).
+# Where a page can, it shows such text with st.text; inside a Markdown element (st.error, st.caption) it escapes it.
+_ALWAYS_ESCAPED = frozenset("\\`*[]<>~$|{}")
+_LINE_START = re.compile(r"^(\s*)(?:([#+=>-])|(\d+)([.)]))", re.MULTILINE)
 
 
 def plain_markdown(text: object) -> str:
-    """``text`` escaped for a Markdown context (st.caption, st.error, st.info) so it renders exactly as typed."""
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
+    """``text`` escaped for a Markdown context (st.error, st.caption, st.info) so it renders exactly as typed.
+
+    Escapes what makes links, images, HTML, code, emphasis, strike-through, math, tables and Streamlit's
+    ``:color[…]`` directives, plus list / heading / quote markers at a line start, and breaks bare URLs
+    ("http://", "www.") so they are not auto-linked. Underscores inside a word stay as they are (Markdown never
+    reads them as emphasis), so a path such as ``/data/my_set`` still reads, and searches, as typed.
+    """
+    text = str(text)
+    out = []
+    for i, ch in enumerate(text):
+        if ch in _ALWAYS_ESCAPED:
+            out.append("\\" + ch)
+        elif ch == "_" and not (0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()):
+            out.append("\\_")
+        else:
+            out.append(ch)
+    escaped = "".join(out).replace("://", ":\\/\\/").replace("www.", "www\\.")
+    return _LINE_START.sub(lambda m: m.group(1) + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}"),
+                           escaped)
 
 
 def plotly_text(text: object) -> str:

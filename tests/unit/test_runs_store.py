@@ -223,3 +223,28 @@ def test_the_instructor_secret(monkeypatch):
     assert owners.check_instructor_secret(" correct horse battery\n")  # pasted with whitespace
     assert not owners.check_instructor_secret("correct horse")
     assert not owners.check_instructor_secret(None)
+
+
+# ---------------------------------------------------------------- user text (issue 13.6)
+@pytest.mark.parametrize("text", [
+    "folder /data/[link](http://x) ![img](http://x/i.png) <b>bold</b> `code` *em* ~~s~~ $x^2$ :red[hi] a|b",
+    "# heading\n- item\n+ item\n> quote\n12. twelve\n3) three\nwww.example.com _lead and trail_ snake_case_name",
+    "/tmp/pytest-of-me/pytest-3/test_train_page_0/data",
+])
+def test_plain_markdown_escapes_every_construct_and_keeps_the_text(text):
+    import re
+
+    from core.runs.results import plain_markdown
+
+    out = plain_markdown(text)
+    # CommonMark: a backslash before ASCII punctuation shows that character; removing them gives the text back
+    assert re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", out) == text
+    bare = re.sub(r"\\[!-/:-@\[-`{-~]", "", out)  # what is left unescaped
+    for construct in ("[", "]", "<", ">", "`", "*", "~", "$", "|", "://", "www."):
+        assert construct not in bare, (construct, out)
+    for line in bare.splitlines():  # no list, heading or quote marker starts a line
+        assert not re.match(r"\s*([#+>-]|\d+[.)])", line), (line, out)
+    if "snake_case_name" in text:  # emphasis underscores escaped, those inside a word kept
+        assert "_lead" not in bare and "trail_" not in bare and "snake_case_name" in out
+    if text.startswith("/tmp"):
+        assert out == text  # a plain path stays readable (and searchable) as typed
