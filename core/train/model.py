@@ -7,6 +7,10 @@ head): ``linear_probe`` learns the head only, ``finetune_last_k`` the last k blo
 
 Gotcha: freezing is two things. ``requires_grad=False`` stops the weights, but a frozen stage's BatchNorm layers
 must also stay in ``eval()`` (:func:`set_train_mode`), or their running statistics drift towards the new data.
+
+Stochastic depth (Huang et al. 2016, https://arxiv.org/abs/1603.09382; a Noisy Student's model noise): in
+training each residual block skips its branch for a random part of the batch (identity only), in ``eval()`` never
+(:func:`set_stochastic_depth`). It adds no weights, so checkpoints load into a network built without it.
 """
 from __future__ import annotations
 
@@ -32,6 +36,9 @@ def make_model(cfg: TrainConfig, num_classes: int) -> tuple[nn.Module, list[tupl
         model = build(cfg.arch, num_classes=num_classes, weights="none")
         if cfg.weights != "none":
             load_start_weights(model, cfg.weights)
+    rate = getattr(cfg, "stochastic_depth", None)  # a config without the field keeps the architecture's own
+    if rate is not None:
+        set_stochastic_depth(model, float(rate))
     stages = trainable_stages(model, cfg.arch)
     if cfg.mode == "linear_probe":
         learn = stages[-1:]
@@ -55,6 +62,71 @@ def set_train_mode(model: nn.Module, frozen: list[tuple[str, nn.Module]]) -> Non
     model.train()
     for _, module in frozen:
         module.eval()
+
+
+def residual_branches(model: nn.Module) -> list[tuple[str, nn.Module, str]]:
+    """The residual blocks of ``model`` in forward order: (name, block, how) with ``how`` one of
+    ``"attr"`` (the block applies its own ``stochastic_depth`` / ``drop_path`` module: torchvision EfficientNet,
+    timm ResNets), or the name of the child whose output is the branch (torchvision ResNet ``bn2`` / ``bn3``,
+    MobileNet ``conv`` / ``block``). Blocks without an identity path (a stride or a channel change in MobileNets)
+    are not listed. LeNet, AlexNet, VGG, GoogLeNet, Inception, DenseNet have none."""
+    from torchvision.models import efficientnet, mobilenetv2, mobilenetv3, resnet
+
+    out: list[tuple[str, nn.Module, str]] = []
+    for name, m in model.named_modules():
+        if isinstance(m, (efficientnet.MBConv, efficientnet.FusedMBConv)):
+            if m.use_res_connect:
+                out.append((name, m, "attr"))
+        elif isinstance(m, resnet.BasicBlock):
+            out.append((name, m, "bn2"))
+        elif isinstance(m, resnet.Bottleneck):
+            out.append((name, m, "bn3"))
+        elif isinstance(m, mobilenetv2.InvertedResidual):
+            if m.use_res_connect:
+                out.append((name, m, "conv"))
+        elif isinstance(m, mobilenetv3.InvertedResidual):
+            if m.use_res_connect:
+                out.append((name, m, "block"))
+        elif type(m).__module__.startswith("timm.") and hasattr(m, "drop_path") and hasattr(m, "downsample"):
+            out.append((name, m, "attr"))  # timm ResNet / SE-ResNet blocks: forward applies self.drop_path
+    return out
+
+
+def set_stochastic_depth(model: nn.Module, rate: float) -> int:
+    """Give every residual block of ``model`` stochastic depth ("row" mode: per image), the last block skipping
+    its branch with probability ``rate`` and the others linearly less (block i of L: rate · i / L, as in Huang
+    et al. and torchvision's EfficientNet). ``rate`` 0 turns it off. Returns the number of blocks changed (0 for
+    networks without residual blocks). Calling it again changes the rates; it never stacks."""
+    from torchvision.ops import StochasticDepth
+
+    if not 0.0 <= rate < 1.0:
+        raise TrainError(f"stochastic depth must be in [0, 1), got {rate!r}")
+    blocks = residual_branches(model)
+    for i, (_, block, how) in enumerate(blocks, start=1):
+        p = rate * i / len(blocks)
+        if how == "attr":
+            if isinstance(getattr(block, "stochastic_depth", None), StochasticDepth):
+                block.stochastic_depth.p = p  # torchvision EfficientNet: its own module
+            else:
+                block.drop_path = StochasticDepth(p, "row")  # timm: forward calls self.drop_path when set
+            continue
+        if isinstance(getattr(block, "stochastic_depth", None), StochasticDepth):
+            block.stochastic_depth.p = p  # hooked before: only the rate changes
+            continue
+        block.stochastic_depth = StochasticDepth(p, "row")  # a child: train()/eval() reach it; no weights
+        getattr(block, how).register_forward_hook(_DropBranch(block.stochastic_depth))
+    return len(blocks)
+
+
+class _DropBranch:
+    """Forward hook on a residual branch's last child: its output goes through the block's StochasticDepth.
+    An object, not a lambda, so that ``copy.deepcopy(model)`` points the copy's hook at the copy's module."""
+
+    def __init__(self, sd: nn.Module):
+        self.sd = sd
+
+    def __call__(self, _module: nn.Module, _inputs, out: torch.Tensor) -> torch.Tensor:
+        return self.sd(out)
 
 
 def load_start_weights(model: nn.Module, source: str) -> None:
