@@ -211,7 +211,7 @@ def _download(spec) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- widgets
-_storage_panel()
+storage_slot = st.container()  # filled after the import / delete controls ran, so it shows their effect
 names = list(DATASETS)
 name = st.selectbox("Data set", names, index=names.index("shapes"), format_func=lambda n: DATASETS[n].title,
                     key="data_name")
@@ -223,6 +223,8 @@ if name == "folder":
     folder = _folder_source()
 else:
     options = _option_widgets(spec) if spec.options else {}
+with storage_slot:
+    _storage_panel()
 c1, c2, c3 = st.columns(3)
 split = c1.selectbox("Split", spec.splits, key=f"data_{name}_split")
 image_size = int(c2.number_input("Image size (px)", min_value=8, max_value=512, value=spec.default_image_size,

@@ -187,3 +187,51 @@ def test_server_folder_without_images_says_so(tmp_path):
     assert not at.exception
     errors = " ".join(e.value for e in at.error)
     assert "no images found in empty" in errors and "(none)" not in errors, errors
+
+
+# ------------------------------------------------------------------------------ issue 13: storage budget and errors
+def test_storage_panel_shows_what_uses_the_space_and_the_budget_refuses_an_import(tmp_path, monkeypatch):
+    from core.budget import disk_usage, fmt_bytes
+
+    monkeypatch.delenv("CNNPG_DISK_BUDGET_GB", raising=False)
+    st.cache_data.clear()  # the panel's figures are cached for a few seconds
+    at = _import(_folder_page(), "good.zip", "pets")
+    assert at.success and not at.exception
+    usage = disk_usage(with_items=True)
+    size = dict(usage.items["imports"])["pets"]
+    assert size > 0
+    labels = [e.label for e in at.expander if e.label.startswith("Storage on the server")]
+    # drawn before this run decoded the set into the cache: the import is in it, the new cache file not yet
+    assert labels == [f"Storage on the server: {fmt_bytes(usage.total_bytes - usage.parts['caches'])} of 10.0 GiB"]
+    tables = [t.value for t in at.dataframe]
+    imports = next(t for t in tables if "imported data set" in t.columns)
+    assert list(imports["imported data set"]) == ["pets"] and list(imports["size"]) == [fmt_bytes(size)]
+    kinds = next(t for t in tables if "what" in t.columns)
+    assert fmt_bytes(size) in list(kinds[kinds["what"].str.startswith("Imported")]["size"])
+    # over the budget: the next import is refused with the figures, and nothing is written
+    monkeypatch.setenv("CNNPG_DISK_BUDGET_GB", str(size / 2 / 2**30))
+    _import(at, "good.zip", "more")
+    assert not at.exception
+    assert any("budget" in e.value and "delete" in e.value for e in at.error), [e.value for e in at.error]
+    assert sorted(p.name for p in (tmp_path / "data" / "folders").iterdir()) == ["pets"]
+
+
+def test_read_only_data_folder_gives_a_clear_message(tmp_path, monkeypatch):
+    """A read-only var/ (chmod has no effect for root: os.mkdir raises EROFS instead) says so, no traceback."""
+    import errno
+    import os
+
+    real_mkdir = os.mkdir
+    data = str(tmp_path / "data")
+
+    def read_only(path, *args, **kwargs):
+        if str(path).startswith(data):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", read_only)
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "views" / "datasets.py"), default_timeout=180).run()
+    assert not at.exception, at.exception
+    assert any(e.value.startswith("cannot write to " + data) and "read-only file system" in e.value
+               for e in at.error), [e.value for e in at.error]
