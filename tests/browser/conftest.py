@@ -46,8 +46,10 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(home: Path):
-    """Start ``streamlit run app.py`` on a free port with ``CNNPG_HOME=home``; yield its base URL."""
+def streamlit_server(home: Path, extra_args: tuple[str, ...] = ()):
+    """Start ``streamlit run app.py`` on a free port with ``CNNPG_HOME=home``; yield its base URL.
+
+    ``extra_args`` are more ``streamlit run`` flags (e.g. ``("--runner.postScriptGC", "true")`` for a bench)."""
     port = _free_port()
     env = dict(os.environ, CNNPG_HOME=str(home), PYTHONUNBUFFERED="1")
     log_path = home / "server.log"
@@ -55,7 +57,7 @@ def streamlit_server(home: Path):
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"],
+             "--browser.gatherUsageStats", "false", *extra_args],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         base = f"http://127.0.0.1:{port}"

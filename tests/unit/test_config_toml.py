@@ -23,6 +23,7 @@ REQUIRED = {
     "client.showErrorDetails": "none",  # no traceback reaches a browser
     "client.toolbarMode": "minimal",  # no developer menu
     "runner.magicEnabled": False,  # a bare expression in a page never renders by accident
+    "runner.postScriptGC": False,  # a full gc.collect(2) per rerun was most of the server's CPU per page view
 }
 MAX_UPLOAD_MB = 50  # a photo or a small data-set zip; Streamlit's default is 200
 
