@@ -519,23 +519,29 @@ def run_summary(run_dir: str | os.PathLike) -> dict:
     """What the Runs table shows: id, config basics, effective status, owner, duration, progress and accuracies.
 
     Served from the in-memory index while the run folder is unchanged and finished (see :func:`list_runs`)."""
-    run_dir = Path(run_dir)
-    stamp = _stamp(run_dir)
-    key = str(run_dir.resolve()) if stamp is not None else None
-    if key is not None:
+    return _indexed_summary(os.path.abspath(run_dir), require_config=False)
+
+
+def _indexed_summary(path: str, require_config: bool) -> dict | None:
+    """The summary of the run folder ``path`` (absolute), from the index when its stamp still matches. None if
+    ``require_config`` and it is not a run folder. Plain strings and os calls: this runs once per run per
+    listing, where pathlib's overhead would be most of the cost."""
+    stamp = _stamp(path)
+    if stamp is not None:
         with _INDEX_LOCK:
-            hit = _INDEX.get(key)
+            hit = _INDEX.get(path)
         if hit is not None and hit[0] == stamp:
             return dict(hit[1])
-    summary, cacheable = _read_summary(run_dir)
-    if key is not None:
-        with _INDEX_LOCK:
-            if cacheable:
-                if len(_INDEX) >= _INDEX_MAX:
-                    _INDEX.clear()  # many roots (tests) or a huge history: start over rather than grow
-                _INDEX[key] = (stamp, summary)
-            else:
-                _INDEX.pop(key, None)
+    if require_config and not os.path.isfile(os.path.join(path, CONFIG_FILE)):
+        return None
+    summary, cacheable = _read_summary(Path(path))
+    with _INDEX_LOCK:
+        if cacheable and stamp is not None:
+            if len(_INDEX) >= _INDEX_MAX:
+                _INDEX.clear()  # many roots (tests) or a huge history: start over rather than grow
+            _INDEX[path] = (stamp, summary)
+        else:
+            _INDEX.pop(path, None)
     return dict(summary)
 
 
@@ -585,17 +591,17 @@ _INDEX_LOCK = threading.Lock()
 _INDEX_MAX = 100_000
 
 
-def _stamp(run_dir: Path) -> tuple | None:
+def _stamp(path: str) -> tuple | None:
     """What changes whenever the run's summary may change: status.json (each atomic write makes a new file while
     the old one still exists, so its inode differs from the last one's even within one clock tick), the folder's
     entry list (a checkpoint renames last.json / best.json into it) and metrics.jsonl (appended in place).
     None if the folder is gone."""
     out = []
-    for path in (run_dir, run_dir / STATUS_FILE, run_dir / METRICS_FILE):
+    for name in ("", STATUS_FILE, METRICS_FILE):
         try:
-            s = os.stat(path)
+            s = os.stat(f"{path}{os.sep}{name}" if name else path)
         except OSError:
-            if path == run_dir:
+            if not name:
                 return None
             out.append(None)
             continue
@@ -609,27 +615,27 @@ def clear_index() -> None:
         _INDEX.clear()
 
 
-def _run_folders(root: Path) -> list[Path]:
-    """Run folders under ``root``, newest first (ids sort by creation time). Folders being deleted
-    (``.deleting-*``) and stray files are skipped; only directory entries are listed, no file is opened."""
-    with os.scandir(root) as it:
+def _run_folders(root: Path) -> list[str]:
+    """Run folders under ``root`` (absolute paths), newest first (ids sort by creation time). Folders being
+    deleted (``.deleting-*``) and stray files are skipped; only directory entries are listed, no file is opened."""
+    base = os.path.abspath(root)
+    with os.scandir(base) as it:
         names = [e.name for e in it if not e.name.startswith(".") and e.is_dir()]
-    return [root / n for n in sorted(names, reverse=True)]
+    return [os.path.join(base, n) for n in sorted(names, reverse=True)]
 
 
 def list_runs(runs_dir: str | os.PathLike | None = None, *, owner: str | None = None,
               states: tuple[str, ...] | None = None) -> list[dict]:
     """Summaries of every run folder, newest first; only those owned by ``owner`` and in ``states`` if given.
 
-    A warm call opens no file of a finished run (see the module's docstring): the cost is a few ``stat`` calls
+    A warm call opens no file of a finished run (see the module's docstring): the cost is three ``stat`` calls
     per folder plus the reading of the active ones.
     """
-    root = runs_root(runs_dir)
     out = []
-    for p in _run_folders(root):
-        if not (p / CONFIG_FILE).is_file():
+    for path in _run_folders(runs_root(runs_dir)):
+        s = _indexed_summary(path, require_config=True)
+        if s is None:
             continue  # not a run folder: e.g. a folder someone made by hand
-        s = run_summary(p)
         if owner is not None and s.get("owner") != owner:
             continue
         if states is not None and s.get("state") not in states:
