@@ -25,6 +25,7 @@ is kept. The histogram shows where the threshold cuts.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,8 +34,10 @@ import torch
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 
+from core.errors import InputError
 from core.train import distributed
 from core.train.config import TrainConfig
+from core.train.estimate import Estimate
 
 STAGES_DIR = "stages"
 PSEUDO_FILE = "pseudo.json"
@@ -367,6 +370,90 @@ def stages_summary(run_dir: str | Path) -> list[dict]:
                     "test_acc": (done.get("test") or {}).get("acc"), "val_acc": (done.get("val") or {}).get("acc"),
                     "test_per_class": (done.get("test") or {}).get("per_class_acc"), "pseudo": pseudo})
     return out
+
+
+# ------------------------------------------------------------------ duration estimate (teacher + students)
+def _num_classes(cfg: TrainConfig) -> int | None:
+    """Classes of ``cfg``'s data set without reading images (Shapes: 6); None when it cannot tell yet."""
+    if cfg.dataset == "shapes":
+        from core.data.shapes import CLASSES
+
+        return len(CLASSES)
+    try:
+        from core.data import classes_of, open_dataset
+
+        return len(classes_of(open_dataset(cfg.dataset, "train", image_size=cfg.image_size,
+                                           **cfg.dataset_options))) or None
+    except Exception:  # noqa: BLE001 - not downloaded yet: the estimate counts the whole split as labelled
+        return None
+
+
+@dataclass
+class SelfTrainEstimate(Estimate):
+    """An :class:`~core.train.estimate.Estimate` with the per-stage parts: ``stages`` (one dict each)."""
+
+    stages: list = field(default_factory=list)
+
+
+def estimate_self_train(config: TrainConfig) -> SelfTrainEstimate:
+    """Measured duration of a self-training run: every stage priced on its own, with
+    :mod:`core.train.estimate`'s measurements of this device (see there).
+
+    Stage 0 trains on the labelled images only (``labelled_per_class`` × classes) with ``augmentation``; each
+    student stage first pseudo-labels the pool (one forward pass per pool image, at the measured evaluation
+    speed) and then trains with ``student_augmentation`` on labelled + kept images; since how many are kept is
+    known only then, a student is priced as if the whole pool were kept (an upper bound; ``max_steps`` usually
+    caps it anyway). Every stage evaluates the validation split after each epoch and the test split once, and
+    writes its checkpoints. Start-up and data preparation are paid once. Returns a
+    :class:`SelfTrainEstimate` (an ``Estimate`` with one dict per stage in ``stages``).
+    """
+    from core.train import estimate as est
+    from core.train.data import epoch_steps
+
+    cfg = config.validate()
+    if cfg.objective != "self_train":
+        raise InputError("estimate_self_train prices self-training runs; use estimate_duration for the others")
+    num_train, num_val, num_test = est.split_sizes(cfg)
+    K = _num_classes(cfg)
+    n_lab = min(num_train, K * cfg.labelled_per_class) if num_train is not None and K else num_train
+    n_pool = (num_train - n_lab) if num_train is not None and n_lab is not None else 0
+    startup = est.measure_startup()
+    to_draw = est.shapes_images_to_draw(cfg)
+    data_s = to_draw / est.measure_draw_rate(cfg) if to_draw else 0.0
+    eval_img_s = est.measure_eval_throughput(cfg)
+    ckpt_one = est.measure_checkpoint(cfg)
+    speeds: dict[str, tuple] = {}  # training speed per augmentation (the teacher's and the students')
+    stages: list[dict] = []
+    for stage in range(cfg.iterations + 1):
+        scfg = stage_config(cfg, stage)
+        key = repr(scfg.augmentation)
+        if key not in speeds:
+            speeds[key] = est.measure_throughput(scfg)
+        img_s, batch, _, device = speeds[key]
+        images = n_lab if stage == 0 else num_train
+        steps, train_s, eval_s, _ = est.extrapolate(scfg, img_s, images, num_val, num_test, eval_img_s)
+        spe = epoch_steps(images, scfg.batch_size)[0] if images else None
+        ckpt_s = est.checkpoints_written(scfg, steps, spe, train_s) * ckpt_one
+        pseudo_s = n_pool / eval_img_s if stage > 0 else 0.0
+        stages.append({"stage": stage, "train_images": images, "pseudo_images": n_pool if stage > 0 else 0,
+                       "steps": steps, "train_s": train_s, "eval_s": eval_s, "pseudo_s": pseudo_s,
+                       "checkpoint_s": ckpt_s, "img_per_s": img_s,
+                       "seconds": train_s + eval_s + pseudo_s + ckpt_s})
+    train_s = sum(s["train_s"] for s in stages)
+    eval_s = sum(s["eval_s"] + s["pseudo_s"] for s in stages)
+    ckpt_s = sum(s["checkpoint_s"] for s in stages)
+    total = startup + data_s + sum(s["seconds"] for s in stages)
+    per_stage = "; ".join(f"stage {s['stage']}: {s['steps']} steps on {s['train_images']:,} images"
+                          + (f" after labelling {s['pseudo_images']:,}" if s["pseudo_images"] else "")
+                          + f" ≈ {s['seconds']:.0f} s" for s in stages)
+    method = (f"measured just now on {device.type.upper()} and priced per stage ({per_stage}); students counted "
+              f"as if every pool image were kept; plus {startup:.0f} s start-up"
+              + (f", {data_s:.0f} s drawing {to_draw:,} Shapes images" if to_draw else ""))
+    return SelfTrainEstimate(seconds=total, train_seconds=train_s, eval_seconds=eval_s,
+                             img_per_s=stages[-1]["img_per_s"], total_steps=sum(s["steps"] for s in stages),
+                             num_train=num_train, measured_batch=batch, method=method, startup_seconds=startup,
+                             data_seconds=data_s, checkpoint_seconds=ckpt_s, eval_img_per_s=eval_img_s,
+                             images_to_draw=to_draw, stages=stages)
 
 
 # ------------------------------------------------------------------ the default experiment (page, bench)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from core.errors import InputError
 from core.models.shared import load_run_model
 from core.runs import store, worker
 from core.train import TrainConfig
@@ -115,3 +116,29 @@ def test_torchrun_two_processes_train_the_same_stages(tmp_path):
     shas = out["rank_weight_sha256"]
     assert len(shas) == 2 and shas[0] == shas[1]
     assert [s["state"] for s in stages_summary(out["run_dir"])] == ["completed", "completed"]
+
+
+def test_estimate_prices_the_teacher_and_each_student_stage(monkeypatch):
+    """Every measurement pinned: the stage sums must equal the hand count (TINY: 240 Shapes images, 10 % val)."""
+    from core.train import estimate as est
+    from core.train.selftrain import estimate_self_train
+
+    speed = {"'none'": 100.0, "'flip-crop'": 50.0}  # teacher's augmentation vs the students' noise
+    monkeypatch.setattr(est, "measure_startup", lambda: 2.0)
+    monkeypatch.setattr(est, "shapes_images_to_draw", lambda cfg: 0)
+    monkeypatch.setattr(est, "measure_eval_throughput", lambda cfg: 400.0)
+    monkeypatch.setattr(est, "measure_checkpoint", lambda cfg: 0.5)
+    monkeypatch.setattr(est, "measure_throughput",
+                        lambda cfg: (speed[repr(cfg.augmentation)], 16, 3, torch.device("cpu")))
+    e = estimate_self_train(TrainConfig(**TINY))
+    # 216 training images (24 validation, 40 test); 6 classes × 8 labelled = 48, pool 168; batch 16, ≤ 6 steps
+    teacher = 6 * 16 / 100 + (2 * 24 + 40) / 400 + 2 * 0.5  # 3 steps/epoch × 2 = 6 steps, 2 evals, 2 checkpoints
+    student = 6 * 16 / 50 + (24 + 40) / 400 + 168 / 400 + 0.5  # 13 steps/epoch: capped at 6, 1 eval, 1 checkpoint
+    assert [s["steps"] for s in e.stages] == [6, 6] and e.total_steps == 12
+    assert [s["train_images"] for s in e.stages] == [48, 216] and e.stages[1]["pseudo_images"] == 168
+    assert e.stages[0]["seconds"] == pytest.approx(teacher) and e.stages[1]["seconds"] == pytest.approx(student)
+    assert e.seconds == pytest.approx(2.0 + teacher + student)
+    two = estimate_self_train(TrainConfig(**{**TINY, "iterations": 2}))
+    assert two.seconds == pytest.approx(2.0 + teacher + 2 * student)  # one more student, same price
+    with pytest.raises(InputError):
+        estimate_self_train(TrainConfig(**{**TINY, "objective": "plain"}))
