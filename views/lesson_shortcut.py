@@ -1,10 +1,11 @@
-"""Lesson: shortcut learning. Widgets -> core.lessons.shortcut.shortcut_lesson -> side-by-side accuracies, examples."""
+"""Lesson: shortcut learning. Widgets -> core.lessons.shortcut (three engine runs) -> live progress -> results."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import PlaygroundError
+from views._identity import ensure_identity
 from views._widgets import show_error
 
 st.title("Shortcut learning")
@@ -13,17 +14,25 @@ st.markdown(
     "gets its own background colour (the `bias` option of the data set), in the **test** images the background is "
     "random. A network takes the easiest cue that works on its training data — the colour, not the shape — "
     "and it only shows on data without the bias ([Geirhos et al. 2020](https://arxiv.org/abs/2004.07780)). "
-    "Two remedies are trained next to it with the same budget: random **hue rotation** of every training image, "
-    "and **unbiased** training data."
+    "Two remedies are trained next to it with the same budget: random **hue rotation** of every training image "
+    "(the `hue` augmentation at full strength), and **unbiased** training data. The three networks are runs of "
+    "the training engine: they keep training when you leave or reload this page, and appear on the Runs page."
 )
 ss = st.session_state
+viewer = ensure_identity()
 
+from core.lessons.shortcut import ShortcutSettings  # noqa: E402
+
+DEFAULTS = ShortcutSettings()
 with st.form("shortcut_form"):
     c1, c2, c3 = st.columns(3)
-    bias = c1.slider("Bias: how often the background gives the class away", 0.0, 1.0, 1.0, 0.05, key="sc_bias")
-    steps = c2.number_input("Training steps per network (AdamW, 64 images)", 10, 3000, 200, step=10, key="sc_steps")
-    train_size = c3.select_slider("Training images", [300, 1000, 2000, 4000], value=2000, key="sc_train")
-    submitted = st.form_submit_button("Train the three networks", type="primary")
+    bias = c1.slider("Bias: how often the background gives the class away", 0.0, 1.0, DEFAULTS.bias, 0.05,
+                     key="sc_bias")
+    epochs = c2.number_input(f"Epochs per network ({DEFAULTS.arch}, AdamW, batch 64)", 1, 60, DEFAULTS.epochs,
+                             key="sc_epochs")
+    n = c3.select_slider("Training images (10 % held out for validation)", [1000, 2000, 4000, 8000],
+                         value=DEFAULTS.n, key="sc_train")
+    submitted = st.form_submit_button("Start the three runs", type="primary")
 
 # A few biased training images next to unbiased test images: the bias made visible before anything trains.
 from core.data.shapes import CLASSES  # noqa: E402
@@ -47,26 +56,68 @@ for title, ex in ((f"Training images (bias {bias:.2f})", train_ex), ("Test image
         col.image(img, caption=name, width=80)
 
 if submitted:
-    from core.lessons.shortcut import shortcut_lesson
+    from core.lessons.shortcut import start_shortcut
+    from core.runs import store
 
     try:
-        bar = st.progress(0.0, text="starting")
-        ss["sc_result"] = shortcut_lesson(bias=float(bias), steps=int(steps), train_size=int(train_size),
-                                          progress=lambda f, m: bar.progress(min(1.0, f), text=m))
-        bar.empty()
-    except (PlaygroundError, OSError, RuntimeError) as err:
+        settings = ShortcutSettings(bias=float(bias), n=int(n), epochs=int(epochs), image_size=DEFAULTS.image_size)
+        with store.owned_by(viewer.owner):  # the runs record this browser as their owner
+            ss["sc_group"] = str(start_shortcut(settings).path)
+        ss.pop("sc_result", None)
+    except (PlaygroundError, OSError) as err:
         show_error(err)
 
-res = ss.get("sc_result")
-if res is None:
-    st.info("Press **Train the three networks**; the time it took is shown with the results.")
+from core.lessons import shortcut as sc  # noqa: E402
+
+try:
+    group = sc.load_group(ss["sc_group"]) if ss.get("sc_group") else sc.latest_group(viewer.owner)
+except (PlaygroundError, OSError) as err:
+    show_error(err)
+    group = None
+if group is None:
+    st.info("Press **Start the three runs**: the engine trains them one after another; progress, each run's "
+            "measured duration and the results appear here.")
+    st.stop()
+progress = sc.group_progress(group)
+
+
+@st.fragment(run_every=2 if any(p.active for p in progress) else None)
+def _live() -> None:
+    now = sc.group_progress(group)
+    st.subheader("The three runs")
+    for p in now:
+        took = f" · {p.wall_seconds:.0f} s" if p.wall_seconds is not None else ""
+        st.progress(p.fraction, text=f"{p.label}: {p.state}{took} · {p.text or p.message}")
+        if p.state in ("failed", "cancelled", "interrupted") and p.message:
+            st.text(p.message)  # worker messages are plain text, never Markdown
+    st.caption("Run folders: " + ", ".join(p.run_dir.name for p in now) + " (open them on the Runs page).")
+    if [p.state for p in now] != [p.state for p in progress] and not any(p.active for p in now):
+        st.rerun()  # all finished: draw the results
+
+
+_live()
+if any(p.active for p in progress):
+    st.stop()
+if any(p.state != "completed" for p in progress):
+    st.error("Not every run completed, so there is nothing to compare: start the three runs again.")
     st.stop()
 
+res = ss.get("sc_result")
+if res is None or ss.get("sc_result_group") != group.id:
+    try:
+        with st.spinner("Testing the three networks on unbiased images (and the Grad-CAM pointing game)…"):
+            res = sc.shortcut_results(group)
+        ss["sc_result"], ss["sc_result_group"] = res, group.id
+    except (PlaygroundError, OSError, RuntimeError) as err:
+        show_error(err)
+        st.stop()
+
 st.success(res.conclusion())
-st.caption(f"Measured on this server: {res.seconds:.1f} s in all ({res.data_seconds:.1f} s rendering Shapes, 0 when "
-           f"cached); {res.train_size:,} training images, {res.steps} steps per network. Background colour predicts "
-           f"the class in {res.shortcut_train:.0%} of the training images and {res.shortcut_test:.0%} of the test "
-           f"images (chance {1 / 6:.0%}).")
+st.caption(f"Measured on this server: the three runs took {res.seconds:.0f} s from the first start to the last end "
+           f"(training {' / '.join(f'{m.seconds:.0f}' for m in res.models)} s; testing here "
+           f"{res.eval_seconds:.1f} s); {res.arch} at {res.image_size} px, {res.train_size:,} training images, "
+           f"{res.epochs} epochs each. Background colour predicts the class in {res.shortcut_train:.0%} of the "
+           f"training images and {res.shortcut_test:.0%} of the test images (chance {1 / 6:.0%}).")
 fig = go.Figure()
 labels = [m.label for m in res.models]
 fig.add_trace(go.Bar(x=labels, y=[m.val_accuracy for m in res.models], name="held-out, own training distribution",
@@ -85,8 +136,8 @@ st.caption("Red bars: how often the prediction is the class whose colour the bac
            "network reads the background.")
 pointed = [m for m in res.models if m.pointing is not None]
 if pointed:
-    st.markdown("**Where does it look?** Grad-CAM on the last convolution, pointing game on the test images: "
-                "does the map's peak land on the shape (ground-truth mask)?")
+    st.markdown("**Where does it look?** Grad-CAM on the architecture's CAM layer, pointing game on the test "
+                "images: does the map's peak land on the shape (ground-truth mask)?")
     cols = st.columns(len(pointed))
     for col, m in zip(cols, pointed):
         col.metric(m.label, f"{m.pointing:.0%}", help="share of test images whose Grad-CAM peak is on the shape")

@@ -6,67 +6,224 @@ the test split the background is random. A network trained on the biased split s
 images and falls towards chance on the unbiased test split: it took the shortcut (Geirhos et al. 2020,
 "Shortcut learning in deep neural networks", https://arxiv.org/abs/2004.07780).
 
-Two remedies, measured side by side: **colour augmentation** (every training image's hue is rotated by a random
-angle, so the background hue no longer predicts anything) and **unbiased data** (the same number of images with
-random backgrounds).
+Two remedies, measured side by side: **colour augmentation** (the engine's ``hue`` step at full strength: every
+training image's colours are rotated by a random angle, so the background hue no longer predicts anything) and
+**unbiased data** (the same number of images with random backgrounds).
 
-Hue rotation here is a rotation of RGB space about the grey axis (1, 1, 1): a per-image 3×3 matrix, fast on a
-whole batch; it maps the six class hues (0°, 60°, … 300°) onto each other and everything in between.
-Shapes: batches ``uint8 [B, 3, S, S]`` -> normalised ``float [B, 3, S, S]``.
+The three networks are real runs of the training engine (:func:`core.runs.launcher.start`: a worker subprocess
+each, state on disk, queued one after another), so a browser refresh or a rerun does not kill them and each can
+be opened on the Runs page. :func:`start_shortcut` starts them and writes a small *group file* naming the three
+run folders; :func:`group_progress` reads their progress; :func:`shortcut_results` evaluates the finished
+networks (test accuracy, agreement with the background colour, the Grad-CAM pointing game).
+
+Shapes: test images ``uint8 [M, 3, S, S]``, predictions ``int64 [M]``.
 Gotcha: the *validation* images that show the model "works" are held out from the biased training split, so
 they carry the same bias: in-distribution accuracy hides the shortcut; only the unbiased test split reveals it.
 """
 from __future__ import annotations
 
 import math
+import os
+import secrets
 import time
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import torch
 
-from core.errors import InputError
-from core.lessons.data import load_lesson_data, to_float
-from core.lessons.fit import accuracy, fit, predict, small_cnn
+from core.errors import InputError, PlaygroundError
 
-__all__ = ["hue_rotation_matrices", "rotate_hue", "ShortcutModel", "ShortcutLesson", "shortcut_lesson"]
+__all__ = ["ShortcutSettings", "shortcut_configs", "start_shortcut", "ShortcutGroup", "load_group",
+           "latest_group", "RunProgress", "group_progress", "ShortcutModel", "ShortcutLesson", "shortcut_results",
+           "HUE_AUGMENTATION", "BIASED", "AUGMENTED", "UNBIASED", "LABELS"]
 
-
-def hue_rotation_matrices(angles: torch.Tensor) -> torch.Tensor:
-    """``float [B]`` angles (radians) -> ``float [B, 3, 3]`` rotations of RGB space about the grey axis."""
-    k = torch.full((3,), 1 / math.sqrt(3.0))
-    cross = torch.tensor([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
-    outer = torch.outer(k, k)
-    c, s = torch.cos(angles).view(-1, 1, 1), torch.sin(angles).view(-1, 1, 1)
-    return c * torch.eye(3) + s * cross + (1 - c) * outer  # Rodrigues' formula
+BIASED, AUGMENTED, UNBIASED = "Biased data", "Biased data + hue augmentation", "Unbiased data"
+LABELS = (BIASED, AUGMENTED, UNBIASED)
+#: The engine's hue jitter at full strength: a hue shift drawn from the whole colour wheel per image.
+HUE_AUGMENTATION: dict[str, Any] = {"version": 1, "steps": [{"name": "hue", "params": {"strength": 0.5}}],
+                                   "mixing": None}
+_GROUP_DIR = ("lessons", "shortcut")
 
 
-def rotate_hue(x_uint8: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
-    """Rotate the hue of each image of ``uint8 [B, 3, H, W]`` by its angle; returns ``float [B, 3, H, W]`` in [0, 1]."""
-    m = hue_rotation_matrices(angles)
-    x = x_uint8.float() / 255.0
-    return torch.einsum("bij,bjhw->bihw", m, x).clamp_(0.0, 1.0)
+class ShortcutError(PlaygroundError):
+    """A shortcut-lesson group that cannot be read, or whose runs did not all finish."""
 
 
-def _hue_augment(batch: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    angles = torch.rand(batch.shape[0], generator=g) * (2 * math.pi)
-    return to_float((rotate_hue(batch, angles) * 255.0).round())
+@dataclass
+class ShortcutSettings:
+    """What the page's widgets set; one :class:`TrainConfig` per network follows from it.
+
+    Defaults: LeNet-5 at 48 px for 8 epochs over 4,000 Shapes images (10 % held out), the recipe of the
+    Train page's ``shapes-explain`` preset made shorter so the three runs fit a lesson.
+    """
+
+    bias: float = 1.0  # how often a training image's background hue is its class's
+    n: int = 4000  # images in the training split, before the 10 % validation hold-out
+    epochs: int = 8
+    image_size: int = 48
+    arch: str = "lenet5"
+    lr: float = 3e-3
+    seed: int = 0
+
+    def validate(self) -> ShortcutSettings:
+        if not isinstance(self.bias, (int, float)) or not 0.0 <= float(self.bias) <= 1.0:
+            raise InputError(f"bias must be between 0 and 1, got {self.bias!r}")
+        for name, value, lo, hi in (("n", self.n, 60, 100_000), ("epochs", self.epochs, 1, 200),
+                                    ("image_size", self.image_size, 32, 128)):
+            if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+                raise InputError(f"{name} must be a whole number between {lo:,} and {hi:,}, got {value!r}")
+        return self
 
 
-def _plain(batch: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    return to_float(batch)
+def shortcut_configs(settings: ShortcutSettings) -> dict[str, Any]:
+    """The three runs' :class:`core.train.config.TrainConfig`, by label: the same network, budget and seed;
+    only the data (biased or not) and the augmentation (none or hue) differ."""
+    from core.train.config import TrainConfig
+
+    s = settings.validate()
+    base = dict(dataset="shapes", image_size=s.image_size, arch=s.arch, weights="none", mode="scratch",
+                epochs=s.epochs, batch_size=64, optimizer="adamw", lr=s.lr, weight_decay=0.0, label_smoothing=0.1,
+                val_fraction=0.1, seed=s.seed)
+
+    def options(bias: float) -> dict:
+        return {"n": s.n, "bias": float(bias)}  # the unbiased test split has n / 6 images
+
+    return {
+        BIASED: TrainConfig(dataset_options=options(s.bias), augmentation="none", **base),
+        AUGMENTED: TrainConfig(dataset_options=options(s.bias), augmentation=HUE_AUGMENTATION, **base),
+        UNBIASED: TrainConfig(dataset_options=options(0.0), augmentation="none", **base),
+    }
 
 
+# ------------------------------------------------------------------------------------------ the group on disk
+@dataclass
+class ShortcutGroup:
+    """Three runs started together: the group file ``<home>/lessons/shortcut/<id>.json`` names them."""
+
+    path: Path
+    settings: ShortcutSettings
+    runs: dict[str, Path]  # label -> run folder
+    created: float
+    owner: str | None = None  # the browser that started it (core.runs.owners), None from a script
+
+    @property
+    def id(self) -> str:
+        return self.path.stem
+
+
+def _group_dir() -> Path:
+    from core.paths import home
+
+    return home().joinpath(*_GROUP_DIR)
+
+
+def start_shortcut(settings: ShortcutSettings, runs_dir: str | os.PathLike | None = None) -> ShortcutGroup:
+    """Start the three runs (they queue on the device lock and train one after another) and write their group
+    file. The runs record the owner of the enclosing :func:`core.runs.store.owned_by` (the page's browser).
+    When one cannot start (queue full, disk budget), the ones already started are cancelled and the error is
+    raised."""
+    from core.runs import launcher, store
+
+    configs = shortcut_configs(settings)
+    started: dict[str, Path] = {}
+    try:
+        for label, cfg in configs.items():
+            started[label] = Path(launcher.start(cfg, runs_dir))
+    except BaseException:
+        for run_dir in started.values():
+            launcher.cancel(run_dir)
+        raise
+    folder = _group_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = folder / f"{stamp}-{secrets.token_hex(3)}.json"
+    created = time.time()
+    owner = store.current_owner()
+    store.atomic_write_json(path, {"settings": asdict(settings), "created": created, "owner": owner,
+                                   "runs": {label: str(p) for label, p in started.items()}})
+    return ShortcutGroup(path, settings, started, created, owner)
+
+
+def load_group(path: str | os.PathLike) -> ShortcutGroup:
+    """Read a group file. Raises :class:`ShortcutError` when it is missing or not a shortcut group."""
+    from core.runs import store
+
+    path = Path(path)
+    data = store.read_json(path)
+    try:
+        settings = ShortcutSettings(**data["settings"])
+        runs = {label: Path(data["runs"][label]) for label in LABELS}
+        created = float(data["created"])
+        owner = data.get("owner")
+    except (TypeError, KeyError, ValueError):
+        raise ShortcutError(f"{path.name} is not a shortcut-lesson group (missing or unreadable)") from None
+    return ShortcutGroup(path, settings, runs, created, owner if isinstance(owner, str) else None)
+
+
+def latest_group(owner: str | None = None) -> ShortcutGroup | None:
+    """The most recently started group of ``owner`` whose three run folders still exist (None when there is
+    none). A page passes its browser's owner id, so a student never attaches to another student's runs."""
+    folder = _group_dir()
+    if not folder.is_dir():
+        return None
+    for path in sorted(folder.glob("*.json"), reverse=True):  # names sort by creation time
+        try:
+            group = load_group(path)
+        except ShortcutError:
+            continue
+        if group.owner == owner and all(p.is_dir() for p in group.runs.values()):
+            return group
+    return None
+
+
+@dataclass
+class RunProgress:
+    label: str
+    run_dir: Path
+    state: str  # queued | running | completed | failed | cancelled | interrupted
+    fraction: float
+    text: str  # the Runs page's one-line progress (step, epoch, img/s, ETA)
+    message: str  # the worker's status message (what it does now, or why it failed)
+    wall_seconds: float | None
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("queued", "running")
+
+
+def group_progress(group: ShortcutGroup) -> list[RunProgress]:
+    """One :class:`RunProgress` per run, read from the run folders (a run folder deleted meanwhile reads as
+    failed with a message that says so)."""
+    from core.runs import results, store
+
+    out = []
+    for label, run_dir in group.runs.items():
+        if not run_dir.is_dir():
+            out.append(RunProgress(label, run_dir, "failed", 0.0, "", "the run folder was deleted", None))
+            continue
+        view = results.load_view(run_dir)
+        prog = view.progress()
+        st = view.status
+        out.append(RunProgress(label, run_dir, str(st.get("state", "queued")), float(prog["fraction"]),
+                               prog["text"], str(st.get("message") or ""), store.wall_seconds(st)))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ results
 @dataclass
 class ShortcutModel:
     label: str
     train_bias: float
     augmented: bool
-    val_accuracy: float  # held-out images of its own training distribution
+    val_accuracy: float  # held-out images of its own training distribution (the run's last validation)
     test_accuracy: float  # the unbiased test split
     colour_test_accuracy: float  # test images relabelled by background colour: how much the net follows colour
-    seconds: float
-    losses: list[float]
+    seconds: float  # the run's training time (the engine's train_time_s)
+    losses: list[float]  # the run's logged training losses
+    run_dir: Path | None = None
+    run_test_accuracy: float | None = None  # what the engine's own final test recorded (the same images)
     pointing: float | None = None  # Grad-CAM's peak on the shape (pointing game), share of test images
     pointing_chance: float | None = None  # a uniformly random point's hit rate (the shapes' area share)
 
@@ -74,13 +231,15 @@ class ShortcutModel:
 @dataclass
 class ShortcutLesson:
     bias: float
-    train_size: int
-    steps: int
+    train_size: int  # training images each network saw (the split minus the validation hold-out)
+    epochs: int
+    arch: str
+    image_size: int
     shortcut_train: float  # how often background colour predicts the label in the biased training split
     shortcut_test: float  # ... and in the test split
     models: list[ShortcutModel]
-    data_seconds: float
-    seconds: float
+    seconds: float  # from the first run's start to the last run's end (queue included)
+    eval_seconds: float  # evaluating the three networks here
     notes: list[str] = field(default_factory=list)
 
     def model(self, label: str) -> ShortcutModel | None:
@@ -112,68 +271,67 @@ class ShortcutLesson:
         return text
 
 
-BIASED, AUGMENTED, UNBIASED = "Biased data", "Biased data + hue augmentation", "Unbiased data"
+def shortcut_results(group: ShortcutGroup, *, n_pointing: int = 60) -> ShortcutLesson:
+    """Evaluate the group's three finished runs on the unbiased test split: accuracy, agreement with the
+    background colour and (``n_pointing`` > 0) the Grad-CAM pointing game against Shapes' masks.
 
-
-def shortcut_lesson(*, bias: float = 1.0, train_size: int = 2000, n_val: int = 400, n_test: int = 600,
-                    steps: int = 200, image_size: int = 32, seed: int = 0, remedies: bool = True,
-                    n_pointing: int = 60, progress: Callable[[float, str], None] | None = None) -> ShortcutLesson:
-    """Train the small CNN for ``steps`` AdamW steps on biased Shapes (background tied to the class with
-    probability ``bias``), and with ``remedies`` also on the biased data with hue augmentation and on unbiased
-    data; evaluate each on held-out images of its own distribution and on the unbiased test split, and (with
-    ``n_pointing`` > 0) play the pointing game with Grad-CAM on the last convolution over that many test images
-    (:func:`core.explain.metrics.pointing_game`, scored against Shapes' ground-truth masks)."""
-    if not 0.0 <= bias <= 1.0:
-        raise InputError(f"bias must be between 0 and 1, got {bias}")
-    if not 1 <= steps <= 20_000:
-        raise InputError(f"steps must be between 1 and 20,000, got {steps}")
-    report = progress or (lambda f, m: None)
-    start = time.perf_counter()
-    report(0.0, "rendering Shapes (biased)")
-    n = train_size + n_val
-    biased = load_lesson_data("shapes", train_size=n, n_test=n_test, image_size=image_size, seed=seed, bias=bias)
-    data_seconds = biased.seconds
-    sets = [(BIASED, biased, bias, False)]
-    if remedies:
-        sets.append((AUGMENTED, biased, bias, True))
-        report(0.05, "rendering Shapes (unbiased)")
-        unbiased = load_lesson_data("shapes", train_size=n, n_test=n_test, image_size=image_size, seed=seed)
-        data_seconds += unbiased.seconds
-        sets.append((UNBIASED, unbiased, 0.0, False))
-    x_test = to_float(biased.x_test)
-    models = []
-    for i, (label, data, b, augmented) in enumerate(sets):
-        report(0.1 + 0.85 * i / len(sets), f"training: {label.lower()}")
-        x_tr, y_tr = data.x_train[:train_size], data.y_train[:train_size]
-        x_val, y_val = data.x_train[train_size:], data.y_train[train_size:]
-        cnn = small_cnn(data.num_classes, seed=seed)
-        r = fit(cnn, x_tr, y_tr, steps=steps, lr=3e-3, seed=seed, transform=_hue_augment if augmented else _plain)
-        pred = predict(cnn, x_test)
-        point = _pointing(cnn, image_size, n_test, seed, n_pointing) if n_pointing > 0 else (None, None)
-        models.append(ShortcutModel(
-            label=label, train_bias=b, augmented=augmented,
-            val_accuracy=accuracy(predict(cnn, to_float(x_val)), y_val),
-            test_accuracy=accuracy(pred, biased.y_test),
-            colour_test_accuracy=accuracy(pred, biased.bg_test),
-            seconds=r.seconds, losses=r.losses, pointing=point[0], pointing_chance=point[1]))
-    report(1.0, "done")
-    return ShortcutLesson(
-        bias=bias, train_size=train_size, steps=steps,
-        shortcut_train=accuracy(biased.bg_train[:train_size], biased.y_train[:train_size]),
-        shortcut_test=accuracy(biased.bg_test, biased.y_test),
-        models=models, data_seconds=data_seconds, seconds=time.perf_counter() - start)
-
-
-def _pointing(model, image_size: int, n_test: int, seed: int, n: int) -> tuple[float | None, float | None]:
-    """Pointing-game hit rate of Grad-CAM on the CNN's last convolution (``body.8``), or (None, None) when the
-    explain package cannot score this model."""
+    Raises :class:`ShortcutError` naming the runs that are not completed."""
     from core.data.shapes import ShapesDataset
+    from core.lessons.data import to_float
+    from core.lessons.fit import accuracy, predict
+    from core.models.shared import load_run_model
+    from core.runs import results, store
+
+    progress = group_progress(group)
+    unfinished = [p for p in progress if p.state != "completed"]
+    if unfinished:
+        raise ShortcutError("not all three runs have completed: " + "; ".join(
+            f"{p.label.lower()} is {p.state}" + (f" ({p.message})" if p.message else "") for p in unfinished))
+    s = group.settings
+    start = time.perf_counter()
+    test = ShapesDataset("test", n=s.n, image_size=s.image_size, seed=s.seed)  # the runs' own test split
+    x_test_u8, y_test = test.tensors()
+    x_test = to_float(x_test_u8)
+    bg_test = torch.from_numpy(test.background_index.copy())
+    train_biased = ShapesDataset("train", n=s.n, image_size=s.image_size, seed=s.seed, bias=s.bias)
+    models = []
+    num_train = 0
+    for label, run_dir in group.runs.items():
+        view = results.load_view(run_dir)
+        rm = load_run_model(run_dir, "last")  # the final network: the one the engine's own test evaluated
+        pred = predict(rm.model, x_test)
+        cfg = view.config
+        val = view.evals[-1]["acc"] if view.evals else math.nan
+        run_test = view.test.get("acc") if view.test else None
+        num_train = int(view.meta.get("num_train") or num_train)
+        point = _pointing(rm.model, test, cfg.get("arch", s.arch), n_pointing) if n_pointing > 0 else (None, None)
+        models.append(ShortcutModel(
+            label=label, train_bias=float(cfg["dataset_options"].get("bias", 0.0)),
+            augmented=cfg.get("augmentation") not in ("none", None), val_accuracy=float(val),
+            test_accuracy=accuracy(pred, y_test), colour_test_accuracy=accuracy(pred, bg_test),
+            seconds=float(view.train[-1].get("train_time_s", 0.0)) if view.train else 0.0,
+            losses=[float(r["loss"]) for r in view.train if "loss" in r], run_dir=run_dir,
+            run_test_accuracy=float(run_test) if run_test is not None else None,
+            pointing=point[0], pointing_chance=point[1]))
+    statuses = [store.effective_status(p) for p in group.runs.values()]
+    begun = [float(st["started"]) for st in statuses if st.get("started")]
+    ended = [float(st["ended"]) for st in statuses if st.get("ended")]
+    span = (max(ended) - min(begun)) if begun and ended else math.nan
+    return ShortcutLesson(
+        bias=s.bias, train_size=num_train, epochs=s.epochs, arch=s.arch, image_size=s.image_size,
+        shortcut_train=train_biased.background_shortcut_accuracy(),
+        shortcut_test=test.background_shortcut_accuracy(),
+        models=models, seconds=span, eval_seconds=time.perf_counter() - start)
+
+
+def _pointing(model, test, arch: str, n: int) -> tuple[float | None, float | None]:
+    """Pointing-game hit rate of Grad-CAM on the architecture's CAM layer, or (None, None) when the explain
+    package cannot score this model."""
     from core.explain import ExplainError
     from core.explain.metrics import pointing_game
 
-    test = ShapesDataset("test", n=n_test, n_eval=n_test, image_size=image_size, seed=seed)
     try:
-        res = pointing_game(model, test, "gradcam", n=min(n, n_test), layer="body.8")
+        res = pointing_game(model, test, "gradcam", n=min(n, len(test)), arch=arch)
     except ExplainError:
         return None, None
     return res.hit_rate, res.random_hit_rate

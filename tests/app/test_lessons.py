@@ -114,15 +114,35 @@ def test_fc_conv_page_trains_both_and_shows_templates():
 
 
 @pytest.mark.slow
-def test_shortcut_page_trains_three_networks_side_by_side():
+def test_shortcut_page_runs_three_engine_runs_and_compares_them(monkeypatch):
+    from core.lessons import shortcut as sc
+    from core.runs import launcher, store, worker
+
+    real = sc.shortcut_configs
+    # Two steps per run, and each worker runs in this process (the page's code path is otherwise the real one).
+    monkeypatch.setattr(sc, "shortcut_configs", lambda s: {k: c.replace(max_steps=2) for k, c in real(s).items()})
+    monkeypatch.setattr(launcher, "spawn", lambda run_dir: worker.execute(run_dir))
     at = _page("lesson_shortcut.py")
     assert len(at.get("image")) == 12  # six biased training and six unbiased test examples
-    at.number_input(key="sc_steps").set_value(10)
-    at.select_slider(key="sc_train").set_value(300)
+    assert any("Start the three runs" in i.value for i in at.info)
+    at.number_input(key="sc_epochs").set_value(1)
+    at.select_slider(key="sc_train").set_value(1000)
     at.button[0].click().run()
     assert not at.exception, at.exception
     res = at.session_state["sc_result"]
     assert [m.label for m in res.models] == ["Biased data", "Biased data + hue augmentation", "Unbiased data"]
-    assert res.shortcut_train == 1.0 and res.train_size == 300
+    assert res.shortcut_train == 1.0 and res.epochs == 1
+    assert 894 <= res.train_size <= 900  # 1,000 minus a 10 % validation hold-out, rounded per class
     assert at.success[0].value == res.conclusion()
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("plotly_chart")) == 1 and len(at.get("progress")) == 3
+    group = sc.load_group(at.session_state["sc_group"])
+    token = at.query_params["u"][0] if isinstance(at.query_params["u"], list) else at.query_params["u"]
+    assert all(store.read_status(p).get("state") == "completed" for p in group.runs.values())
+    assert {store.read_status(p).get("owner") for p in group.runs.values()} == {group.owner}
+    # The same browser (its ?u= token) finds its runs again after a reload; another browser does not.
+    again = AppTest.from_file(str(ROOT / "views" / "lesson_shortcut.py"), default_timeout=240)
+    again.query_params["u"] = token
+    again.run()
+    assert not again.exception and again.success[0].value == res.conclusion()
+    other = _page("lesson_shortcut.py")
+    assert not other.success and any("Start the three runs" in i.value for i in other.info)
