@@ -222,6 +222,18 @@ def test_server_folder_cache_reused_and_invalidated(tmp_path, monkeypatch):
     assert len(FolderDataset(root, image_size=16)) == len(first) + 1
 
 
+def test_count_images_reads_names_only(tmp_path, monkeypatch):
+    """The bounded count a duration estimate or a size warning needs: no image decoded (issue 13)."""
+    from core.data.folders import count_images
+    import core.images
+
+    root = make_folder(tmp_path / "server")
+    decoded = FolderDataset(root, image_size=16)  # reference: decodes, drops broken.jpg
+    monkeypatch.setattr(core.images, "load_image", lambda *a, **k: pytest.fail("decoded an image"))
+    assert count_images(root) == len(decoded) + 1 == 10  # the broken file is only found by decoding
+    assert count_images(root, "test") == 0
+
+
 def test_split_sub_folders(tmp_path):
     for split, n in (("train", 3), ("val", 1)):
         for cls in ("a", "b"):
