@@ -131,6 +131,43 @@ def stages_figure(stages: list[dict]) -> go.Figure:
     return fig
 
 
+def loss_parts_figure(view: RunView) -> go.Figure:
+    """A distillation run's training loss and its two parts against epoch: cross-entropy on the labels and the
+    KD term (T² · KL to the teacher), each as logged (unweighted); the total is α · KD + (1 − α) · CE."""
+    fig = go.Figure()
+    tr = view.train
+    for key, name, dash in (("loss", "total (α·KD + (1−α)·CE)", None), ("loss_ce", "cross-entropy (labels)", "dot"),
+                            ("loss_kd", "KD term (teacher)", "dash")):
+        pts = [(r["epoch"], r[key]) for r in tr if r.get(key) is not None]
+        if pts:
+            fig.add_scatter(x=[e for e, _ in pts], y=[v for _, v in pts], mode="lines", name=name,
+                            line=dict(dash=dash))
+    fig.update_layout(title="Training loss and its parts", xaxis_title="epoch", **_LAYOUT)
+    return fig
+
+
+def pseudo_rounds_figure(stages: list[dict]) -> go.Figure:
+    """Per self-training round (student stage): pseudo-label accuracy of the kept images and of the whole pool
+    (scored with the pool's hidden labels), and the share of the pool kept."""
+    rounds = [s for s in stages if s.get("pseudo")]
+    x = [f"stage {s['stage']}" for s in rounds]
+    fig = go.Figure()
+
+    def series(key: str) -> list[float | None]:
+        return [s["pseudo"].get(key) for s in rounds]
+
+    fig.add_bar(x=x, y=series("acc_kept"), name="pseudo-label accuracy, kept",
+                text=[f"{100 * v:.1f}%" if v is not None else "" for v in series("acc_kept")])
+    fig.add_bar(x=x, y=series("acc_pool"), name="pseudo-label accuracy, whole pool",
+                text=[f"{100 * v:.1f}%" if v is not None else "" for v in series("acc_pool")])
+    kept = [s["pseudo"]["n_kept"] / s["pseudo"]["n_pool"] if s["pseudo"].get("n_pool") else None for s in rounds]
+    fig.add_scatter(x=x, y=kept, mode="lines+markers+text", name="share of the pool kept",
+                    text=[f"{s['pseudo']['n_kept']:,} kept" for s in rounds], textposition="top center")
+    fig.update_layout(title="Pseudo-labels per round", barmode="group", **_LAYOUT)
+    fig.update_yaxes(range=[0, 1.08], tickformat=".0%")
+    return fig
+
+
 def kept_examples(run_dir: str | os.PathLike, pseudo: dict, per_class: int = 4) -> list[dict]:
     """A few pool images the teacher's pseudo-labels kept, per predicted class: {"class", "image" (uint8
     ``[H, W, 3]``), "caption"} (the caption says when the hidden true label disagrees)."""
