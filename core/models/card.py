@@ -13,9 +13,11 @@ import math
 from functools import lru_cache
 from typing import Any
 
+from core.models.module_path import get_module
 from core.models.registry import ARCHITECTURES, get_spec
-from core.models.summary import default_summary, min_input_size
-from core.models.weights import tv_weights, weights_status
+from core.models.sources import source_of
+from core.models.summary import _meta_model, default_summary, min_input_size
+from core.models.weights import weights_status
 
 __all__ = [
     "weights_meta", "categories", "arch_facts", "model_card", "zoo", "signature_block", "format_flops",
@@ -27,46 +29,18 @@ __all__ = [
 def categories(name: str) -> tuple[str, ...] | None:
     """Class names of the pretrained weights (ImageNet-1k), or None for architectures without weights."""
     spec = get_spec(name)
-    if not spec.has_pretrained:
-        return None
-    if spec.source == "torchvision":
-        return tuple(tv_weights(spec).meta["categories"])
-    from timm.data import ImageNetInfo
-
-    info = ImageNetInfo("imagenet-1k")
-    # timm's descriptions read "tench, Tinca tinca"; keep the common name like torchvision does.
-    return tuple(info.index_to_description(i).split(",")[0].strip() for i in range(info.num_classes()))
+    return source_of(spec).categories(spec)
 
 
 def weights_meta(name: str) -> dict[str, Any]:
     """What the pretrained weights' metadata says (values ``None`` where the source has no such field)."""
     spec = get_spec(name)
+    cats = categories(spec.name)
     out: dict[str, Any] = {
         "weights": None, "acc1": None, "acc5": None, "file_size_mb": None, "num_params_meta": None,
-        "gmacs_meta": None, "recipe": None, "num_categories": None,
+        "gmacs_meta": None, "recipe": None, "num_categories": len(cats) if cats else None,
     }
-    if not spec.has_pretrained:
-        return out
-    cats = categories(spec.name)
-    out["num_categories"] = len(cats) if cats else None
-    if spec.source == "torchvision":
-        w = tv_weights(spec)
-        meta = w.meta
-        metrics = meta.get("_metrics", {}).get("ImageNet-1K", {})
-        out.update(
-            weights=f"{type(w).__name__}.{w.name}",
-            acc1=metrics.get("acc@1"),
-            acc5=metrics.get("acc@5"),
-            file_size_mb=meta.get("_file_size"),
-            num_params_meta=meta.get("num_params"),
-            gmacs_meta=meta.get("_ops"),  # torchvision calls it GFLOPS; it is multiply-adds (see summary.py)
-            recipe=meta.get("recipe"),
-        )
-    else:
-        import timm.models
-
-        cfg = timm.models.get_pretrained_cfg(spec.timm_pretrained_name)
-        out.update(weights=spec.timm_pretrained_name, recipe=cfg.origin_url or None)
+    out.update(source_of(spec).meta(spec))
     return out
 
 
@@ -123,9 +97,6 @@ def signature_block(name: str) -> dict[str, str]:
 
     Printed from a shapes-only (meta) build, so it costs no memory and needs no weights.
     """
-    from core.models.registry import get_module
-    from core.models.summary import _meta_model
-
     spec = get_spec(name)
     module = get_module(_meta_model(spec.name), spec.signature)
     n_params = sum(p.numel() for p in module.parameters())

@@ -8,8 +8,9 @@ GFLOPs, ImageNet accuracy, file size, categories) is computed from the model or 
 enums at run time (:mod:`core.models.card`), never typed here.
 
 Module paths (``default_cam_layer``, ``head``, ``stages``, ``signature``) are dotted names in the built
-model, as in ``model.get_submodule(...)``, plus an optional slice of an ``nn.Sequential`` on the last part:
-``"features[0:5]"`` is VGG-16's first block (conv-ReLU-conv-ReLU-pool). See :func:`get_module`.
+model plus an optional slice of an ``nn.Sequential``: ``"features[0:5]"`` is VGG-16's first block
+(:func:`core.models.module_path.get_module`). What the weights define (``has_pretrained``, ``input_size``,
+``min_input_size``) comes from the entry's weights source (:mod:`core.models.sources`) at registration.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from typing import Callable
 from torch import nn
 
 from core.errors import InputError
+from core.models.module_path import get_module  # noqa: F401 (re-exported: callers import it from here)
+from core.models.sources import SOURCES
 
 __all__ = ["ArchSpec", "ARCHITECTURES", "get_spec", "get_module", "canonical_name"]
 
@@ -42,7 +45,7 @@ class ArchSpec:
     year: int
     paper: str
     idea: str
-    input_size: int
+    input_size: int  # torchvision entries: the crop size their weights were evaluated at (from the weights)
     default_cam_layer: str
     source: str  # "torchvision" | "timm" | "local"
     builder: Callable[..., nn.Module] = field(repr=False, compare=False)
@@ -63,35 +66,6 @@ class ArchSpec:
     @property
     def timm_pretrained_name(self) -> str | None:
         return f"{self.timm_name}.{self.timm_tag}" if self.timm_name and self.timm_tag else None
-
-
-# ------------------------------------------------------------------------------------------ module paths
-_PART = re.compile(r"^([^\[\]]+)(?:\[(-?\d*):(-?\d*)\])?$")
-
-
-def get_module(model: nn.Module, path: str) -> nn.Module:
-    """Resolve a dotted module path, with an optional ``[a:b]`` slice of an ``nn.Sequential``.
-
-    ``get_module(vgg16, "features[0:5]")`` returns a new ``nn.Sequential`` that *shares* the five modules
-    (no copy: its parameters are the model's parameters). ``""`` is the model itself.
-    """
-    if not path:
-        return model
-    module = model
-    for part in path.split("."):
-        m = _PART.match(part)
-        if m is None:
-            raise InputError(f"bad module path {path!r}")
-        name, start, stop = m.groups()
-        try:
-            module = module.get_submodule(name)
-        except AttributeError as err:
-            raise InputError(f"no module {path!r} in {type(model).__name__}") from err
-        if m.group(2) is not None or m.group(3) is not None:
-            if not isinstance(module, nn.Sequential):
-                raise InputError(f"{name!r} in {path!r} is not an nn.Sequential and cannot be sliced")
-            module = module[int(start) if start else None : int(stop) if stop else None]
-    return module
 
 
 # ------------------------------------------------------------------------------------------ builders
@@ -126,16 +100,6 @@ def _lenet(num_classes: int, init: bool = True) -> nn.Module:
     return LeNet5(num_classes=num_classes)
 
 
-def _tv_meta(tv_name: str) -> dict | None:
-    """``meta`` of torchvision's default weights for ``tv_name`` (None when it has none)."""
-    from torchvision.models import get_model_weights
-
-    try:
-        return get_model_weights(tv_name).DEFAULT.meta
-    except (ValueError, AttributeError, KeyError):
-        return None
-
-
 # ------------------------------------------------------------------------------------------ stage helpers
 def _seq(container: str, bounds: list[tuple[str, int, int | None]]) -> list[tuple[str, tuple[str, ...]]]:
     """Stages that are slices of one nn.Sequential, e.g. ``("stage2", 2, 4)`` -> ``features[2:4]``."""
@@ -167,16 +131,14 @@ _ENTRIES: list[ArchSpec] = []
 
 
 def _register(**kw) -> None:
-    if kw.get("tv_name") and kw.get("min_input_size") is None:
-        meta = _tv_meta(kw["tv_name"])
-        if meta and "min_size" in meta:
-            kw["min_input_size"] = int(max(meta["min_size"]))
-    if "has_pretrained" not in kw:
-        if kw.get("tv_name"):
-            kw["has_pretrained"] = _tv_meta(kw["tv_name"]) is not None
-        else:
-            kw["has_pretrained"] = bool(kw.get("timm_tag"))
-    _ENTRIES.append(ArchSpec(**kw))
+    """Add one entry. Facts its weights define (whether they exist, the input size they were evaluated at,
+    the smallest input they accept) are filled in here by its weights source, before anyone can read it;
+    an entry may not type one of them as well (the typed value would silently lose)."""
+    facts = SOURCES[kw["source"]].entry_facts(kw)
+    typed = sorted(k for k in facts if k in kw and kw[k] is not None and kw[k] != facts[k])
+    if typed:
+        raise ValueError(f"registry entry {kw['name']!r}: {', '.join(typed)} come from its weights; do not type them")
+    _ENTRIES.append(ArchSpec(**{**kw, **facts}))
 
 
 _register(
@@ -228,7 +190,6 @@ _register(
         "parameters train, winning ILSVRC 2012 by a wide margin. Its first layer uses big 11×11 filters "
         "with stride 4."
     ),
-    input_size=224,
     default_cam_layer="features.12",
     source="torchvision",
     builder=_tv("alexnet"),
@@ -269,7 +230,6 @@ for _key, _cfg, _bn, _title in (
             "fewer parameters and more non-linearities. Depth, not filter size, buys the receptive field."
             + (" Batch normalisation after every convolution makes the deep plain stack easy to train." if _bn else "")
         ),
-        input_size=224,
         default_cam_layer=f"features.{_last_pool}",
         source="torchvision",
         builder=_tv(_key),
@@ -301,7 +261,6 @@ _register(
         "concatenate the results; cheap 1×1 'bottleneck' convolutions shrink the channels first. Two "
         "auxiliary classifiers inject extra gradient into the middle of the network during training."
     ),
-    input_size=224,
     default_cam_layer="inception5b",
     source="torchvision",
     builder=_tv("googlenet", aux_logits=True, transform_input=True, init_weights=True),
@@ -341,7 +300,6 @@ _register(
         "Factorise big convolutions: a 5×5 becomes two 3×3, and an n×n becomes a 1×n followed by an n×1, "
         "keeping the receptive field at a fraction of the cost; one auxiliary classifier regularises training."
     ),
-    input_size=299,
     default_cam_layer="Mixed_7c",
     source="torchvision",
     builder=_tv("inception_v3", aux_logits=True, transform_input=True, init_weights=True),
@@ -395,7 +353,6 @@ for _key, _title, _block in (
             "y = x + F(x), so the gradient flows straight through the identity path and networks of 100+ "
             "layers train." + (" Deeper ResNets use 1×1 → 3×3 → 1×1 bottleneck blocks." if _block == "bottleneck" else "")
         ),
-        input_size=224,
         default_cam_layer="layer4",
         source="torchvision",
         builder=_tv(_key),
@@ -429,7 +386,6 @@ _register(
         "and adds only a few new channels (growth rate 32). Feature reuse gives ResNet accuracy with far "
         "fewer parameters."
     ),
-    input_size=224,
     default_cam_layer="features.norm5",
     source="torchvision",
     builder=_tv("densenet121"),
@@ -496,9 +452,8 @@ _register(
     idea=(
         "Inverted residual blocks: expand the channels with a 1×1 convolution, filter each channel on its own "
         "with a depthwise 3×3, project back with a linear 1×1 — a fraction of the multiply-adds of a full "
-        "convolution. A small student for distillation."
+        "convolution. Its small size makes it a natural student for knowledge distillation (Distill page)."
     ),
-    input_size=224,
     default_cam_layer="features.18",
     source="torchvision",
     builder=_tv("mobilenet_v2"),
@@ -538,10 +493,9 @@ for _key, _title, _bounds, _cam in (
         paper="https://arxiv.org/abs/1905.02244",
         idea=(
             "Blocks found by architecture search for phones: inverted residuals with squeeze-and-excitation and "
-            "the cheap hard-swish activation. Small and Large target different latency budgets — good students "
-            "for distillation."
+            "the cheap hard-swish activation. Small and Large target different latency budgets; either can be "
+            "the student on the Distill page."
         ),
-        input_size=224,
         default_cam_layer=_cam,
         source="torchvision",
         builder=_tv(_key),
@@ -568,7 +522,6 @@ for _key, _title in (("efficientnet_b0", "EfficientNet-B0"), ("efficientnet_b3",
             "Compound scaling: grow depth, width and input resolution together by fixed ratios from a searched "
             "base network, B0. B3 is B0 scaled up three steps (more layers, more channels, 300 px inputs)."
         ),
-        input_size=224,  # replaced below by the crop size of the weights' transforms (300 for B3)
         default_cam_layer="features.8",
         source="torchvision",
         builder=_tv(_key),
@@ -587,22 +540,6 @@ for _key, _title in (("efficientnet_b0", "EfficientNet-B0"), ("efficientnet_b3",
         tv_name=_key,
     )
 
-
-def _weights_input_size(spec: ArchSpec) -> int:
-    """The crop size torchvision's weights were evaluated at (e.g. 300 px for EfficientNet-B3)."""
-    from torchvision.models import get_model_weights
-
-    t = get_model_weights(spec.tv_name).DEFAULT.transforms()
-    return int(t.crop_size[0])
-
-
-# Input sizes of torchvision entries come from their weights' transforms (the size acc@1 was measured at).
-_ENTRIES = [
-    ArchSpec(**{**{f: getattr(s, f) for f in s.__dataclass_fields__}, "input_size": _weights_input_size(s)})
-    if s.tv_name and s.has_pretrained
-    else s
-    for s in _ENTRIES
-]
 
 ARCHITECTURES: dict[str, ArchSpec] = {s.name: s for s in sorted(_ENTRIES, key=lambda s: s.year)}
 

@@ -37,8 +37,17 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from core.errors import InputError, PlaygroundError
 from core.models.registry import ArchSpec, get_spec
+from core.models.sources import (
+    HF_FILES,
+    TIMM,
+    TORCHVISION,
+    UNSAFE_HINT,
+    WeightsError,
+    WeightsFileError,
+    WeightsUnavailable,
+    source_of,
+)
 from core.overview import hf_cache_dir  # noqa: F401 (re-exported: the hub cache, resolved now)
 
 __all__ = [
@@ -58,54 +67,24 @@ __all__ = [
 
 ProgressFn = Callable[[int, "int | None"], None]  # (bytes done, total bytes or None when unknown)
 
-_HF_FILES = ("model.safetensors", "pytorch_model.bin")  # timm's preference order
+_HF_FILES = HF_FILES  # names kept for core.overview's weights index
 _HASH = re.compile(r"-([a-f0-9]+)\.")
 _CHUNK = 1 << 20
-
-
-class WeightsError(PlaygroundError):
-    """Base of weight-related failures."""
-
-
-class WeightsUnavailable(WeightsError):
-    """Pretrained weights do not exist for this model, or cannot be downloaded right now (offline...)."""
-
-
-class WeightsFileError(WeightsError, InputError):
-    """A weights file that is missing, unsafe (a pickle that would run code), corrupt or for another model."""
+_UNSAFE_HINT = UNSAFE_HINT
 
 
 # ------------------------------------------------------------------------------------------ where
 def tv_weights(spec: ArchSpec):
     """torchvision's default weights enum member (``ResNet18_Weights.IMAGENET1K_V1``) or None."""
-    if not spec.tv_name or not spec.has_pretrained:
-        return None
-    from torchvision.models import get_model_weights
-
-    return get_model_weights(spec.tv_name).DEFAULT
+    return TORCHVISION.enum(spec)
 
 
 def _tv_cache_file(spec: ArchSpec) -> Path:
-    w = tv_weights(spec)
-    # Same directory and file name as torch.hub.load_state_dict_from_url, read at call time (TORCH_HOME).
-    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urllib.request.urlparse(w.url).path)
+    return TORCHVISION.cache_path(spec)
 
 
 def _hf_repo(spec: ArchSpec) -> str:
-    import timm.models
-
-    cfg = timm.models.get_pretrained_cfg(spec.timm_pretrained_name)
-    return cfg.hf_hub_id or f"timm/{spec.timm_pretrained_name}"
-
-
-def _hf_cached_file(spec: ArchSpec) -> Path | None:
-    from huggingface_hub import try_to_load_from_cache
-
-    for filename in _HF_FILES:
-        found = try_to_load_from_cache(_hf_repo(spec), filename, cache_dir=str(hf_cache_dir()))
-        if isinstance(found, str) and os.path.isfile(found):
-            return Path(found)
-    return None
+    return TIMM.hub_repo(spec)
 
 
 def manual_weights_path(name: str) -> Path | None:
@@ -115,30 +94,14 @@ def manual_weights_path(name: str) -> Path | None:
     ``$TORCH_HOME/hub/checkpoints/<model>.<tag>.safetensors``, the hub's ``model.safetensors`` renamed.
     """
     spec = get_spec(name)
-    if not spec.has_pretrained:
-        return None
-    if spec.source == "torchvision":
-        return _tv_cache_file(spec)
-    return Path(torch.hub.get_dir()) / "checkpoints" / f"{spec.timm_pretrained_name}.safetensors"
-
-
-def _download_url(spec: ArchSpec) -> str:
-    if spec.source == "torchvision":
-        return tv_weights(spec).url
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
-    return f"{endpoint}/{_hf_repo(spec)}/resolve/main/{_HF_FILES[0]}"
+    return source_of(spec).manual_path(spec)
 
 
 def weights_cache_path(name: str) -> Path | None:
     """Path of the cached pretrained file (tv: where it is or would be; timm: only when cached, in the
     Hugging Face cache or at :func:`manual_weights_path`)."""
     spec = get_spec(name)
-    if not spec.has_pretrained:
-        return None
-    if spec.source == "torchvision":
-        return _tv_cache_file(spec)
-    manual = manual_weights_path(spec.name)
-    return _hf_cached_file(spec) or (manual if manual.is_file() else None)
+    return source_of(spec).cache_path(spec)
 
 
 def weights_status(name: str) -> str:
@@ -186,15 +149,14 @@ def _offline_message(spec: ArchSpec, where: str, err: BaseException | str) -> st
     return (
         f"could not download pretrained weights for {spec.title} from {where} ({why[:200]}). "
         "Downloads need internet access; you may be offline. To use them anyway, download "
-        f"{_download_url(spec)} on a machine that is online and copy the file to {manual_weights_path(spec.name)} "
+        f"{source_of(spec).download_url(spec)} on a machine that is online and copy the file to {manual_weights_path(spec.name)} "
         "(exactly this path and name), then try again. Meanwhile the model works untrained (its predictions are "
         "then meaningless)."
     )
 
 
-def _download_tv(spec: ArchSpec, progress: ProgressFn | None) -> Path:
-    url = tv_weights(spec).url
-    dst = _tv_cache_file(spec)
+def _fetch_url(spec: ArchSpec, url: str, dst: Path, progress: ProgressFn | None) -> Path:
+    """Download ``url`` to ``dst`` (hash-checked against the hex in its name, written atomically)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     m = _HASH.search(dst.name)
     prefix = m.group(1) if m else None
@@ -251,13 +213,13 @@ def _tqdm_with_callback(progress: ProgressFn | None):
     return CallbackTqdm
 
 
-def _download_hf(spec: ArchSpec, progress: ProgressFn | None) -> Path:
-    repo = _hf_repo(spec)
+def _fetch_hub(spec: ArchSpec, repo: str, filenames: tuple[str, ...], progress: ProgressFn | None) -> Path:
+    """The first of ``filenames`` the hub repository has, into the hub cache; fails fast when offline."""
     offline = hub_unreachable()
     if offline is not None:  # fail in seconds, not after the hub client's ~24 s of retries
         raise WeightsUnavailable(_offline_message(spec, f"the Hugging Face hub ({repo})", offline))
     last: BaseException | None = None
-    for filename in _HF_FILES:
+    for filename in filenames:
         try:
             path = _hf_download(
                 repo_id=repo,
@@ -281,21 +243,27 @@ def download_weights(name: str, progress: ProgressFn | None = None) -> Path:
     has no pretrained weights or the download fails.
     """
     spec = get_spec(name)
-    if not spec.has_pretrained:
-        raise WeightsUnavailable(f"{spec.title} has no pretrained weights; it can only be used untrained")
     cached = weights_cache_path(spec.name)
     if cached is not None and cached.is_file():
         return cached
-    return _download_tv(spec, progress) if spec.source == "torchvision" else _download_hf(spec, progress)
+    return source_of(spec).download(spec, progress, _NETWORK)
+
+
+class _Network:
+    """The network as the weights sources see it (:class:`core.models.sources.Fetch`). Looked up at call time,
+    so tests that replace ``_urlopen`` / ``_hf_download`` / ``hub_unreachable`` here reach every source."""
+
+    def url(self, spec, url, dst, progress):
+        return _fetch_url(spec, url, dst, progress)
+
+    def hub(self, spec, repo, filenames, progress):
+        return _fetch_hub(spec, repo, filenames, progress)
+
+
+_NETWORK = _Network()
 
 
 # ------------------------------------------------------------------------------------------ load
-_UNSAFE_HINT = (
-    "it contains Python objects other than tensors (a pickle that could run code when loaded). Only plain "
-    "state dicts are accepted: .safetensors, or .pt/.pth saved with torch.save(model.state_dict())"
-)
-
-
 def _torch_load_safe(path: Path, what: str) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
@@ -365,9 +333,6 @@ def load_into(model: nn.Module, state_dict: dict[str, torch.Tensor], what: str) 
         ) from err
 
 
-_DENSENET_KEY = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$")
-
-
 def load_pretrained(model: nn.Module, name: str, progress: ProgressFn | None = None) -> None:
     """Load ImageNet weights into ``model`` (built by the spec's builder with its default class count).
 
@@ -375,40 +340,4 @@ def load_pretrained(model: nn.Module, name: str, progress: ProgressFn | None = N
     """
     spec = get_spec(name)
     path = download_weights(spec.name, progress)
-    if spec.source == "torchvision":
-        try:
-            # torchvision's own mechanism; the file is cached, so nothing is downloaded here.
-            state_dict = tv_weights(spec).get_state_dict(
-                progress=False, check_hash=True, weights_only=True, map_location="cpu"
-            )
-        except pickle.UnpicklingError as err:
-            raise WeightsFileError(f"refused to load the cached file {path.name}: {_UNSAFE_HINT}") from err
-        except (RuntimeError, EOFError, ValueError) as err:
-            raise WeightsFileError(
-                f"the cached weights file {path} is unreadable ({type(err).__name__}); delete it and download again"
-            ) from err
-        if spec.family == "DenseNet":
-            # Same key fix-up as torchvision.models.densenet._load_state_dict (old checkpoints say norm.1).
-            for key in list(state_dict):
-                m = _DENSENET_KEY.match(key)
-                if m:
-                    state_dict[m.group(1) + m.group(2)] = state_dict.pop(key)
-        load_into(model, state_dict, path.name)
-        return
-    # timm: its own pretrained loader, pointed at the cached Hugging Face file (no network round trip).
-    import timm
-
-    try:
-        ref = timm.create_model(
-            spec.timm_pretrained_name,
-            pretrained=True,
-            pretrained_cfg_overlay={"file": str(path)},
-        )
-    except pickle.UnpicklingError as err:
-        raise WeightsFileError(f"refused to load the cached file {path.name}: {_UNSAFE_HINT}") from err
-    except (RuntimeError, EOFError, ValueError, OSError) as err:
-        raise WeightsFileError(
-            f"the cached weights file {path} is unreadable or does not fit ({type(err).__name__}: "
-            f"{str(err).splitlines()[0] if str(err) else ''}); delete it and download again"
-        ) from err
-    load_into(model, ref.state_dict(), path.name)
+    load_into(model, source_of(spec).state_dict(spec, path), path.name)

@@ -19,6 +19,7 @@ from torch import nn
 
 import core.models as M
 import core.models.weights as W
+from core.models.sources import TORCHVISION
 from core.errors import InputError, PlaygroundError
 from core.models.stacked_convs import (
     compare_stack,
@@ -363,7 +364,7 @@ def test_download_reports_progress_checks_the_hash_and_lands_where_torchvision_l
     data = buf.getvalue()
     sha = hashlib.sha256(data).hexdigest()
     fake = _FakeWeights(f"https://download.pytorch.org/models/mobilenet_v3_small-{sha[:8]}.pth")
-    monkeypatch.setattr(W, "tv_weights", lambda spec: fake)
+    monkeypatch.setattr(TORCHVISION, "enum", lambda spec: fake)  # every torchvision question now sees the fake
     monkeypatch.setattr(W, "_CHUNK", 1 << 16)
     monkeypatch.setattr(W, "_urlopen", lambda url, timeout=30: _FakeResponse(data))
     seen = []
@@ -374,7 +375,7 @@ def test_download_reports_progress_checks_the_hash_and_lands_where_torchvision_l
 
     # corrupted download: refused, nothing left behind
     bad = _FakeWeights("https://download.pytorch.org/models/resnet18-00000000.pth")
-    monkeypatch.setattr(W, "tv_weights", lambda spec: bad)
+    monkeypatch.setattr(TORCHVISION, "enum", lambda spec: bad)
     with pytest.raises(M.WeightsUnavailable, match="corrupted"):
         M.download_weights("resnet18")
     assert not (tmp_path / "torch" / "hub" / "checkpoints" / "resnet18-00000000.pth").exists()
