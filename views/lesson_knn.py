@@ -32,6 +32,10 @@ def _runs() -> dict[str, str]:
             if r.get("has_checkpoint") and r.get("state") not in ("running", "queued")}
 
 
+from core.lessons.knn import PRETRAINED_ARCH, PRETRAINED_SIZE  # noqa: E402
+
+PRETRAINED_LABEL = f"ImageNet-pretrained {PRETRAINED_ARCH} ({PRETRAINED_SIZE} px)"
+
 with st.form("knn_form"):
     c1, c2, c3 = st.columns(3)
     sizes = c1.multiselect("Training-set sizes", SIZES, default=[100, 1000, 3000], key="knn_sizes",
@@ -40,8 +44,10 @@ with st.form("knn_form"):
     steps = c3.number_input("Training steps (linear layer and CNN, 64 images each)", 10, 3000, 200, step=10,
                             key="knn_steps", help="the same optimiser budget for every training-set size")
     runs = _runs()
-    run_label = st.selectbox("Also k-NN on the features of a trained run", ["none", *runs], key="knn_run",
-                             help="the input of the run's classifier layer; Shapes is rendered at the run's size")
+    run_label = st.selectbox("Also k-NN on the features of", ["none", PRETRAINED_LABEL, *runs], key="knn_run",
+                             help="the input of the network's classifier layer. A trained run: Shapes is rendered "
+                             "at the run's size. The ImageNet network: its cached weights (never downloaded "
+                             "here), Shapes at 64 px.")
     submitted = st.form_submit_button("Run the experiment", type="primary")
 
 if submitted:
@@ -51,14 +57,17 @@ if submitted:
         st.warning("Choose at least one training-set size.")
     else:
         try:
-            features = None
-            if run_label != "none":
+            features, pretrained = None, None
+            if run_label == PRETRAINED_LABEL:
+                pretrained = PRETRAINED_ARCH
+            elif run_label != "none":
                 from views._models import run_model
 
                 rm = run_model(runs[run_label])
                 features = FeatureNet(rm.model, rm.image_size, f"k-NN · features of run {rm.run_dir.name}")
             bar = st.progress(0.0, text="starting")
             ss["knn_result"] = knn_lesson(train_sizes=sizes, k=int(k), steps=int(steps), features=features,
+                                          pretrained=pretrained,
                                           progress=lambda f, m: bar.progress(min(1.0, f), text=m))
             bar.empty()
         except PlaygroundError as err:
@@ -74,6 +83,8 @@ if res is None:
 
 from core.lessons.knn import CNN, PIXELS  # noqa: E402
 
+for note in res.notes:  # e.g. the pretrained weights are not on this machine: the lesson ran without them
+    st.warning(note, icon=":material/info:")
 st.success(res.conclusion())
 st.caption(f"Measured on this server: the experiment took {res.seconds:.1f} s "
            f"({res.data_seconds:.1f} s of it rendering Shapes; 0 when cached), k = {res.k}, {res.n_test} test images, "

@@ -1,7 +1,8 @@
-"""``python -m core knn --dataset shapes --features pixels|RUN_DIR --train-size N --k K [--json]``.
+"""``python -m core knn --dataset shapes --features pixels|RUN_DIR|pretrained[:ARCH] --train-size N --k K [--json]``.
 
 k-nearest-neighbour classification of the data set's test images, in raw-pixel space or in the feature space of
-a trained run (the input of its classifier layer). Prints the accuracy, the memory k-NN holds (the stored
+a trained run or of an ImageNet-pretrained zoo network (the input of its classifier layer; ``pretrained`` alone
+is ResNet-18 at 64 px; its weights must be cached already: nothing is downloaded). Prints the accuracy, the memory k-NN holds (the stored
 training features and labels, plus the network for run features) and the milliseconds per query (feature
 extraction + distance search, averaged over the test images). ``--dataset folder --path DIR`` works on your own
 images (ImageFolder layout); a data set without a test split holds out 20 % of its training split.
@@ -18,8 +19,9 @@ def register(subparsers) -> None:
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", default="shapes", help="shapes (default), folder, or a downloaded built-in set")
     p.add_argument("--path", default="", help="for --dataset folder: a server folder or an imported zip's name")
-    p.add_argument("--features", default="pixels", metavar="pixels|RUN_DIR",
-                   help="raw pixels (default) or a run folder whose network provides the features")
+    p.add_argument("--features", default="pixels", metavar="pixels|RUN_DIR|pretrained[:ARCH]",
+                   help="raw pixels (default), a run folder whose network provides the features, or an "
+                   "ImageNet-pretrained zoo network from its cached weights (pretrained = resnet18)")
     p.add_argument("--train-size", default="1000", metavar="N", help="training images to store (default 1000)")
     p.add_argument("--test-size", default="600", metavar="M", help="test images to classify (default 600)")
     p.add_argument("--k", default="5", metavar="K", help="neighbours that vote (default 5)")
@@ -52,7 +54,12 @@ def run(args) -> int:
     size = whole(args.image_size, "--image-size", 8, 256)
     seed = whole(args.seed, "--seed", 0, 2**31 - 1)
     net = None
-    if args.features != "pixels":
+    if args.features == "pretrained" or args.features.startswith("pretrained:"):
+        from core.lessons.knn import PRETRAINED_ARCH, pretrained_features
+
+        net = pretrained_features(args.features.partition(":")[2] or PRETRAINED_ARCH)
+        size = net.image_size
+    elif args.features != "pixels":
         from core.models.shared import load_run_model
 
         rm = load_run_model(args.features)

@@ -24,13 +24,14 @@ from typing import Callable
 import torch
 from torch import nn
 
-from core.errors import InputError
+from core.errors import InputError, PlaygroundError
 from core.lessons.data import LessonData, load_lesson_data, load_shapes_tensors, to_float
 from core.lessons.fit import accuracy, fit, linear_classifier, param_bytes, predict, small_cnn
 
 __all__ = [
     "knn_predict", "knn_neighbours", "tensor_bytes", "FeatureNet", "network_features", "KnnScore", "knn_evaluate",
-    "MethodPoint", "Gallery", "KnnLesson", "knn_lesson", "DEFAULT_TRAIN_SIZES",
+    "MethodPoint", "Gallery", "KnnLesson", "knn_lesson", "DEFAULT_TRAIN_SIZES", "PretrainedMissing",
+    "pretrained_features", "PRETRAINED_ARCH", "PRETRAINED_SIZE",
 ]
 
 #: Memory one block of the distance matrix may take (float32): 32 MiB.
@@ -148,6 +149,40 @@ def network_features(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -
     finally:
         handle.remove()
     return torch.cat(captured) if captured else torch.empty(0, head.in_features)
+
+
+class PretrainedMissing(PlaygroundError):
+    """The ImageNet weights of the chosen architecture are not on this machine (the lessons never download)."""
+
+
+#: The pretrained feature extractor the lesson offers, and the size Shapes is rendered at for it (ImageNet
+#: networks see 224 px; 64 px keeps the lesson within its budget on a CPU and still gives useful features).
+PRETRAINED_ARCH, PRETRAINED_SIZE = "resnet18", 64
+
+
+def pretrained_features(arch: str = PRETRAINED_ARCH, image_size: int = PRETRAINED_SIZE) -> FeatureNet:
+    """An ImageNet-pretrained zoo network as a feature extractor, from its **cached** weights file only.
+
+    Offline-first: nothing is downloaded here (a download in the middle of a lesson would blow its budget, and a
+    classroom server may have no network). When the file is absent this raises :class:`PretrainedMissing`
+    naming the exact file to copy in and where to download it in the app.
+    """
+    from core.models import build
+    from core.models import weights as W
+    from core.models.registry import get_spec
+
+    spec = get_spec(arch)
+    status = W.weights_status(spec.name)
+    if status == "unavailable":
+        raise PretrainedMissing(f"{spec.title} has no pretrained weights to take features from")
+    if status != "cached":
+        target = W.manual_weights_path(spec.name)
+        raise PretrainedMissing(
+            f"{spec.title}'s ImageNet weights are not on this machine, so k-NN on pretrained features is "
+            f"skipped (lessons never download). Download them once on the Architectures page, or copy the "
+            f"weights file to {target}.")
+    model = build(spec.name, weights="default")
+    return FeatureNet(model.eval(), image_size, f"k-NN · ImageNet {spec.title} features")
 
 
 def pixel_features(x_uint8: torch.Tensor) -> torch.Tensor:
@@ -305,11 +340,14 @@ def _gallery(data: LessonData, feat_train: torch.Tensor, feat_test: torch.Tensor
 
 def knn_lesson(*, train_sizes: tuple[int, ...] | list[int] = DEFAULT_TRAIN_SIZES, k: int = 5, image_size: int = 32,
                n_test: int = 600, steps: int = 300, seed: int = 0, gallery_queries: int = 4,
-               features: FeatureNet | None = None,
+               features: FeatureNet | None = None, pretrained: str | None = None,
                progress: Callable[[float, str], None] | None = None) -> KnnLesson:
     """Run the lesson on Shapes: for each training-set size N, k-NN on pixels, a linear layer and a small CNN
     (each trained for ``steps`` AdamW steps of 64 images), k-NN on that CNN's features, and, with
     ``features``, k-NN on a given network's features (a run or a pretrained model) rendered at its input size.
+    ``pretrained`` (an architecture name) takes those features from its cached ImageNet weights
+    (:func:`pretrained_features`); when the file is absent the lesson runs without them and says why in
+    ``notes``.
 
     ``progress(fraction, message)`` is called between pieces. Cost: dominated by the CNN's training, about
     ``len(train_sizes) × steps`` CNN steps.
@@ -323,6 +361,12 @@ def knn_lesson(*, train_sizes: tuple[int, ...] | list[int] = DEFAULT_TRAIN_SIZES
         raise InputError(f"steps must be between 1 and 20,000, got {steps}")
     start = time.perf_counter()
     report = progress or (lambda f, m: None)
+    notes: list[str] = []
+    if pretrained is not None and features is None:
+        try:
+            features = pretrained_features(pretrained)
+        except PretrainedMissing as err:
+            notes.append(str(err))
     report(0.0, "rendering Shapes")
     shapes = load_shapes_tensors(train_size=sizes[-1], n_test=n_test, image_size=image_size, seed=seed)
     data = shapes.data
@@ -377,7 +421,7 @@ def knn_lesson(*, train_sizes: tuple[int, ...] | list[int] = DEFAULT_TRAIN_SIZES
     report(1.0, "done")
     return KnnLesson(points=points, classes=data.classes, k=k, image_size=image_size, n_test=q, train_sizes=sizes,
                      steps=steps, data_seconds=data_seconds, seconds=time.perf_counter() - start, gallery=gallery,
-                     feature_label=features.label if features is not None else "")
+                     feature_label=features.label if features is not None else "", notes=notes)
 
 
 def _prefix(data: LessonData, n: int) -> LessonData:

@@ -49,6 +49,24 @@ def test_knn_page_runs_a_small_experiment_and_shows_measurements():
     assert len(at.get("image")) >= 2 * 4 * (3 + 1)  # 4 queries × 2 spaces × (query + 3 neighbours)
 
 
+@pytest.mark.slow
+def test_knn_page_without_pretrained_weights_says_so_and_runs_the_rest(tmp_path, monkeypatch):
+    import core.models.weights as W
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # an empty cache: nothing to take features from
+    monkeypatch.setattr(W, "_urlopen", lambda *a, **k: (_ for _ in ()).throw(AssertionError("network")))
+    at = _page("lesson_knn.py")
+    pretrained = next(o for o in at.selectbox(key="knn_run").options if o.startswith("ImageNet-pretrained"))
+    at.selectbox(key="knn_run").set_value(pretrained)
+    at.multiselect(key="knn_sizes").set_value([30])
+    at.number_input(key="knn_steps").set_value(10)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    res = at.session_state["knn_result"]
+    assert [w.value for w in at.warning] == res.notes and str(W.manual_weights_path("resnet18")) in res.notes[0]
+    assert at.success[0].value == res.conclusion() and "k-NN · network features" not in res.methods()
+
+
 def test_knn_page_without_sizes_asks_for_one():
     at = _page("lesson_knn.py")
     at.multiselect(key="knn_sizes").set_value([])

@@ -79,3 +79,13 @@ def test_knn_on_an_image_folder_holds_out_a_test_part(capsys, tmp_path):
                          "--test-size", "4", "--k", "1", "--image-size", "16", "--json"])
     # 20 % of each class is held out (1 + 1 images); dark and light images are trivially told apart.
     assert out["train_size"] == 8 and out["n_test"] == 2 and out["accuracy"] == 1.0
+
+
+def test_knn_on_pretrained_features_without_the_cached_file_is_a_clear_error(capsys, tmp_path, monkeypatch):
+    import core.models.weights as W
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(W, "_urlopen", lambda *a, **k: (_ for _ in ()).throw(AssertionError("network")))
+    code = main(["knn", "--features", "pretrained", "--train-size", "12", "--test-size", "6", "--k", "1"])
+    err = capsys.readouterr().err
+    assert code != 0 and str(W.manual_weights_path("resnet18")) in err and err.count("\n") == 1

@@ -154,3 +154,60 @@ def test_lesson_with_a_feature_network_at_another_image_size(tmp_path, monkeypat
 def test_k_larger_than_the_smallest_training_set_is_refused():
     with pytest.raises(InputError, match="smallest training set"):
         knn.knn_lesson(train_sizes=(3, 100), k=5)
+
+
+# ------------------------------------------------------------------------------------------ pretrained features
+@pytest.fixture
+def offline_cache(tmp_path, monkeypatch):
+    """An empty torchvision cache in tmp_path and no network: any download attempt fails the test."""
+    import socket
+
+    import core.models.weights as W
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("CNNPG_DATA_DIR", str(tmp_path / "data"))
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the lesson tried to reach the network")
+
+    monkeypatch.setattr(W, "_urlopen", no_network)
+    monkeypatch.setattr(W, "_hf_download", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    return W
+
+
+def _seed_cache(W, arch: str) -> dict:
+    """Put a locally made state dict where torchvision's cache keeps the ImageNet file (the offline pattern of
+    tests/unit/test_weights_offline.py)."""
+    from torchvision.models import get_model
+
+    target = W.manual_weights_path(arch)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(1)
+    sd = get_model(arch, weights=None).state_dict()
+    torch.save(sd, target)
+    return sd
+
+
+@pytest.mark.slow
+def test_pretrained_features_come_from_the_cached_file(offline_cache):
+    sd = _seed_cache(offline_cache, "resnet18")
+    net = knn.pretrained_features()
+    assert net.image_size == knn.PRETRAINED_SIZE and "ResNet-18" in net.label
+    assert torch.equal(net.model.state_dict()["conv1.weight"], sd["conv1.weight"])
+    res = knn.knn_lesson(train_sizes=[12], k=1, n_test=6, steps=2, image_size=16, gallery_queries=0,
+                         pretrained="resnet18")
+    feat = res.at(knn.RUN_FEATURES)
+    assert res.notes == [] and feat is not None and 0 <= feat.accuracy <= 1
+    # k-NN on 512-d features holds them and the network: more than the network alone.
+    assert feat.memory_bytes > sum(v.numel() * v.element_size() for v in sd.values() if v.is_floating_point())
+
+
+def test_without_the_cached_file_the_lesson_says_so_and_runs_without(offline_cache):
+    with pytest.raises(knn.PretrainedMissing) as info:
+        knn.pretrained_features("resnet18")
+    assert str(offline_cache.manual_weights_path("resnet18")) in str(info.value)
+    res = knn.knn_lesson(train_sizes=[12], k=1, n_test=6, steps=1, image_size=16, gallery_queries=0,
+                         pretrained="resnet18")
+    assert res.at(knn.RUN_FEATURES) is None and res.at(knn.PIXELS) is not None
+    assert res.notes == [str(info.value)] and "never download" in res.notes[0]
