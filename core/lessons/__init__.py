@@ -7,8 +7,11 @@
   CLI ``python -m core gradients``.
 - :mod:`core.lessons.shortcut` — shortcut learning on Shapes with the background colour tied to the class.
 
-Each experiment runs in-process within a stated budget (tiny networks, Shapes at 32 px), reports what it measured
-(accuracy, bytes, milliseconds, seconds), writes a conclusion computed from those numbers (saying so when the
-textbook effect does not show) and never imports Streamlit. Shared helpers: :mod:`core.lessons.data` (a data set
-as in-memory tensors) and :mod:`core.lessons.fit` (the one small training loop and the tiny networks).
+The first three run in-process within a budget of under a minute on a 2-core CPU (tiny networks, Shapes at
+32 px; ``python -m bench.lessons`` measures it); the shortcut lesson trains three real runs through the training
+engine (worker subprocesses, state on disk, progress on the page). Each reports what it measured (accuracy, bytes,
+milliseconds, seconds), writes a conclusion computed from those numbers (saying so when the textbook effect does
+not show) and never imports Streamlit. Shared helpers: :mod:`core.lessons.data` (a data set as in-memory tensors,
+:func:`~core.lessons.data.load_shapes_tensors`) and :mod:`core.lessons.fit` (the one small training loop and the
+tiny networks).
 """
