@@ -12,6 +12,7 @@ Settings (environment variables of the server; a whole or decimal number, else t
 - ``CNNPG_MEMORY_FRACTION`` (default 0.75): share of the memory available now that one run may plan to use
   (the rest is for the pages of the other students and the server itself).
 - ``CNNPG_UPLOAD_CACHE_MB`` (default 256): decoded uploads kept in memory for reruns, all sessions together.
+- ``CNNPG_DATASET_CACHE_MB`` (default 1024): decoded folder data sets the Data sets page keeps open.
 
 Gotcha: every figure here is an estimate made *before* the work starts; it exists to refuse what clearly cannot
 fit with a message that says the numbers, not to predict the exact peak.
@@ -39,6 +40,7 @@ DEFAULTS = {
     "CNNPG_DISK_BUDGET_GB": 10.0,
     "CNNPG_MEMORY_FRACTION": 0.75,
     "CNNPG_UPLOAD_CACHE_MB": 256.0,
+    "CNNPG_DATASET_CACHE_MB": 1024.0,
 }
 
 
@@ -94,7 +96,7 @@ def storage_message(err: OSError, folder: str | os.PathLike | None = None) -> st
     """One line naming the folder and the cause: "cannot write to /srv/var/runs: read-only file system"."""
     where = str(folder if folder is not None else (err.filename or "the app's folder"))
     if err.errno in _FULL:
-        why = "disk full (no space left on the device); delete old runs or imported data sets"
+        why = f"disk full ({err.strerror or 'no space left on the device'}); delete old runs or imported data sets"
     elif err.errno in _READ_ONLY:
         why = "read-only file system"
     elif err.errno in _DENIED:
@@ -558,3 +560,17 @@ def load_upload(data: bytes, name: str):
 
 def upload_cache() -> ByteLRU:
     return _UPLOADS
+
+
+def _dataset_bytes(ds) -> int:
+    images = getattr(ds, "images", None)
+    return int(getattr(images, "nbytes", 0) or 0)
+
+
+_DATASETS = ByteLRU(lambda: int(setting("CNNPG_DATASET_CACHE_MB") * MiB), _dataset_bytes)
+
+
+def dataset_cache() -> ByteLRU:
+    """Decoded folder data sets the Data sets page keeps open between reruns, bounded by their pixels' bytes
+    (``CNNPG_DATASET_CACHE_MB``, default 1024): a folder holds every image decoded, up to 4 GiB each."""
+    return _DATASETS

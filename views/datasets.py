@@ -26,9 +26,32 @@ st.markdown(
 
 
 @st.cache_resource(max_entries=6, show_spinner="Opening the data set…")
-def _open(name: str, split: str, image_size: int, options: tuple) -> object:
+def _open_light(name: str, split: str, image_size: int, options: tuple) -> object:
     extra = {"lazy": True} if name == "shapes" else {}  # previews render only the 16 images shown
     return open_dataset(name, split, image_size=image_size, **dict(options), **extra)
+
+
+def _open(name: str, split: str, image_size: int, options: tuple) -> object:
+    """Shapes (lazy) and downloaded sets are light; a folder holds every image decoded (up to 4 GiB): those are
+    kept in core.budget's cache bounded by bytes (CNNPG_DATASET_CACHE_MB, all sessions together)."""
+    if name != "folder":
+        return _open_light(name, split, image_size, options)
+    from core.budget import app_folders, dataset_cache
+
+    key = (str(app_folders()[2]), split, image_size, options)  # an imported name is relative to the data folder
+    ds = dataset_cache().get(key)
+    if ds is None:
+        with st.spinner("Opening the data set…"):
+            ds = open_dataset(name, split, image_size=image_size, **dict(options))
+        dataset_cache().put(key, ds)
+    return ds
+
+
+def _forget_open() -> None:
+    from core.budget import dataset_cache
+
+    _open_light.clear()
+    dataset_cache().clear()
 
 
 @st.cache_data(ttl=20, show_spinner=False)
@@ -114,7 +137,7 @@ def _import_zip(up, name: str) -> None:
     except PlaygroundError as err:  # a bad archive, the disk budget, unwritable storage: one clear message
         ss["data_import_result"] = (file_id, "error", err)
     else:
-        _open.clear()  # a name deleted and imported again must not reopen the old images
+        _forget_open()  # a name deleted and imported again must not reopen the old images
         _usage.clear()
         ss["data_import_result"] = (file_id, "ok", report)
         ss["data_imported_choice"] = report.name
@@ -134,7 +157,7 @@ def _delete_control(chosen: str) -> None:
             except PlaygroundError as err:
                 show_error(err)
                 return
-            _open.clear()
+            _forget_open()
             _usage.clear()
             ss.pop("data_imported_choice", None)
             ss.pop("data_import_result", None)

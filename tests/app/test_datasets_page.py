@@ -235,3 +235,22 @@ def test_read_only_data_folder_gives_a_clear_message(tmp_path, monkeypatch):
     assert not at.exception, at.exception
     assert any(e.value.startswith("cannot write to " + data) and "read-only file system" in e.value
                for e in at.error), [e.value for e in at.error]
+
+
+def test_open_folder_data_sets_are_bounded_by_bytes(monkeypatch):
+    """Each decoded folder holds all its pixels (up to 4 GiB): the page keeps them by bytes, not by count."""
+    from core.budget import dataset_cache
+
+    per_set = 6 * 3 * 128 * 128  # good.zip: 6 images at the folder default of 128 px
+    monkeypatch.setenv("CNNPG_DATASET_CACHE_MB", str(1.5 * per_set / 2**20))  # room for one, not two
+    dataset_cache().clear()
+    at = _import(_folder_page(), "good.zip", "alpha")
+    _import(at, "good.zip", "beta")
+    assert not at.exception and {m.label: m.value for m in at.metric}["Images in 'train'"] == "6"
+    cache = dataset_cache()
+    assert len(cache) == 1 and cache.bytes == per_set <= cache.max_bytes
+    at.radio(key="data_folder_source").set_value("Imported data set").run()
+    at.selectbox(key="data_imported").set_value("alpha").run()  # reopened from the disk cache, still right
+    assert not at.exception and {m.label: m.value for m in at.metric}["Images in 'train'"] == "6"
+    assert len(dataset_cache()) == 1
+    dataset_cache().clear()
