@@ -223,8 +223,11 @@ def _record_end(run_dir: Path, **fields: Any) -> None:
     with contextlib.suppress(OSError, ValueError):
         path = run_dir / store.STATUS_FILE
         st = store.read_json(path, default={}) or {}
-        st.update(fields, ended=time.time(), session_started=None, updated=time.time())
-        data = json.dumps(store._json_safe(st)).encode()
+        now = time.time()
+        if st.get("session_started"):  # as end_session: the open session's time joins the compute time
+            st["compute_s"] = float(st.get("compute_s") or 0.0) + max(0.0, now - float(st["session_started"]))
+        st.update(fields, ended=now, session_started=None, updated=now)
+        data = json.dumps(st, default=str, separators=(",", ":")).encode()  # compact: fits the old blocks
         with open(path, "r+b") as f:
             f.write(data)
             f.truncate()
