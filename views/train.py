@@ -163,8 +163,7 @@ def _start(cfg: TrainConfig) -> None:
     last = ss.get("train_last_start")
     if last and last[0] == cfg.to_json() and time.time() - last[1] < 3:
         return
-    with store.owned_by(viewer.owner):  # the run records this browser as its owner
-        run_dir = launcher.start(cfg)
+    run_dir = launcher.start(cfg, owner=viewer.owner)  # the run records this browser as its owner
     ss["train_last_start"] = (cfg.to_json(), time.time())
     st.query_params["run"] = run_dir.name
 
