@@ -16,7 +16,7 @@ from core.runs import distill_figures as figs
 from core.runs import launcher, results, store
 from core.train.config import TrainConfig, field_help
 from core.train.losses import KD_STUDENT_EPOCHS, kd_pair
-from core.train.selftrain import SELF_TRAIN_DEFAULTS, self_train_config, stages_summary
+from core.train.selftrain import SELF_TRAIN_DEFAULTS, estimate_self_train, self_train_config, stages_summary
 from views._widgets import run_from_url, show_error
 
 HELP = field_help()
@@ -45,6 +45,48 @@ def _status_line(view: results.RunView, label: str) -> None:
 
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f} %"
+
+
+def _measured_note(m: dict, what: str) -> str:
+    return (f"Measured with `python -m bench.distill` on {m.get('measured', '?')} ({len(m['seeds'])} seeds, "
+            f"{m.get('cpus', '?')} CPU cores, {m.get('jobs', 1)} run(s) side by side): {what}")
+
+
+def _measured_kd() -> None:
+    m = figs.measured().get("kd")
+    if not m:
+        st.caption("Not measured over seeds yet: `python -m bench.distill` writes bench/results/distill.json.")
+        return
+    s = m["setting"]
+    st.markdown(f"**Measured at these defaults** (teacher: {s['teacher']}, {_pct(s['teacher_test_acc'])} test; "
+                f"student {ARCHITECTURES[s['student']].title}, {s['student_epochs']} epochs, T = {s['temperature']:g}, "
+                f"α = {s['alpha']:g}): distillation **{figs.verdict(m['diff'])}** (mean ± standard deviation "
+                "over seeds).")
+    st.dataframe(figs.measured_kd_rows(m), hide_index=True, key="distill_measured")
+    st.caption(_measured_note(m, f"one student run took {m['cpu_s']['mean']:.0f} s of CPU time on average."))
+
+
+def _measured_st() -> None:
+    m = figs.measured().get("self_train")
+    if not m:
+        st.caption("Not measured over seeds yet: `python -m bench.distill` writes bench/results/distill.json.")
+        return
+    s = m["setting"]
+    st.markdown(f"**Measured at these defaults** ({s['labelled_per_class']} labelled images per class, threshold "
+                f"{s['threshold']:g}, {s['iterations']} student generations, ≤ {s['max_steps']} steps per stage): "
+                f"self-training **{figs.verdict(m['gain'])}** — last student minus the labelled-only teacher "
+                f"{100 * m['gain']['mean']:+.1f} ± {100 * m['gain']['sd']:.1f} points.")
+    st.dataframe(figs.measured_selftrain_rows(m), hide_index=True, key="st_measured")
+    st.caption(_measured_note(m, f"a whole run took {m['cpu_s']['mean']:.0f} s of CPU time "
+                              f"({results.format_seconds(m['cpu_s']['mean'])}, about its duration on an idle machine "
+                              f"with one thread); wall time here {results.format_seconds(m['wall_s']['mean'])}."))
+
+
+def _st_config() -> TrainConfig:
+    return self_train_config(labelled_per_class=int(ss["st_labelled"]), dataset_options={"n": int(ss["st_n"])},
+                             threshold=float(ss["st_threshold"]), class_cap=int(ss["st_cap"]) or None,
+                             pseudo_labels=ss["st_mode"], iterations=int(ss["st_iterations"]),
+                             epochs=int(ss["st_epochs"]), max_steps=int(ss["st_max_steps"]), seed=int(ss["st_seed"]))
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing teacher and student on the test images…")
@@ -117,6 +159,7 @@ with tab_kd:
             except PlaygroundError as err:
                 show_error(err)
 
+    _measured_kd()
     kd_run, plain_run = run_from_url("kd"), run_from_url("plain")
     if kd_run is not None and plain_run is not None:
         first = {"with KD": results.load_view(kd_run), "without KD": results.load_view(plain_run)}
@@ -179,13 +222,20 @@ with tab_st:
                "the labelled images only (augmentation: flip-crop); each student starts from scratch on labelled + "
                "kept pseudo-labelled images with RandAugment as its noise. A student's images come from the same "
                "training split, whose hidden labels only score the pseudo-labels.")
-    if st.button("Start self-training", type="primary", key="st_start"):
+    _measured_st()
+    b1, b2 = st.columns([1, 3])
+    if b2.button("Estimate the duration on this machine", key="st_estimate"):
         try:
-            cfg = self_train_config(labelled_per_class=int(ss["st_labelled"]), dataset_options={"n": int(ss["st_n"])},
-                                    threshold=float(ss["st_threshold"]), class_cap=int(ss["st_cap"]) or None,
-                                    pseudo_labels=ss["st_mode"], iterations=int(ss["st_iterations"]),
-                                    epochs=int(ss["st_epochs"]), max_steps=int(ss["st_max_steps"]),
-                                    seed=int(ss["st_seed"]))
+            with st.spinner("Timing a few steps of the teacher and of a student…"):
+                est = estimate_self_train(_st_config())
+        except PlaygroundError as err:
+            show_error(err)
+        else:
+            st.markdown(f"**About {results.format_seconds(est.seconds)}** for the whole run, if nothing else runs.")
+            st.caption(est.method)
+    if b1.button("Start self-training", type="primary", key="st_start"):
+        try:
+            cfg = _st_config()
             last = ss.get("st_last_start")
             if not (last and last[0] == cfg.to_json() and time.time() - last[1] < 3):
                 st.query_params["st"] = launcher.start(cfg).name

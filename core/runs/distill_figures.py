@@ -10,7 +10,9 @@ distillation asks of it.
 """
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import plotly.graph_objects as go
 import torch
@@ -18,6 +20,7 @@ import torch
 from core.runs import store
 from core.runs.results import RunView
 
+MEASURED_FILE = Path(__file__).resolve().parents[2] / "bench" / "results" / "distill.json"  # bench.distill writes it
 _LAYOUT = dict(height=320, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
 
 
@@ -185,3 +188,48 @@ def kept_examples(run_dir: str | os.PathLike, pseudo: dict, per_class: int = 4) 
                         "caption": f"{classes[e['pred']]} {100 * e['confidence']:.0f} %"
                         + ("" if right else f" (is {classes[e['true']]})")})
     return out
+
+
+# ------------------------------------------------------------------ what bench.distill measured (the page's table)
+def measured(path: str | os.PathLike | None = None) -> dict:
+    """``bench/results/distill.json`` (written by ``python -m bench.distill``), or {} when it is missing or
+    unreadable: the page then says that nothing was measured, instead of showing typed-in numbers."""
+    try:
+        data = json.loads(Path(path or MEASURED_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def verdict(diff: dict) -> str:
+    """"helped" / "hurt" when mean ± one standard deviation of the difference stays on one side of zero,
+    else "made no clear difference" (``diff``: {"mean", "sd"})."""
+    lo, hi = diff["mean"] - diff["sd"], diff["mean"] + diff["sd"]
+    return "helped" if lo > 0 else "hurt" if hi < 0 else "made no clear difference"
+
+
+def _pm(s: dict, scale: float = 100.0, unit: str = " %") -> str:
+    return f"{scale * s['mean']:.1f} ± {scale * s['sd']:.1f}{unit}"
+
+
+def measured_kd_rows(m: dict) -> list[dict]:
+    """Table rows of a KD measurement (``measured()["kd"]``): with / without KD, mean ± sd over seeds."""
+    return [{"student": "with KD", "test accuracy": _pm(m["kd_acc"]),
+             "agreement with the teacher": _pm(m["kd_agreement"])},
+            {"student": "without KD", "test accuracy": _pm(m["plain_acc"]),
+             "agreement with the teacher": _pm(m["plain_agreement"])},
+            {"student": "difference", "test accuracy": _pm(m["diff"], unit=" points"),
+             "agreement with the teacher": ""}]
+
+
+def measured_selftrain_rows(m: dict) -> list[dict]:
+    """Table rows of a self-training measurement (``measured()["self_train"]``): per stage, test accuracy and
+    the kept pseudo-labels' accuracy, mean ± sd over seeds."""
+    rows = []
+    for i, acc in enumerate(m["stage_acc"]):
+        kept = m["acc_kept"][i] if i < len(m.get("acc_kept", [])) else None
+        n_kept = [r["n_kept"][i] for r in m["seeds"] if r["n_kept"][i] is not None]
+        rows.append({"stage": "0 (labelled-only teacher)" if i == 0 else str(i), "test accuracy": _pm(acc),
+                     "pseudo-labels kept": f"{sum(n_kept) / len(n_kept):,.0f}" if n_kept else "",
+                     "their accuracy": _pm(kept) if kept else ""})
+    return rows

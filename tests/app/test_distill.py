@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from core.runs import store, worker
@@ -90,3 +91,61 @@ def test_start_one_iteration_of_self_training_and_see_the_stages(runs_env):
 
     near_chance = stages_summary(run_dir)[0]["test_acc"] < 1.5 / 6
     assert near_chance == any("close to guessing" in w.value for w in at.warning)
+
+
+MEASURED = {
+    "kd": {"setting": {"teacher": "shapes-lenet5 preset, 15 epochs", "teacher_test_acc": 0.9, "student": "lenet5",
+                       "student_epochs": 3, "temperature": 4.0, "alpha": 0.9},
+           "seeds": [{}, {}, {}], "kd_acc": {"mean": 0.5, "sd": 0.02}, "plain_acc": {"mean": 0.45, "sd": 0.03},
+           "diff": {"mean": 0.05, "sd": 0.01}, "kd_agreement": {"mean": 0.6, "sd": 0.01},
+           "plain_agreement": {"mean": 0.5, "sd": 0.02}, "cpu_s": {"mean": 61.0}, "measured": "2026-12-02",
+           "cpus": 2, "jobs": 3},
+    "self_train": {"setting": {"labelled_per_class": 300, "threshold": 0.7, "iterations": 2, "max_steps": 800},
+                   "seeds": [{"n_kept": [None, 4000, 5000]}, {"n_kept": [None, 3000, 6000]}],
+                   "stage_acc": [{"mean": 0.4, "sd": 0.02}, {"mean": 0.43, "sd": 0.03}, {"mean": 0.39, "sd": 0.01}],
+                   "acc_kept": [None, {"mean": 0.7, "sd": 0.05}, {"mean": 0.72, "sd": 0.04}],
+                   "gain": {"mean": -0.01, "sd": 0.02}, "cpu_s": {"mean": 200.0}, "wall_s": {"mean": 500.0},
+                   "measured": "2026-12-02", "cpus": 2, "jobs": 3},
+}
+
+
+def test_measured_tables_come_from_the_bench_file(runs_env, tmp_path, monkeypatch):
+    import json
+
+    from core.runs import distill_figures
+
+    monkeypatch.setattr(distill_figures, "MEASURED_FILE", tmp_path / "missing.json")
+    at = _page()
+    assert sum("Not measured over seeds yet" in c.value for c in at.caption) == 2
+    path = tmp_path / "distill.json"
+    path.write_text(json.dumps(MEASURED))
+    monkeypatch.setattr(distill_figures, "MEASURED_FILE", path)
+    at = _page()
+    assert len(at.dataframe) == 2  # the KD tab's table, then the self-training tab's
+    kd = at.dataframe[0].value
+    assert list(kd["test accuracy"]) == ["50.0 ± 2.0 %", "45.0 ± 3.0 %", "5.0 ± 1.0 points"]
+    st_rows = at.dataframe[1].value
+    assert list(st_rows["test accuracy"]) == ["40.0 ± 2.0 %", "43.0 ± 3.0 %", "39.0 ± 1.0 %"]
+    assert list(st_rows["pseudo-labels kept"]) == ["", "3,500", "5,500"]  # mean over seeds
+    text = " ".join(md.value for md in at.markdown)
+    assert "distillation **helped**" in text  # 5 ± 1 points: above zero by more than one sd
+    assert "self-training **made no clear difference**" in text and "-1.0 ± 2.0 points" in text
+
+
+def test_estimate_button_prices_the_stages(runs_env, monkeypatch):
+    from core.runs.results import format_seconds
+    from core.train import estimate as est
+    from core.train.selftrain import estimate_self_train, self_train_config
+
+    monkeypatch.setattr(est, "measure_startup", lambda: 3.0)
+    monkeypatch.setattr(est, "shapes_images_to_draw", lambda cfg: 0)
+    monkeypatch.setattr(est, "measure_eval_throughput", lambda cfg: 500.0)
+    monkeypatch.setattr(est, "measure_checkpoint", lambda cfg: 0.2)
+    monkeypatch.setattr(est, "measure_throughput", lambda cfg: (200.0, 64, 3, torch.device("cpu")))
+    at = _page()
+    at.number_input(key="st_iterations").set_value(1).run()
+    at.button(key="st_estimate").click().run()
+    assert not at.exception, at.exception
+    expected = estimate_self_train(self_train_config(iterations=1)).seconds
+    assert any(f"About {format_seconds(expected)}" in md.value for md in at.markdown)
+    assert any("stage 0:" in c.value and "stage 1:" in c.value for c in at.caption)
