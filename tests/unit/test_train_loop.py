@@ -16,10 +16,11 @@ from core.train.model import make_model
 # MobileNet-V3-small at 32 px exercises BatchNorm buffers, dropout (RNG state) and momentum.
 TINY = dict(arch="lenet5", dataset_options={"n": 240, "bias": 1.0}, image_size=32, batch_size=16, epochs=3,
             optimizer="adamw", lr=3e-3, weight_decay=0.0, log_every=5, augmentation="none", label_smoothing=0.0)
-RESNET = dict(arch="mobilenet_v3_small", dataset_options={"n": 96}, image_size=32, batch_size=8, epochs=1, max_steps=4,
-              optimizer="sgd", lr=0.05, weight_decay=5e-4, log_every=1, augmentation="flip-crop")
+MOBILENET = dict(arch="mobilenet_v3_small", dataset_options={"n": 96}, image_size=32, batch_size=8, epochs=1,
+                 max_steps=4, optimizer="sgd", lr=0.05, weight_decay=5e-4, log_every=1, augmentation="flip-crop")
 
 
+@pytest.mark.slow  # real training (tens of steps)
 def test_tiny_run_lowers_the_loss_and_reports_everything(tmp_path):
     records = []
     run_dir = store.create_run(TrainConfig(**TINY, max_steps=30), tmp_path)
@@ -44,8 +45,9 @@ def test_tiny_run_lowers_the_loss_and_reports_everything(tmp_path):
     assert torch.equal(model.state_dict()["classifier.3.weight"], result.model.state_dict()["classifier.3.weight"])
 
 
+@pytest.mark.slow  # real training (tens of steps)
 def test_resume_two_plus_two_equals_four_straight(tmp_path):
-    cfg = TrainConfig(**RESNET)
+    cfg = TrainConfig(**MOBILENET)
     straight = train(cfg).model.state_dict()
 
     run_dir = store.create_run(cfg, tmp_path)
@@ -65,6 +67,7 @@ def test_resume_two_plus_two_equals_four_straight(tmp_path):
     assert steps == [1, 2, 3, 4]
 
 
+@pytest.mark.slow  # real training (tens of steps)
 def test_linear_probe_trains_only_the_head_and_keeps_batchnorm_statistics(tmp_path):
     from core.models import build
 
@@ -73,7 +76,7 @@ def test_linear_probe_trains_only_the_head_and_keeps_batchnorm_statistics(tmp_pa
     from safetensors.torch import save_file
 
     save_file({k: v.contiguous() for k, v in start.items()}, ckpt)
-    cfg = TrainConfig(**{**RESNET, "max_steps": 2}, weights=str(ckpt), mode="linear_probe")
+    cfg = TrainConfig(**{**MOBILENET, "max_steps": 2}, weights=str(ckpt), mode="linear_probe")
     end = train(cfg).model.state_dict()
     changed = {k for k in start if not torch.equal(start[k], end[k])}
     assert changed and all(k.startswith("classifier.3.") for k in changed), changed
@@ -113,9 +116,24 @@ def test_cpu_allocator_failure_is_explained_too(monkeypatch):
         train(TrainConfig(**TINY, max_steps=1))
 
 
-def test_mixing_augmentation_trains_on_soft_labels():
+def test_mixing_augmentation_trains_on_soft_labels(monkeypatch):
+    """Every training step's loss gets CutMix's soft labels (rows mixing two classes), not the integer classes."""
+    seen = []
+    plain_loss = losses.classification_loss
+
+    def spy(out, target, *args, **kwargs):
+        seen.append(target.detach().clone())
+        return plain_loss(out, target, *args, **kwargs)
+
+    monkeypatch.setattr(losses, "classification_loss", spy)  # the plain objective's loss
     result = train(TrainConfig(**{**TINY, "max_steps": 2, "augmentation": "randaugment-cutmix"}))
     assert result.state == "completed" and result.step == 2
+    soft = [t for t in seen if t.ndim == 2]
+    assert len(soft) == 2  # one per step: with the mixer ignored the loss would see class indices [B]
+    for t in soft:
+        assert t.shape == (TINY["batch_size"], len(result.classes)) and t.dtype.is_floating_point
+        assert torch.allclose(t.sum(1), torch.ones(len(t)))  # each row is a distribution (λ, 1 − λ)
+        assert ((t > 0) & (t < 1)).any(1).sum() >= len(t) // 2  # most rows mix two classes (a pair may share one)
 
 
 def test_aux_losses_weigh_point_three():
@@ -151,6 +169,7 @@ def test_starting_from_a_run_folder_reuses_its_weights(tmp_path):
         make_model(TrainConfig(arch="resnet18", weights=str(run_dir), mode="full"), 6)
 
 
+@pytest.mark.slow  # real training (tens of steps)
 def test_stop_during_the_epoch_evaluation_resumes_with_that_evaluation(tmp_path):
     cfg = TrainConfig(**{**TINY, "max_steps": 13, "log_every": 13})  # 216 training images / 16 = 13 steps
     run_dir = store.create_run(cfg, tmp_path)
