@@ -74,7 +74,7 @@ def _measured_st() -> None:
     s = m["setting"]
     st.markdown(f"**Measured at these defaults** ({s['labelled_per_class']} labelled images per class, threshold "
                 f"{s['threshold']:g}, {s['iterations']} student generations, ≤ {s['max_steps']} steps per stage): "
-                f"self-training **{figs.verdict(m['gain'])}** — last student minus the labelled-only teacher "
+                f"self-training **{figs.verdict(m['gain'])}** — last student minus the stage-0 teacher "
                 f"{100 * m['gain']['mean']:+.1f} ± {100 * m['gain']['sd']:.1f} points.")
     st.dataframe(figs.measured_selftrain_rows(m), hide_index=True, key="st_measured")
     st.caption(_measured_note(m, f"a whole run took {m['cpu_s']['mean']:.0f} s of CPU time "

@@ -215,11 +215,11 @@ def _pm(s: dict, scale: float = 100.0, unit: str = " %") -> str:
 def measured_kd_rows(m: dict) -> list[dict]:
     """Table rows of a KD measurement (``measured()["kd"]``): with / without KD, mean ± sd over seeds."""
     return [{"student": "with KD", "test accuracy": _pm(m["kd_acc"]),
-             "agreement with the teacher": _pm(m["kd_agreement"])},
+             "top-1 match with the teacher": _pm(m["kd_agreement"])},
             {"student": "without KD", "test accuracy": _pm(m["plain_acc"]),
-             "agreement with the teacher": _pm(m["plain_agreement"])},
+             "top-1 match with the teacher": _pm(m["plain_agreement"])},
             {"student": "difference", "test accuracy": _pm(m["diff"], unit=" points"),
-             "agreement with the teacher": ""}]
+             "top-1 match with the teacher": ""}]
 
 
 def measured_selftrain_rows(m: dict) -> list[dict]:
@@ -229,7 +229,7 @@ def measured_selftrain_rows(m: dict) -> list[dict]:
     for i, acc in enumerate(m["stage_acc"]):
         kept = m["acc_kept"][i] if i < len(m.get("acc_kept", [])) else None
         n_kept = [r["n_kept"][i] for r in m["seeds"] if r["n_kept"][i] is not None]
-        rows.append({"stage": "0 (labelled-only teacher)" if i == 0 else str(i), "test accuracy": _pm(acc),
+        rows.append({"stage": "0 (teacher, labels only)" if i == 0 else str(i), "test accuracy": _pm(acc),
                      "pseudo-labels kept": f"{sum(n_kept) / len(n_kept):,.0f}" if n_kept else "",
                      "their accuracy": _pm(kept) if kept else ""})
     return rows
