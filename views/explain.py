@@ -181,16 +181,16 @@ try:
 except PlaygroundError as err:
     show_error(err)
     st.stop()
-layer_options = [n for n in feature_layers(model) if len(shapes.get(n, ())) == 4]
 default = default_layer(model, size, get_spec(arch).default_cam_layer)
-if default not in layer_options:
-    layer_options.append(default)
+offered_layers = set(feature_layers(model)) | {default}
+layer_options = [n for n in shapes if n in offered_layers and len(shapes[n]) == 4]  # in forward order
 layer = None
 if METHODS[method].uses_layer:
     layer = c2.selectbox("Layer", layer_options, index=layer_options.index(default), key=f"{P}_layer",
                          format_func=lambda n: f"{n}  ({shapes[n][-2]}×{shapes[n][-1]})")
-    c2.caption(f"Default `{default}`: the deepest block whose map is at least 4×4 cells at {size} px "
-               "(deeper = more about the class, coarser).")
+    c2.caption(f"Default `{default}`: the deepest layer whose map is at least 4×4 cells at {size} px, after its "
+               "ReLU (measured on Shapes: deeper points at the object better until the map is too coarse to point; "
+               "the ReLU'd map beats the raw convolution).")
 
 top = _memo((P, id(model), image_key, "top"), lambda: explain(model, x_in, "saliency", classes=classes,
                                                              image_size=size, arch=arch))

@@ -349,3 +349,24 @@ def test_ig_reaches_the_convergence_target_and_smoothgrad_is_seeded():
     c = explain(model, _x(9), "smoothgrad", params={"samples": 8, "seed": 4}).map
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+def test_default_cam_layer_rule_deepest_wide_map_after_its_relu():
+    """The rule in core.explain.layers (measured there): the deepest layer at the architecture's CAM-layer depth
+    whose map is ≥ 4 × 4, a ReLU module counting as its own layer. LeNet-5 at 48 px (the shapes-explain preset):
+    C5 after its ReLU, 5 × 5 (the registry's S4 pool scored below a random point there); at 32 px C5 is 1 × 1, so
+    the S4 pool (5 × 5) stays."""
+    from core.explain.layers import MIN_SIDE, default_layer, layer_shapes
+    from core.models import build, get_spec
+
+    model = build("lenet5", weights="none", num_classes=6).eval()
+    preferred = get_spec("lenet5").default_cam_layer
+    assert preferred == "features.5"
+    for size, want in ((48, "features.7"), (64, "features.7"), (32, "features.5")):
+        shapes = layer_shapes(model, size)
+        # independent check: the last module inside ``features`` whose output is at least MIN_SIDE wide
+        wide = [n for n, s in shapes.items() if n.startswith("features.") and min(s[-2:]) >= MIN_SIDE]
+        assert wide[-1] == want
+        assert default_layer(model, size, preferred) == want
+        assert isinstance(model.get_submodule(want), nn.ReLU if want == "features.7" else nn.MaxPool2d)
+    assert explain(model, torch.zeros(1, 3, 48, 48), "gradcam", arch="lenet5", target=0).layer == "features.7"
