@@ -71,8 +71,9 @@ from core.lessons import shortcut as sc  # noqa: E402
 
 try:
     group = sc.load_group(ss["sc_group"]) if ss.get("sc_group") else sc.latest_group(viewer.owner)
-except (PlaygroundError, OSError) as err:
+except (PlaygroundError, OSError) as err:  # e.g. the group file was deleted: forget it, offer a new start
     show_error(err)
+    ss.pop("sc_group", None)
     group = None
 if group is None:
     st.info("Press **Start the three runs**: the engine trains them one after another; progress, each run's "
