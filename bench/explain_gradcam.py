@@ -70,8 +70,8 @@ def bench_arch(arch: str, size: int, repeats: int) -> dict:
 
 def bench_grid(repeats: int) -> dict:
     """The Explain page itself (AppTest, ResNet-18 at 224 px, its default 4-method grid and 4-layer grid): the first
-    run computes everything, a rerun with unchanged settings (e.g. moving the opacity slider) reuses the session's
-    results and only redraws."""
+    run computes everything; a rerun with unchanged settings (e.g. moving the opacity slider) and a new session with
+    the same settings (a reload) take the explanations from the shared cache and only redraw."""
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
@@ -89,7 +89,17 @@ def bench_grid(repeats: int) -> dict:
         t = time.perf_counter()
         at.run()
         times.append((time.perf_counter() - t) * 1e3)
-    return {"cold_ms": cold, "warm_ms": statistics.median(times)}
+    # a page reload or a second student: a new session, same settings; the explanations come from the shared LRU
+    # (core.explain.cache), the models from the app's model cache, so only the page itself runs again
+    fresh = []
+    for _ in range(repeats):
+        other = AppTest.from_file(page, default_timeout=600)
+        t = time.perf_counter()
+        other.run()
+        fresh.append((time.perf_counter() - t) * 1e3)
+        if other.exception:
+            raise SystemExit(f"the page failed: {other.exception}")
+    return {"cold_ms": cold, "warm_ms": statistics.median(times), "new_session_ms": statistics.median(fresh)}
 
 
 def main() -> None:
@@ -114,7 +124,7 @@ def main() -> None:
     if args.grid:
         g = bench_grid(args.repeats)
         print(f"Explain page (ResNet-18, 224 px, 4-method + 4-layer grids): first run {g['cold_ms']:.0f} ms · warm rerun "
-              f"{g['warm_ms']:.0f} ms (target < 1000 ms)")
+              f"{g['warm_ms']:.0f} ms · new session (reload), same settings {g['new_session_ms']:.0f} ms (target < 1000 ms)")
 
 
 if __name__ == "__main__":

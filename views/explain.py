@@ -1,7 +1,6 @@
 """Explain: why did the network say *this*? Grad-CAM and other attributions, compared and checked for faithfulness."""
 from __future__ import annotations
 
-import hashlib
 import json
 
 import numpy as np
@@ -22,18 +21,9 @@ ss = st.session_state
 P = "explain"
 
 
-def _memo(key: tuple, fn):
-    """Per-session memo of computed explanations (a warm rerun with the same settings costs nothing)."""
-    store = ss.setdefault(f"{P}_memo", {})
-    if key not in store:
-        if len(store) > 48:
-            store.pop(next(iter(store)))
-        store[key] = fn()
-    return store[key]
-
-
 # ------------------------------------------------------------------------------------------------ model
-from core.explain import METHODS, available_methods, explain  # noqa: E402
+from core.explain import METHODS, available_methods  # noqa: E402
+from core.explain.cache import cached_explain  # noqa: E402  (one LRU for every session: a rerun or reload is free)
 from core.explain import quickstart  # noqa: E402
 from core.explain.render import (COLORMAPS, cli_command, curves_figure, native_image, overlay,  # noqa: E402
                                  png_bytes, sanity_figure, stride_sentence)
@@ -156,14 +146,12 @@ with right:
         x_in = normalise_uint8(img_u8[None])
         st.image(overlay_mask(img_u8.permute(1, 2, 0).numpy(), mask, alpha=0.35),
                  caption=f"true class: {classes[int(label)]} (true shape mask tinted red)", width=160)
-        image_key = ("shapes", idx, size)
     else:
         picked = image_input(P, default_sample=0)
         if picked is None:
             st.stop()
         pil, image_label = picked
         x_in = pil
-        image_key = ("pil", hashlib.sha1(pil.tobytes()).hexdigest(), size)
 
 # ------------------------------------------------------------------------------------------------ method
 offered = available_methods(model)
@@ -192,8 +180,11 @@ if METHODS[method].uses_layer:
                "ReLU (measured on Shapes: deeper points at the object better until the map is too coarse to point; "
                "the ReLU'd map beats the raw convolution).")
 
-top = _memo((P, id(model), image_key, "top"), lambda: explain(model, x_in, "saliency", classes=classes,
-                                                             image_size=size, arch=arch))
+try:
+    top = cached_explain(model, x_in, "saliency", classes=classes, image_size=size, arch=arch)
+except PlaygroundError as err:
+    show_error(err)
+    st.stop()
 choices = [t["index"] for t in top.topk]
 if mask is not None and int(label) not in choices:
     choices.append(int(label))
@@ -230,9 +221,8 @@ cmap = o2.selectbox("Colour map", COLORMAPS, key=f"{P}_cmap")
 
 
 def run(m: str, lay: str | None, prm: dict | None):
-    return _memo((P, id(model), image_key, m, lay, str(target), json.dumps(prm, sort_keys=True, default=str)),
-                 lambda: explain(model, x_in, m, target=target, layer=lay, params=prm, classes=classes,
-                                 image_size=size, arch=arch))
+    return cached_explain(model, x_in, m, target=target, layer=lay, params=prm, classes=classes, image_size=size,
+                          arch=arch)
 
 
 try:

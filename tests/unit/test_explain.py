@@ -370,3 +370,42 @@ def test_default_cam_layer_rule_deepest_wide_map_after_its_relu():
         assert default_layer(model, size, preferred) == want
         assert isinstance(model.get_submodule(want), nn.ReLU if want == "features.7" else nn.MaxPool2d)
     assert explain(model, torch.zeros(1, 3, 48, 48), "gradcam", arch="lenet5", target=0).layer == "features.7"
+
+
+def test_shared_explanation_cache_hits_misses_and_lifetime(monkeypatch):
+    """core.explain.cache: same model object + same pixels + same request -> the stored result (no new attribution);
+    any difference -> a new one; entries die with their model; the LRU is bounded."""
+    import core.explain.cache as cache
+
+    cache.clear()
+    calls = []
+    real = ce.explain
+
+    def counting(*a, **k):
+        calls.append(a[2] if len(a) > 2 else k.get("method"))
+        return real(*a, **k)
+
+    monkeypatch.setattr(ce, "explain", counting)
+    model = Tiny().eval()
+    a = cache.cached_explain(model, _x(1), "gradcam", layer="conv2", target=1)
+    b = cache.cached_explain(model, _x(1).clone(), "gradcam", layer="conv2", target=1)  # equal pixels, new tensor
+    assert b is a and len(calls) == 1
+    np.testing.assert_array_equal(a.map, real(model, _x(1), "gradcam", layer="conv2", target=1).map)
+    cache.cached_explain(model, _x(2), "gradcam", layer="conv2", target=1)  # other pixels
+    cache.cached_explain(model, _x(1), "gradcam", layer="conv2", target=2)  # other class
+    cache.cached_explain(model, _x(1), "gradcam", layer="conv1", target=1)  # other layer
+    cache.cached_explain(model, _x(1), "smoothgrad", target=1, params={"samples": 2})
+    cache.cached_explain(model, _x(1), "smoothgrad", target=1, params={"samples": 3})
+    other = Tiny().eval()  # equal weights, another object: not assumed equal
+    cache.cached_explain(other, _x(1), "gradcam", layer="conv2", target=1)
+    assert len(calls) == 7 and cache.stats()["hits"] == 1 and cache.stats()["entries"] == 7
+    del other
+    gc.collect()
+    assert cache.stats()["entries"] == 6  # the dead model's entry is gone
+    monkeypatch.setattr(cache, "MAX_ENTRIES", 3)
+    for seed in range(5):
+        cache.cached_explain(model, _x(10 + seed), "gradcam", layer="conv2", target=0)
+    assert cache.stats()["entries"] == 3
+    with pytest.raises(ExplainError):  # errors are not cached, and stay the typed error
+        cache.cached_explain(model, _x(1), "gradcam", layer="nope")
+    cache.clear()
