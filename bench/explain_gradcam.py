@@ -4,7 +4,7 @@ image and class, in one process (so machine load hits all three alike).
     .venv/bin/python -m bench.explain_gradcam [--archs resnet18 resnet50 vgg16] [--size 224] [--repeats 5]
     .venv/bin/python -m bench.explain_gradcam --grid       # also: the Explain page's warm 4-method grid (ResNet-18)
 
-Printed per architecture: the median milliseconds of each, ``ours / captum`` (target ≤ 1.2: the lock, the
+Printed per architecture: the median milliseconds of each (timed round-robin, so load changes hit all three), ``ours / captum`` (target ≤ 1.2: the lock, the
 hook guard, the top-k forward and the bilinear upsampling are our overhead) and ``ours / pytorch-grad-cam``
 (target ≤ 0.5), and the largest difference between our map and bare Captum's (bilinear-upsampled, ReLU on: 0).
 pytorch-grad-cam (PyPI ``grad-cam``, a dev dependency) is skipped with a note when it is not installed.
@@ -33,6 +33,20 @@ def _median_ms(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def _interleaved_ms(fns: dict, repeats: int) -> dict:
+    """Median milliseconds of each function, timed round-robin (a, b, c, a, b, c, …) so that a change in machine
+    load during the measurement hits all of them alike (the ratios are what is compared)."""
+    for fn in fns.values():
+        fn()  # warm-up
+    times: dict = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[k].append((time.perf_counter() - t) * 1e3)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
 def bench_arch(arch: str, size: int, repeats: int) -> dict:
     from captum.attr import LayerGradCam
 
@@ -54,18 +68,23 @@ def bench_arch(arch: str, size: int, repeats: int) -> dict:
         a = LayerGradCam(LogitsModel(model), layer).attribute(x, target=target, relu_attributions=True)
         return F.interpolate(a, size=(size, size), mode="bilinear", align_corners=False)[0, 0].detach().numpy()
 
-    out = {"arch": arch, "layer": layer_name, "ours_ms": _median_ms(ours, repeats),
-           "captum_ms": _median_ms(bare, repeats), "max_abs_diff": float(np.abs(ours() - bare()).max())}
+    fns = {"ours": ours, "captum": bare}
     try:
         from pytorch_grad_cam import GradCAM
         from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+        tgt = [ClassifierOutputTarget(target)]
+
+        def pgc():  # its hooks only for its own call (they would otherwise also run in ours and Captum's forwards)
+            with GradCAM(model=model, target_layers=[layer]) as cam:
+                return cam(input_tensor=x, targets=tgt)
+
+        fns["pgc"] = pgc
     except ImportError:
-        out["pgc_ms"] = None
-        return out
-    cam = GradCAM(model=model, target_layers=[layer])
-    tgt = [ClassifierOutputTarget(target)]
-    out["pgc_ms"] = _median_ms(lambda: cam(input_tensor=x, targets=tgt), repeats)
-    return out
+        pass
+    ms = _interleaved_ms(fns, repeats)
+    return {"arch": arch, "layer": layer_name, "ours_ms": ms["ours"], "captum_ms": ms["captum"],
+            "pgc_ms": ms.get("pgc"), "max_abs_diff": float(np.abs(ours() - bare()).max())}
 
 
 def bench_grid(repeats: int) -> dict:
