@@ -14,6 +14,17 @@ Settings (environment variables of the server; a whole or decimal number, else t
 - ``CNNPG_UPLOAD_CACHE_MB`` (default 256): decoded uploads kept in memory for reruns, all sessions together.
 - ``CNNPG_DATASET_CACHE_MB`` (default 1024): decoded folder data sets the Data sets page keeps open.
 
+Heavy work inside a page request is *bounded*, not moved off the request (measured on the shared 2-core machine):
+
+- zip import validation (:mod:`core.data.zipimport`): at most 20,000 entries and 2 GiB unpacked, and at most
+  ``CNNPG_ZIP_MAX_MEGAPIXELS`` (500) of images decoded, checked from the headers before any pixel is decoded:
+  36 MP/s for JPEG photos, 12 MP/s for noisy PNGs, so at most ~14 s (JPEG) to ~40 s (PNG) of one core;
+- "Estimate duration" (:mod:`core.train.estimate`): 2 warm-up + 3 to 30 timed steps (≥ 1.5 s), ≥ 0.5 s of
+  evaluation, 24 Shapes images drawn, one checkpoint, and a start-up probe once per server process: 8.2 s for
+  the default preset (18.9 s the first time), whatever the data set's size. Its one unbounded part is the
+  size of a folder data set: opening the folder decodes every image the first time (19.4 s for 1,000 photos;
+  then cached on disk), where :func:`core.data.folders.count_images` counts the files in 0.05 s.
+
 Gotcha: every figure here is an estimate made *before* the work starts; it exists to refuse what clearly cannot
 fit with a message that says the numbers, not to predict the exact peak.
 """

@@ -1,6 +1,6 @@
 """Start, cancel, resume and delete runs; each run executes in its own worker subprocess.
 
-The worker is ``python -m core train --run-dir DIR`` in a new session (``start_new_session=True``): it is not in
+The worker is ``python -m core.runs.worker DIR`` in a new session (``start_new_session=True``): it is not in
 the app's process group, so a browser refresh, a Streamlit rerun or even stopping the app with Ctrl-C does not
 touch it. Its stdout/stderr go to the run's ``train.log``. Queueing needs no daemon: every worker waits for the
 device lock itself (see :mod:`core.runs.worker`), showing ``queued`` meanwhile.
@@ -103,7 +103,9 @@ def spawn(run_dir: str | os.PathLike) -> subprocess.Popen:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     with open(run_dir / store.LOG_FILE, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "core", "train", "--run-dir", str(run_dir)],
+            # not via `python -m core train`: the CLI imports torch at once, and a queued worker should wait
+            # as a small process (core.runs.worker imports the training code once it holds the device)
+            [sys.executable, "-m", "core.runs.worker", str(run_dir)],
             cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True, close_fds=True,
         )

@@ -1,4 +1,5 @@
-"""The process that executes one run folder: ``python -m core train --run-dir DIR``.
+"""The process that executes one run folder: ``python -m core.runs.worker DIR`` (what the launcher starts; the
+CLI's ``python -m core train --run-dir DIR`` does the same in the foreground).
 
 It records its pid, waits its turn for the device (a ``flock`` on ``<runs_dir>/.locks/<device>.lock``: the kernel
 releases it when the process dies, so a crashed run never blocks the queue and no daemon is needed), resumes from
@@ -57,12 +58,24 @@ class StopRequest:
 
 
 def device_key(preferred: str) -> str:
+    """The device lock's name: "cpu", "cuda0", "mps". Decided without importing torch where the answer is sure
+    (a CPU run, or "auto" on a machine without any GPU driver), so that a queued worker waits as a small
+    process: importing the training code costs about 0.5 GB, times every run in the queue."""
+    if preferred == "cpu" or (preferred == "auto" and not _may_have_gpu()):
+        return "cpu"
     from core.device import pick_device
 
     dev = pick_device(preferred)
     if dev.type == "cuda":
         return f"cuda{dev.index or 0}"
     return dev.type
+
+
+def _may_have_gpu() -> bool:
+    """False only where torch certainly sees no GPU: Linux without NVIDIA / ROCm / WSL device nodes."""
+    if sys.platform == "darwin":
+        return True  # MPS
+    return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg"))
 
 
 @contextlib.contextmanager
@@ -116,19 +129,19 @@ class Heartbeat:
         self._thread.join(timeout=self.every + 1)
 
 
-def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None = None):
+def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None = None,
+            thread_role: str | None = None):
     """Run (or resume) the run in ``run_dir`` in this process; returns the TrainResult, or None if cancelled
-    while queued. Under torchrun every rank calls this; only rank 0 touches the folder's status and lock."""
-    from core.train import distributed
-    from core.train.data import PreparationCancelled
-    from core.train.loop import train
+    while queued. Under torchrun every rank calls this; only rank 0 touches the folder's status and lock.
 
+    The training code (torch) is imported only once the device lock is held, and ``thread_role``'s thread
+    policy (:mod:`core.threads`) applied then: a queued worker is a ~20 MB process, not ~500 MB."""
     run_dir = Path(run_dir).resolve()
     cfg = store.load_config(run_dir)
-    dist = distributed.setup(cfg.device)
-    main = dist.is_main
+    main = int(os.environ.get("WORLD_SIZE", "1")) <= 1 or int(os.environ.get("RANK", "0")) == 0  # as torchrun sets
     stop = StopRequest(run_dir)
     stage = ["start"]  # what the worker was doing: names the stage in an out-of-memory message
+    cancelled_types: tuple = ()  # (PreparationCancelled,) once the training code is imported
     try:
         if main:
             store.write_status(run_dir, pid=os.getpid(), pid_start=store.process_start_time(os.getpid()),
@@ -139,6 +152,16 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
                 store.end_session(run_dir, state="cancelled",
                                   message="cancelled while waiting in the queue")
                 return None
+            if thread_role is not None:
+                from core.threads import apply_thread_policy
+
+                apply_thread_policy(thread_role)  # before the first parallel op of this process
+            from core.train import distributed
+            from core.train.data import PreparationCancelled
+            from core.train.loop import train
+
+            cancelled_types = (PreparationCancelled,)
+            distributed.setup(cfg.device)  # joins the process group under torchrun (rank 0 once it holds the lock)
             from core.runs.launcher import check_start_weights
 
             check_start_weights(cfg)  # before drawing any data: offline, fail now with advice that helps
@@ -172,7 +195,7 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
                    "resume continues from here") if result.state == "cancelled" else "finished"
             store.end_session(run_dir, state=result.state, message=msg)
         return result
-    except PreparationCancelled as err:
+    except cancelled_types as err:  # noqa: B030 - a tuple bound once the training code is imported
         if main:
             _record_end(run_dir, state="cancelled", message=f"{err}; resume starts again from the last checkpoint")
         return None
@@ -235,17 +258,13 @@ def _record_end(run_dir: Path, **fields: Any) -> None:
 
 def main(run_dir: str | os.PathLike) -> int:
     """Entry of a background worker: progress lines go to stdout (= the run's log); returns the exit status."""
-    from core.threads import apply_thread_policy
-
-    apply_thread_policy("worker")
-
     def log(rec: dict) -> None:
         line = format_record(rec)
         if line:
             print(line, flush=True)
 
     try:
-        result = execute(run_dir, callback=log)
+        result = execute(run_dir, callback=log, thread_role="worker")  # threads set once it holds the device
     except PlaygroundError as err:
         print(f"error: {err}", file=sys.stderr, flush=True)
         return 2
@@ -284,3 +303,10 @@ def _fmt_s(s: float | None) -> str:
         return "?"
     s = int(round(s))
     return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+if __name__ == "__main__":  # python -m core.runs.worker RUN_DIR: how core.runs.launcher starts a worker
+    try:
+        sys.exit(main(sys.argv[1]))
+    except KeyboardInterrupt:  # a second Ctrl-C: stopped without the final checkpoint (status says so)
+        sys.exit(130)

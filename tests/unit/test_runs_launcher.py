@@ -104,6 +104,11 @@ def test_second_run_on_the_same_device_waits_in_the_queue(runs):
     time.sleep(3)
     assert store.effective_status(second)["state"] == "queued"
     assert trained_steps(second) == 0
+    # a queued worker waits without the training code (torch): a small process beside the ~0.5 GB running one
+    waiting_pid = wait_for(lambda: store.read_status(second).get("pid"), what="queued worker's pid")
+    wait_for(lambda: "queued:" in str(store.read_status(second).get("message")), what="queued in the lock")
+    queued_mb, running_mb = _rss_mb(waiting_pid), _rss_mb(store.read_status(first)["pid"])
+    assert queued_mb < 120 < 300 < running_mb, (queued_mb, running_mb)
     launcher.cancel(first)
     assert launcher.wait(first, timeout=60)["state"] == "cancelled"
     assert launcher.wait(second, timeout=300)["state"] == "completed"
@@ -119,6 +124,11 @@ def test_second_run_on_the_same_device_waits_in_the_queue(runs):
     assert st["state"] == "cancelled" and "queue" in st["message"]
     launcher.cancel(running[0])
     assert launcher.wait(running[0], timeout=60)["state"] == "cancelled"
+
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
 
 
 def _cli(*args, timeout=300):
