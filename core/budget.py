@@ -307,7 +307,8 @@ def fmt_bytes(n: float) -> str:
 
 
 # ------------------------------------------------------------------------------------------ queue caps
-def _owner_of(run_dir: Path, status: dict) -> str | None:
+def run_owner(run_dir: Path, status: dict) -> str | None:
+    """The run's ``owner`` (status.json, else config.json), or None for runs without one."""
     owner = status.get("owner")
     if owner is None:
         from core.runs import store
@@ -332,7 +333,7 @@ def active_runs(runs_dir: str | os.PathLike | None = None) -> list[tuple[Path, s
                 continue
             st = store.effective_status(p)
             if st.get("state") in store.ACTIVE_STATES:
-                out.append((p, _owner_of(p, st)))
+                out.append((p, run_owner(p, st)))
     return out
 
 

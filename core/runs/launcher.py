@@ -134,12 +134,16 @@ def resume(run_dir: str | os.PathLike) -> Path:
                 raise RunError(f"run {run_dir.name} is already {state}")
             if state == "completed":
                 raise RunError(f"run {run_dir.name} has already completed; start a new run to train more")
-            budget.check_disk(what="resuming a run")
-            (run_dir / store.CANCEL_FILE).unlink(missing_ok=True)
-            store.write_status(run_dir, state="queued", pid=None, pid_start=None, created=time.time(), ended=None,
-                               resumable=None,  # whatever the last failure said: this attempt is judged afresh
-                               message="resuming" if store.has_checkpoint(run_dir) else "restarting (no checkpoint yet)")
-            spawn(run_dir)
+            (run_dir.parent / ".locks").mkdir(exist_ok=True)
+            with store.file_lock(run_dir.parent / ".locks" / "launch.lock"):  # a resume takes a queue place too
+                budget.check_queue(budget.run_owner(run_dir, st), run_dir.parent)
+                budget.check_disk(what="resuming a run")
+                (run_dir / store.CANCEL_FILE).unlink(missing_ok=True)
+                store.write_status(run_dir, state="queued", pid=None, pid_start=None, created=time.time(),
+                                   ended=None, resumable=None,  # this attempt is judged afresh
+                                   message="resuming" if store.has_checkpoint(run_dir)
+                                   else "restarting (no checkpoint yet)")
+                spawn(run_dir)
     except FileNotFoundError:  # the folder went away between the look-up and the lock
         raise RunError(f"run {run_dir.name} has just been deleted") from None
     return run_dir

@@ -370,3 +370,17 @@ def test_concurrent_zip_imports_share_the_staging_folder_safely(home, monkeypatc
     tb.join(30)
     assert results == {"a": True, "b": True}, results
     assert sorted(p.name for p in (home / "data" / "folders").iterdir()) == ["a", "b"]
+
+
+def test_resume_takes_a_queue_place_too(home, fake_spawn, monkeypatch):
+    monkeypatch.setenv("CNNPG_MAX_QUEUED_PER_OWNER", "1")
+    runs = home / "runs"
+    old = store.create_run(TrainConfig(**QUICK), runs)
+    store.write_status(old, state="cancelled", owner="ann")
+    _set_owner(launcher.start(TrainConfig(**QUICK), runs, owner="ann"), "ann")
+    with pytest.raises(budget.QueueFull, match="you already have 1 run"):
+        launcher.resume(old)
+    assert store.read_status(old)["state"] == "cancelled" and len(fake_spawn) == 1
+    store.write_status(fake_spawn[0], state="completed")
+    launcher.resume(old)
+    assert store.read_status(old)["state"] == "queued" and fake_spawn[-1] == old
