@@ -60,6 +60,7 @@ def test_default_page_draws_the_field_of_the_centre_unit():
     assert not at.error
 
 
+@pytest.mark.slow  # gradient fields of a real network
 def test_corner_unit_reaches_into_the_padding():
     at = _pick(_app(), "vgg16", 224, "features.28")
     at.slider(key="rf_row_vgg16_224_features.28").set_value(0).run()
@@ -87,6 +88,7 @@ def test_too_small_input_is_a_message_not_a_traceback():
     assert any("too small for alexnet (min 63 px)" in e.value for e in at.error)
 
 
+@pytest.mark.slow  # gradient fields of a real network
 def test_effective_field_of_an_untrained_network():
     at = _pick(_app(), "lenet5", 32, "features.3")
     at.slider(key="rf_erf_n").set_value(2).run()

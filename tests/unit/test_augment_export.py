@@ -50,6 +50,7 @@ def test_generated_mixing_matches_preview_mixing():
     assert torch.allclose(ours.soft_labels, soft)
 
 
+@pytest.mark.slow  # a Python subprocess
 def test_generated_script_runs_in_a_subprocess_and_writes_the_same_tiles(tmp_path):
     a, b = _photo(300, 200, 3), _photo(120, 90, 4)
     a.save(tmp_path / "a.png")

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -25,6 +27,7 @@ def test_core_source_never_imports_streamlit():
     assert offenders == []
 
 
+@pytest.mark.slow  # imports every core module in a fresh interpreter
 def test_importing_every_core_module_leaves_streamlit_unloaded():
     code = (
         "import importlib, pkgutil, sys, core\n"

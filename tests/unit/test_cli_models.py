@@ -44,6 +44,7 @@ def _one_clean_error_line(proc, *needles: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow  # `python -m core` subprocesses that import torch and build models
 def test_models_json_lists_the_zoo():
     proc = _run("models", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -75,6 +76,7 @@ def test_models_table_shows_lenet_flops_not_zero(capsys):
     assert " 0.00 " not in lenet
 
 
+@pytest.mark.slow  # `python -m core` subprocesses that import torch and build models
 def test_summary_json_and_table(capsys):
     proc = _run("summary", "--arch", "lenet5", "--input-size", "32", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -86,6 +88,7 @@ def test_summary_json_and_table(capsys):
     assert table.returncode == 0 and "features.0" in table.stdout and "62,006 parameters" in table.stdout
 
 
+@pytest.mark.slow  # `python -m core` subprocesses that import torch and build models
 def test_predict_on_a_sample_image(tmp_path, capsys):
     from core.samples import load_sample
 
@@ -101,6 +104,7 @@ def test_predict_on_a_sample_image(tmp_path, capsys):
     assert text.returncode == 0 and "UNTRAINED" in text.stdout and "class " in text.stdout
 
 
+@pytest.mark.slow  # `python -m core` subprocesses that import torch and build models
 def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys):
     # through a real process: the contract as a shell sees it
     _one_clean_error_line(_run("summary", "--arch", "resnet19"), "unknown architecture", "resnet18")

@@ -471,6 +471,7 @@ def test_long_names_are_shortened_keeping_the_extension():
     assert len(out) <= 80 and out.endswith("…")
 
 
+@pytest.mark.slow  # property test over many generated names
 @given(st.text(max_size=400))
 @settings(max_examples=200, deadline=None)
 def test_safe_display_name_never_contains_markup_or_paths(text):

@@ -31,6 +31,10 @@ from core.models.stacked_convs import (
 from core.models.summary import _SkipInitOnMeta, layer_table
 
 NAMES = list(M.ARCHITECTURES)
+# Whole-zoo sweeps: four small entries (one per source, plus a residual net) stay in `make test-fast`;
+# the rest build big networks and run with the slow tests.
+_FAST = {"lenet5", "resnet18", "mobilenet_v3_small", "seresnet18"}
+ZOO = [n if n in _FAST else pytest.param(n, marks=pytest.mark.slow) for n in NAMES]
 TV_NAMES = [n for n in NAMES if M.ARCHITECTURES[n].source == "torchvision"]
 
 
@@ -102,7 +106,7 @@ def test_input_sizes_come_from_the_weights_transforms():
 
 
 # ------------------------------------------------------------------------------------------ build sweep
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ZOO)
 def test_every_entry_builds_untrained_and_gives_the_right_shape(name):
     """One real build per entry (then dropped: holding all twenty would take ~4 GB)."""
     spec = M.get_spec(name)
@@ -158,7 +162,7 @@ def test_card_metadata_comes_from_weights_enums_and_timm():
 
 
 # ------------------------------------------------------------------------------------------ summary
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ZOO)
 def test_per_layer_params_sum_to_the_total(name):
     s = M.summary(name, _small_size(name))
     assert sum(r.params for r in s.rows) == s.total_params
@@ -210,7 +214,7 @@ def test_known_numbers_of_lenet():
 
 
 # ------------------------------------------------------------------------------------------ heads
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ZOO)
 def test_num_classes_replaces_every_head(name):
     spec = M.get_spec(name)
     model = _meta_build(name, num_classes=7)
@@ -228,7 +232,7 @@ def test_num_classes_replaces_every_head(name):
             assert type(out).__name__ in ("GoogLeNetOutputs", "InceptionOutputs")
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ZOO)
 def test_replace_head_swaps_every_head(name):
     """The path used after loading pretrained weights (1000 classes -> K), aux heads included."""
     spec = M.get_spec(name)
@@ -245,7 +249,8 @@ def test_replace_head_swaps_every_head(name):
             assert all(t.shape == (2, 3) for t in out)
 
 
-@pytest.mark.parametrize("name", ["lenet5", "resnet18", "mobilenet_v3_small", "seresnet18", "googlenet"])
+@pytest.mark.parametrize("name", ["lenet5", "resnet18", "mobilenet_v3_small", "seresnet18",
+                                  pytest.param("googlenet", marks=pytest.mark.slow)])
 def test_replace_head_on_a_real_model_keeps_the_backbone(name):
     model = M.build(name)
     before = {k: v.clone() for k, v in model.state_dict().items()}

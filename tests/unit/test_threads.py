@@ -48,6 +48,7 @@ def test_apply_sets_torch_threads_in_this_process(monkeypatch):
     assert apply_thread_policy("server") == 2 == torch.get_num_threads()
 
 
+@pytest.mark.slow  # a fresh Python process importing torch
 def test_a_fresh_process_gets_both_pools_set():
     """At process start (where the app and the worker call it) the inter-op pool is sized too."""
     code = ("import os, torch; os.environ['CNNPG_THREADS_WORKER'] = '2'\n"
