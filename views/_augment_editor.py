@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.augment import GROUP_TITLES, PRESET_DESCRIPTIONS, PRESETS, REGISTRY, Param, image_specs, mixing_specs
-from core.augment import to_python
+from core.augment import (
+    GROUP_TITLES,
+    PRESET_DESCRIPTIONS,
+    PRESETS,
+    REGISTRY,
+    Param,
+    image_specs,
+    mixing_specs,
+    to_python,
+)
 from views import _augment_state as state
 
 ss = st.session_state
