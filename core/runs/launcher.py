@@ -68,6 +68,8 @@ def start(config, runs_dir: str | os.PathLike | None = None, *, owner: str | Non
     """
     from core import budget
 
+    if owner is None:  # a caller inside store.owned_by(...) (the run store's per-session owner), if supported
+        owner = getattr(store, "current_owner", lambda: None)()
     config.validate()
     check_start_weights(config)
     with budget.writing(runs_dir or _default_runs_dir()):

@@ -384,3 +384,15 @@ def test_resume_takes_a_queue_place_too(home, fake_spawn, monkeypatch):
     store.write_status(fake_spawn[0], state="completed")
     launcher.resume(old)
     assert store.read_status(old)["state"] == "queued" and fake_spawn[-1] == old
+
+
+def test_owner_from_the_stores_owned_by_block_counts_too(home, fake_spawn, monkeypatch):
+    if not hasattr(store, "owned_by"):
+        pytest.skip("the run store has no owned_by block")
+    monkeypatch.setenv("CNNPG_MAX_QUEUED_PER_OWNER", "1")
+    with store.owned_by("ann"):
+        run = launcher.start(TrainConfig(**QUICK), home / "runs")
+        assert store.read_status(run).get("owner") == "ann"
+        with pytest.raises(budget.QueueFull):
+            launcher.start(TrainConfig(**QUICK), home / "runs")
+    launcher.start(TrainConfig(**QUICK), home / "runs", owner="bob")
