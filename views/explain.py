@@ -270,7 +270,7 @@ st.code(cli_command(method=e.method, arch=arch, weights=weights, checkpoint=chec
 
 # ------------------------------------------------------------------------------------------------ grids
 st.subheader("Compare")
-tab_methods, tab_layers = st.tabs(["Methods", "Layers"])
+tab_methods, tab_layers, tab_models = st.tabs(["Methods", "Layers", "Models"])
 with tab_methods:
     fast = [m for m in ("gradcam", "gradcam_pp", "saliency", "smoothgrad") if m in usable]
     grid = st.multiselect("Methods", usable, default=fast, key=f"{P}_grid",
@@ -300,6 +300,65 @@ with tab_layers:
         cols[i % len(cols)].image(overlay(r.image, r.normalized(), opacity, cmap),
                                   caption=f"{lay} · {r.native.shape[0]}×{r.native.shape[1]}"
                                   + ("" if r.has_signal else " · no signal"), width="stretch")
+
+with tab_models:
+    from PIL import Image
+
+    from core.explain.base import to_uint8_image
+    from core.explain.compare import MAX_MODELS, ModelEntry, explain_models
+
+    current_label = f"this model ({arch}" + (f", run {rid})" if checkpoint is not None else ")")
+    done_runs = {r["id"]: r for r in runs if r["state"] == "completed" and r["has_checkpoint"]
+                 and (checkpoint is None or r["id"] != rid)}
+    model_options = ["current"] + [f"run:{i}" for i in done_runs] + [f"zoo:{a}" for a in ARCHITECTURES]
+
+    def _model_label(key: str) -> str:
+        if key == "current":
+            return current_label
+        kind, _, name = key.partition(":")
+        if kind == "run":
+            return f"run {name} ({done_runs[name]['arch']})"
+        return f"{ARCHITECTURES[name].title} (zoo, {'ImageNet' if weights_status(name) == 'cached' else 'untrained'})"
+
+    same = [f"run:{i}" for i, r in done_runs.items() if r.get("dataset") == (shapes_run.dataset if shapes_run else None)]
+    picked = st.multiselect(f"Models (up to {MAX_MODELS}): the same image and method, each at its own input size and "
+                            "default layer", model_options, default=["current"] + same[:2], key=f"{P}_grid_models",
+                            format_func=_model_label, max_selections=MAX_MODELS)
+    entries = []
+    for key in picked:
+        try:
+            if key == "current":
+                entries.append(ModelEntry(current_label, model, arch, classes, size))
+            elif key.startswith("run:"):
+                other = run_model(done_runs[key[4:]]["path"])
+                entries.append(ModelEntry(_model_label(key), other.model, other.arch, other.classes, other.image_size))
+            else:
+                from core.models.predict import class_names
+
+                name = key[4:]
+                w = "default" if weights_status(name) == "cached" else "none"
+                entries.append(ModelEntry(_model_label(key), zoo_model(name, w), name,
+                                          class_names(name, w, get_spec(name).default_num_classes),
+                                          get_spec(name).input_size))
+        except PlaygroundError as err:
+            st.error(f"{_model_label(key)}: {err}")
+    grid_image = x_in if mask is None else Image.fromarray(to_uint8_image(x_in))
+    with st.spinner(f"{METHODS[method].title} on {len(entries)} models…"):
+        rows = explain_models(entries, grid_image, method, target=e.label, params=params or None)
+    cols = st.columns(max(1, min(MAX_MODELS, len(rows))))
+    for i, row in enumerate(rows):
+        col = cols[i % len(cols)]
+        if row.explanation is None:
+            col.error(f"{row.entry.label}: {row.error}")
+            continue
+        r = row.explanation
+        col.image(overlay(r.image, r.normalized(), opacity, cmap), width="stretch",
+                  caption=f"{row.entry.label} · “{r.label}” p = {r.score:.3f}"
+                  + (f" · {r.layer} {r.native.shape[0]}×{r.native.shape[1]}" if r.layer else "")
+                  + ("" if r.has_signal else " · no signal"))
+        if row.note:
+            col.caption(row.note)
+    st.caption("Each model's class list is its own: the class is matched by name (“" + e.label + "”).")
 
 # ------------------------------------------------------------------------------------------------ faithfulness
 st.subheader("Faithfulness")

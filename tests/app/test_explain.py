@@ -109,3 +109,30 @@ def test_no_run_offers_the_one_click_preset(runs_env, monkeypatch):
     at.button(key="explain_quick").click().run()
     assert not at.exception, at.exception
     assert len(started) == 1 and at.session_state["explain_quick_run"] == str(started[0])
+
+
+def test_models_grid_compares_runs_and_a_zoo_model(shapes_run, runs_env):
+    """The "Models" tab: one image, one method, several models side by side; a second Shapes run is offered by
+    default, a zoo model (10 ImageNet-style classes, no "circle") explains its own top-1 class with a note."""
+    cfg = TrainConfig.from_preset("shapes-lenet5", dataset_options={"n": 60}, image_size=40)
+    second = store.create_run(cfg, runs_env)
+    torch.manual_seed(1)
+    from core.data.shapes import CLASSES
+
+    store.save_checkpoint(second, build("lenet5", num_classes=6, weights="none").state_dict(),
+                          {"step": 1, "classes": list(CLASSES)}, best=True)
+    store.write_status(second, state="completed", pid=None, message="done")
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.session_state["explain_source"] = "Trained run"
+    at.session_state["explain_grid"] = ["gradcam"]
+    at.session_state["explain_grid_layers"] = []
+    at.run()
+    assert not at.exception, at.exception
+    picked = at.multiselect(key="explain_grid_models")
+    other = [o for o in picked.value if o.startswith("run:")]
+    assert picked.value[0] == "current" and len(other) == 1  # the other Shapes run, by default
+    picked.set_value(picked.value + ["zoo:lenet5"]).run()
+    assert not at.exception, at.exception
+    caps = " ".join(c.value for c in at.caption)
+    assert "is not one of its 10 classes" in caps  # the zoo LeNet-5 has no class "circle"
+    assert "matched by name" in caps

@@ -409,3 +409,31 @@ def test_shared_explanation_cache_hits_misses_and_lifetime(monkeypatch):
     with pytest.raises(ExplainError):  # errors are not cached, and stay the typed error
         cache.cached_explain(model, _x(1), "gradcam", layer="nope")
     cache.clear()
+
+
+def test_models_grid_one_image_one_method_several_models():
+    """core.explain.compare: each model explains the same picture at its own size, the class by *name* in its own
+    class list (top-1 with a note where it has no such class), and one model's error does not hide the others."""
+    from PIL import Image
+
+    from core.explain.compare import MAX_MODELS, ModelEntry, explain_models
+
+    pil = Image.fromarray((np.random.RandomState(3).rand(20, 24, 3) * 255).astype("uint8"))
+    m1, m2 = Tiny().eval(), Tiny().eval()
+    with torch.no_grad():
+        m2.fc.weight.mul_(-1)  # a different model
+    rows = explain_models([ModelEntry("one", m1, None, ["a", "b", "c"], 16),
+                           ModelEntry("two", m2, None, ["c", "x", "y"], 12),
+                           ModelEntry("too small", m1, "lenet5", ["a", "b", "c"], 16)], pil, "gradcam", target="C")
+    assert [r.entry.label for r in rows] == ["one", "two", "too small"]
+    assert rows[0].explanation.target == 2 and rows[1].explanation.target == 0 and rows[0].note is None
+    for r, size, t in ((rows[0], 16, 2), (rows[1], 12, 0)):
+        direct = explain(r.entry.model, pil, "gradcam", target=t, image_size=size)
+        assert r.explanation.map.shape == (size, size)
+        np.testing.assert_allclose(r.explanation.map, direct.map, rtol=1e-5, atol=1e-7)
+    assert rows[2].explanation is None and "smaller than lenet5's minimum input of 32 px" in rows[2].error
+    other = explain_models([ModelEntry("two", m2, None, ["c", "x", "y"], 12)], pil, "saliency", target="zebra")[0]
+    top1 = explain(m2, pil, "saliency", image_size=12).target
+    assert other.explanation.target == top1 and "not one of its 3 classes" in other.note
+    with pytest.raises(ExplainError):
+        explain_models([ModelEntry("x", m1, None, ["a"], 16)] * (MAX_MODELS + 1), pil)
