@@ -44,4 +44,7 @@ NAV: dict[str, list[st.Page]] = {
     ],
 }
 
+from views._identity import ensure_identity  # noqa: E402
+
+ensure_identity()  # this browser's ?u= token stays in the address bar on every page (views/_identity.py)
 st.navigation({group: pages for group, pages in NAV.items() if pages}).run()

@@ -52,7 +52,8 @@ def render_results(view: results.RunView, key: str) -> None:
         st.markdown(f"**Misclassified {split} images** (true → predicted, confidence)")
         cols = st.columns(8)
         for i, m in enumerate(mistakes[:16]):
-            cols[i % 8].image(m["image"], caption=f"{m['true']} → {m['pred']} ({100 * m['confidence']:.0f}%)",
+            caption = results.plain_markdown(f"{m['true']} → {m['pred']} ({100 * m['confidence']:.0f}%)")
+            cols[i % 8].image(m["image"], caption=caption,
                               width="stretch")
     st.markdown("**Downloads**")
     d = st.columns(3)

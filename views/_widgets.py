@@ -14,14 +14,16 @@ def show_error(err: BaseException) -> None:
     """Show a user-caused error as a clear message (never a traceback)."""
     from core import budget
 
-    if isinstance(err, PlaygroundError):
-        st.error(str(err), icon="⚠️")
+    from core.runs.results import plain_markdown
+
+    if isinstance(err, PlaygroundError):  # messages repeat what the user typed (paths, names): shown as typed
+        st.error(plain_markdown(err), icon="⚠️")
     elif budget.is_storage_error(err):  # read-only or full disk: "cannot write to <dir>: disk full"
         st.error(budget.storage_message(err), icon="⚠️")
     elif budget.is_out_of_memory(err):
         st.error("out of memory on the server: try a smaller image, batch or data set", icon="⚠️")
     else:  # an environment fault: still one clear line
-        st.error(f"{type(err).__name__}: {err}", icon="⚠️")
+        st.error(plain_markdown(f"{type(err).__name__}: {err}"), icon="⚠️")
 
 
 def _decode_upload(data: bytes, name: str) -> Image.Image:
@@ -71,8 +73,8 @@ def image_input(key_prefix: str, label: str = "Image", default_sample: int = 0) 
         st.info(f"Choose an image file ({ALLOWED_TEXT}).")
         return None
     display = safe_display_name(up.name or "upload")
-    try:
-        return _decode_upload(up.getvalue(), display), display
+    try:  # the raw name: load_image escapes it once itself for its messages (passing `display` escaped it twice)
+        return _decode_upload(up.getvalue(), up.name or "upload"), display
     except ImageError as err:
         st.error(str(err), icon="⚠️")  # the message already starts with the file name
         return None

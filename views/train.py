@@ -20,7 +20,7 @@ from core.runs import launcher, results, store
 from core.train.config import DEFAULT_PRESET, MODES, OPTIMIZERS, PRESETS, TrainConfig, field_help
 from views._identity import ensure_identity, identity_sidebar
 from views._results import render_results
-from views._widgets import run_from_url
+from views._widgets import run_from_url, show_error
 
 HELP = field_help()
 MODE_TITLES = {"scratch": "From scratch", "linear_probe": "Linear probe", "finetune_last_k": "Fine-tune last k blocks",
@@ -122,13 +122,6 @@ if "train_arch" not in ss:
     _apply(TrainConfig.from_preset(DEFAULT_PRESET))
 
 
-def _show_error(err: BaseException) -> None:
-    """A clear one-line message (never a traceback), escaped: it may repeat a typed folder path or file name,
-    which must show as typed, not as Markdown (a link, an image)."""
-    text = str(err) if isinstance(err, PlaygroundError) else f"{type(err).__name__}: {err}"
-    st.error(results.plain_markdown(text), icon="⚠️")
-
-
 # ------------------------------------------------------------------ which run to show
 def _current_run():
     """The run in the URL (?run=ID), else this browser's newest active run: the page reattaches after a refresh,
@@ -212,7 +205,7 @@ def _live(run_dir) -> None:
                     launcher.resume(run_dir)
                     st.rerun()
                 except PlaygroundError as err:
-                    _show_error(err)
+                    show_error(err)
         if active and state not in store.ACTIVE_STATES:
             st.rerun()  # the run just ended: redraw the whole page (curves, results, no more polling)
 
@@ -350,7 +343,7 @@ def _settings() -> None:
 
         cfg = check_config(_config_from_widgets().validate())
     except PlaygroundError as err:
-        _show_error(err)
+        show_error(err)
         cfg = None
     sizes = _split_sizes(cfg.to_json()) if cfg is not None and DATASETS[cfg.dataset].offline else (None,)
     if sizes[0] is not None:  # known without a download (else unknown: no warning)
@@ -366,7 +359,7 @@ def _settings() -> None:
                 est = estimate_duration(cfg)
             ss["train_estimate_result"] = (cfg.to_json(), est)
         except (PlaygroundError, RuntimeError) as err:
-            _show_error(err)
+            show_error(err)
     shown = ss.get("train_estimate_result")
     if shown and cfg is not None and shown[0] == cfg.to_json():
         est = shown[1]
@@ -379,7 +372,7 @@ def _settings() -> None:
                 _start(cfg)
             st.rerun()
         except PlaygroundError as err:
-            _show_error(err)
+            show_error(err)
 
 
 current = _current_run()

@@ -32,6 +32,15 @@ def test_bad_upload_names_the_file_once():
     assert err.count("bad.png") == 1, err
 
 
+def test_bad_upload_name_with_html_characters_is_escaped_once():
+    """The name is escaped once for display: ``a&b.png`` arrives as ``a&amp;b.png`` (shown as a&b.png by the
+    Markdown renderer), never ``a&amp;amp;b.png`` (shown literally as a&amp;b.png)."""
+    at = _upload("a&b<i>.png", b"this is not a picture")
+    (err,) = [e.value for e in at.error]
+    assert err.startswith("a&amp;b&lt;i&gt;.png: not a supported image"), err
+    assert "&amp;amp;" not in err and "&amp;lt;" not in err
+
+
 def test_the_picker_and_the_message_list_the_same_formats():
     from core.images import ALLOWED_TEXT, UPLOAD_EXTENSIONS
 

@@ -59,7 +59,7 @@ def test_run_survives_reload_and_cancels_from_the_page(app_server, page, stop_le
     assert_no_exception(page)
     page.get_by_role("button", name="Start training").click()
     wait_for_script(page)
-    _wait(lambda: "run=" in page.url, 30, "the run id in the URL")
+    page.wait_for_url(re.compile(r".*[?&]run="), timeout=30_000)  # sync Playwright refreshes page.url only in its own calls
     run_id = page.url.split("run=", 1)[1].split("&", 1)[0]
     assert run_id in _wait(lambda: _run_heading(page), 30, "the run's heading")
     first = _wait(lambda: max(_step_shown(page), 0), 240, "the first training steps")
