@@ -68,33 +68,20 @@ def start(config, runs_dir: str | os.PathLike | None = None, *, owner: str | Non
     """
     from core import budget
 
-    if owner is None:  # a caller inside store.owned_by(...) (the run store's per-session owner), if supported
-        owner = getattr(store, "current_owner", lambda: None)()
+    if owner is None:  # a caller inside store.owned_by(...): the run is that session's
+        owner = store.current_owner()
     config.validate()
     check_start_weights(config)
-    with budget.writing(runs_dir or _default_runs_dir()):
+    with budget.writing(runs_dir or budget.app_folders()[1]):
         root = store.runs_root(runs_dir)
         locks = root / ".locks"
         locks.mkdir(exist_ok=True)
     with budget.writing(root), store.file_lock(locks / "launch.lock"):
         budget.check_queue(owner, root)
         budget.check_disk(what="a run")
-        run_dir = _create_run(config, root, owner)
+        run_dir = store.create_run(config, root, owner=owner)
         spawn(run_dir)
     return run_dir
-
-
-def _default_runs_dir() -> str:
-    return os.environ.get("CNNPG_RUNS_DIR") or os.path.join(os.environ.get("CNNPG_HOME") or str(ROOT / "var"), "runs")
-
-
-def _create_run(config, root: Path, owner: str | None) -> Path:
-    """store.create_run, recording ``owner`` where the store supports it (the run store owns that field)."""
-    import inspect
-
-    if owner is not None and "owner" in inspect.signature(store.create_run).parameters:
-        return store.create_run(config, root, owner=owner)
-    return store.create_run(config, root)
 
 
 def spawn(run_dir: str | os.PathLike) -> subprocess.Popen:

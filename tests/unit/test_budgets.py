@@ -387,8 +387,6 @@ def test_resume_takes_a_queue_place_too(home, fake_spawn, monkeypatch):
 
 
 def test_owner_from_the_stores_owned_by_block_counts_too(home, fake_spawn, monkeypatch):
-    if not hasattr(store, "owned_by"):
-        pytest.skip("the run store has no owned_by block")
     monkeypatch.setenv("CNNPG_MAX_QUEUED_PER_OWNER", "1")
     with store.owned_by("ann"):
         run = launcher.start(TrainConfig(**QUICK), home / "runs")
