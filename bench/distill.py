@@ -176,9 +176,8 @@ def main() -> None:
         data["image_size"] = args.image_size
     from core.train.losses import KD_STUDENT_EPOCHS
 
-    out = json.loads(args.out.read_text()) if args.out.is_file() else {}
-
     def save(part: str, result: dict) -> None:  # after each part: a later failure keeps what was measured
+        out = json.loads(args.out.read_text()) if args.out.is_file() else {}  # read now: another part may be new
         out[part] = {**result, "measured": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "jobs": args.jobs,
                      "threads": args.threads}
         args.out.parent.mkdir(parents=True, exist_ok=True)
