@@ -19,8 +19,11 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from torch import nn
+from torchvision import models as tv_models
+from torchvision.models.vgg import cfgs
 
 from core.errors import InputError
+from core.models.lenet import LeNet5
 from core.models.module_path import get_module  # noqa: F401 (re-exported: callers import it from here)
 from core.models.sources import SOURCES
 
@@ -73,12 +76,10 @@ def _tv(tv_name: str, **fixed) -> Callable[..., nn.Module]:
     """Builder for a torchvision architecture (random init; weights are loaded by core.models.weights)."""
 
     def build(num_classes: int, init: bool = True) -> nn.Module:
-        from torchvision import models
-
         kwargs = dict(fixed)
         if "init_weights" in kwargs:
             kwargs["init_weights"] = init
-        return models.get_model(tv_name, weights=None, num_classes=num_classes, **kwargs)
+        return tv_models.get_model(tv_name, weights=None, num_classes=num_classes, **kwargs)
 
     build.__name__ = f"build_{tv_name}"
     return build
@@ -86,7 +87,7 @@ def _tv(tv_name: str, **fixed) -> Callable[..., nn.Module]:
 
 def _timm(timm_name: str) -> Callable[..., nn.Module]:
     def build(num_classes: int, init: bool = True) -> nn.Module:
-        import timm
+        import timm  # ~1 s to import: paid only by pages and runs that build an SE-ResNet
 
         return timm.create_model(timm_name, pretrained=False, num_classes=num_classes)
 
@@ -95,8 +96,6 @@ def _timm(timm_name: str) -> Callable[..., nn.Module]:
 
 
 def _lenet(num_classes: int, init: bool = True) -> nn.Module:
-    from core.models.lenet import LeNet5
-
     return LeNet5(num_classes=num_classes)
 
 
@@ -109,8 +108,6 @@ def _seq(container: str, bounds: list[tuple[str, int, int | None]]) -> list[tupl
 def _vgg_layout(cfg: str, bn: bool) -> tuple[list[tuple[str, tuple[str, ...]]], str, int]:
     """VGG's blocks (split at each max-pool) from torchvision's own layer config, its first stacked
     3×3 block (the signature) and the index of the last max-pool (the Grad-CAM layer)."""
-    from torchvision.models.vgg import cfgs
-
     per_conv = 3 if bn else 2  # conv, [bn,] relu
     stages, sig, i, start, convs = [], None, 0, 0, 0
     for v in cfgs[cfg]:

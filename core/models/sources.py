@@ -25,6 +25,7 @@ from typing import Any, Callable, Protocol
 
 import torch
 from torch import nn
+from torchvision.models import get_model_weights
 
 from core.errors import InputError, PlaygroundError
 from core.overview import hf_cache_dir
@@ -127,8 +128,6 @@ class TorchvisionSource(WeightsSource):
 
     @staticmethod
     def _default(tv_name: str):
-        from torchvision.models import get_model_weights
-
         try:
             return get_model_weights(tv_name).DEFAULT
         except (ValueError, AttributeError, KeyError):  # no weights enum for this name
@@ -216,6 +215,8 @@ class TimmSource(WeightsSource):
     def entry_facts(self, entry: dict) -> dict:
         return {"has_pretrained": bool(entry.get("timm_tag"))}
 
+    # timm and huggingface_hub are imported where a timm source needs them: importing timm costs about a
+    # second, and most pages never touch an SE-ResNet's weights.
     @staticmethod
     def _cfg(spec):
         import timm.models
