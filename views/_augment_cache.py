@@ -6,16 +6,15 @@ import json
 
 import numpy as np
 import streamlit as st
-from PIL import Image
 
-from core.augment import PrefixCache, mix_preview, ops_at_magnitude, prepare_images, preview_grid
-from core.augment.figures import to_chw, to_hwc
+from core.augment import PrefixCache, mix_preview, ops_at_magnitude, preview_grid
+from core.augment.figures import prepare_arrays, to_chw
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def prepared(arrays: tuple, max_side: int) -> list[np.ndarray]:
     """The input images shrunk to ``max_side`` (as the export does), as arrays."""
-    return [to_hwc(t) for t in prepare_images([Image.fromarray(a) for a in arrays], max_side)]
+    return prepare_arrays(arrays, max_side)
 
 
 @st.cache_resource(show_spinner=False)

@@ -23,6 +23,7 @@ from core.samples import SAMPLE_NAMES, load_sample
 
 __all__ = [
     "BATCH_SOURCES", "corner_rows", "demo_batch", "geometry_figure", "geometry_latex", "geometry_ops", "outline",
+    "prepare_arrays",
     "shown_image", "soft_label_chart", "soft_label_heatmap", "soft_label_pairs", "to_chw", "to_hwc",
 ]
 
@@ -38,6 +39,12 @@ def to_hwc(t: torch.Tensor) -> np.ndarray:
 def to_chw(arrays: Sequence[np.ndarray]) -> list[torch.Tensor]:
     """uint8 ``[H, W, 3]`` arrays -> uint8 ``[3, H, W]`` tensors (copies: the arrays may be read-only caches)."""
     return [torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).contiguous() for a in arrays]
+
+
+def prepare_arrays(arrays: Sequence[np.ndarray], max_side: int) -> list[np.ndarray]:
+    """:func:`~core.augment.prepare.prepare_images` for ``[H, W, 3]`` arrays (what a page caches): the first
+    shrunk to ``max_side``, the others resized to its size, exactly as the exported script does."""
+    return [to_hwc(t) for t in prepare_images([Image.fromarray(a) for a in arrays], max_side)]
 
 
 def outline(img: np.ndarray, box, color=OUTLINE_COLOR) -> np.ndarray:

@@ -161,3 +161,26 @@ def test_adding_a_step_resumes_every_tile_from_its_cached_steps(at):
     assert not at.exception, at.exception
     assert len(_tile_captions(at)) == 16
     assert hits() - before >= 16 * steps  # every tile resumed after the steps it already had
+
+
+def test_page_files_keep_to_one_job():
+    """Issue 14.1: the page is layout; state is written only in views/_augment_state.py; pictures and figures
+    are drawn in core.augment.figures (no PIL / Plotly / tensor code in any views/ file of the lab)."""
+    import ast
+
+    views = Path(PAGE).parent
+    files = [Path(PAGE), *sorted(views.glob("_augment_*.py"))]
+    assert len(files) >= 4
+    for path in files:
+        tree = ast.parse(path.read_text())
+        mods = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        mods |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not mods & {"PIL", "plotly", "torch"}, (path.name, mods & {"PIL", "plotly", "torch"})
+        private = [f"{n.module}.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                   for a in n.names if a.name.startswith("_") and n.module != "views"]  # views._x: a module
+        assert not private, (path.name, private)  # no reaching into another module's internals
+        if path.name != "_augment_state.py":
+            writes = [n for n in ast.walk(tree) if isinstance(n, (ast.Assign, ast.AugAssign))
+                      for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
+                      if isinstance(t, ast.Subscript) and ast.unparse(t.value) in ("ss", "st.session_state")]
+            assert not writes, (path.name, [ast.unparse(w) for w in writes])

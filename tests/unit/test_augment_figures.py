@@ -63,3 +63,17 @@ def test_demo_batch_is_seeded_and_labelled():
     b, lb, _ = fig.demo_batch(fig.BATCH_SOURCES[0], 4, 32, seed=1)
     assert la == lb == [0, 1, 2, 3] and all(torch.equal(x, y) for x, y in zip(a, b))
     assert len(ca) == 5 and a[0].shape == (3, 32, 32) and a[0].dtype == torch.uint8
+
+
+def test_prepare_arrays_is_prepare_images_on_arrays():
+    from PIL import Image
+
+    from core.augment import prepare_images
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)
+    b = rng.integers(0, 256, (50, 60, 3), dtype=np.uint8)
+    got = fig.prepare_arrays([a, b], 96)
+    want = prepare_images([Image.fromarray(a), Image.fromarray(b)], 96)
+    assert [g.shape for g in got] == [(64, 96, 3), (64, 96, 3)]
+    assert all(np.array_equal(g, w.permute(1, 2, 0).numpy()) for g, w in zip(got, want))
