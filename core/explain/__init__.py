@@ -6,9 +6,10 @@
     e.native     # the map at the method's own resolution, e.g. [7, 7] for ResNet layer4 at 224 px
     e.label, e.score, e.layer, e.notes, e.delta
 
-Methods (:data:`METHODS`, one module each): Grad-CAM, Grad-CAM++, Score-CAM, Guided Grad-CAM (Captum for
-Grad-CAM, Guided Grad-CAM, Integrated Gradients, Saliency, Occlusion; our own Grad-CAM++, Score-CAM and a seeded
-SmoothGrad on the same hooks).
+Methods (:data:`METHODS`, one module each): Grad-CAM, Grad-CAM++, Score-CAM, Guided Grad-CAM, Integrated
+Gradients, Saliency, SmoothGrad, Occlusion (Captum for Integrated Gradients, Saliency, Occlusion and Grad-CAM's
+reference; our own Grad-CAM++, Score-CAM, a seeded SmoothGrad and a Guided Grad-CAM that guides every rectifier,
+not only ``nn.ReLU`` modules: :mod:`core.explain.guidance`).
 
 Shared models: the whole call runs inside ``core.models.shared.exclusive(model)`` (the model's lock, eval mode:
 BatchNorm uses its running statistics and never updates them) and :func:`core.explain.base.hook_guard` (every
@@ -130,10 +131,12 @@ def explain(model: nn.Module, image: Image.Image | torch.Tensor, method: str = "
     x = x.to(device)
 
     with exclusive(model), hook_guard(model):
+        guide_note = None
         if spec.guided:
             ok, why = guided_support(model)
             if not ok:
                 raise ExplainError(f"{spec.title} is not offered for this model: {why}")
+            guide_note = why
         module = None
         if spec.uses_layer:
             if layer is None:
@@ -167,7 +170,7 @@ def explain(model: nn.Module, image: Image.Image | torch.Tensor, method: str = "
         seconds = time.perf_counter() - start
 
     native = out["native"].detach().float().cpu()
-    notes = list(out.get("notes", []))
+    notes = list(out.get("notes", [])) + ([guide_note] if guide_note else [])
     full = native if tuple(native.shape) == (size, size) else upsample(native, size)
     native_np = native.numpy().astype(np.float32)
     note = signal_note(native_np)

@@ -21,7 +21,7 @@ class MethodSpec:
     title: str
     module: str  # core.explain.<module>
     uses_layer: bool  # needs a conv layer (the CAM family)
-    guided: bool  # relies on Captum's ReLU override: offered only where every non-linearity is an nn.ReLU
+    guided: bool  # guided backprop (core.explain.guidance): offered where the forward calls a rectifier
     paper: str
     summary: str
 

@@ -189,7 +189,7 @@ class Rendezvous(nn.Module):
     """Holds one chosen forward of each worker thread until the other thread's chosen forward arrives (or a
     timeout): the attribution forwards of two calls overlap for sure when nothing serialises them. ``which``
     maps a thread name to the index of its forward that waits (guided Grad-CAM's guided-backprop forward is its
-    3rd: top-k, Grad-CAM, guided backprop)."""
+    3rd: top-k, Grad-CAM, guided backprop, then a plain forward that checks the guided one's logits)."""
 
     def __init__(self, which: dict[str, int]) -> None:
         super().__init__()
@@ -248,15 +248,17 @@ def test_two_threads_on_one_model_get_the_serial_maps():
 
 
 def test_without_the_lock_the_same_threads_interfere(monkeypatch):
-    """The test above would catch a missing lock: with exclusive() made a no-op, the overlapping calls disturb
-    each other (a saliency map picks up guided backprop's hooks, or Captum raises)."""
+    """The test above would catch a missing lock: with exclusive() made a no-op, two overlapping Grad-CAMs disturb
+    each other (one's layer hook sees the other's forward: a wrong map, or "differentiated tensor not used in the
+    graph"). The guided / saliency pair is no longer a reliable witness: our guidance is a TorchFunctionMode, whose
+    stack is per thread, so it cannot leak into another thread's forward the way Captum's ReLU hooks did."""
     import contextlib
 
     model = Tiny().eval()
     serial = _serial(model)
     monkeypatch.setattr(ce, "exclusive", lambda m: contextlib.nullcontext(m))
     monkeypatch.setattr(ce, "hook_guard", lambda m: contextlib.nullcontext())
-    for pair in (JOBS[:2], JOBS[2:]):
+    for pair in (JOBS[2:],):
         model.gate, model.gate2 = Rendezvous(WAIT_AT), Rendezvous(WAIT_AT)
         results, errors = _concurrent(model, pair)
         wrong = sorted(errors) + [n for n in results if not np.array_equal(results[n], serial[n])]
@@ -311,10 +313,22 @@ def test_black_baseline_is_black_pixels_not_the_normalised_zero():
     assert to_uint8_image(torch.zeros_like(x)).min() > 100  # the normalised zero is ImageNet grey
 
 
-def test_guided_is_really_guided_on_relu_models():
+def test_guided_equals_captum_on_relu_modules_and_is_really_guided():
+    """On a model whose rectifiers are all nn.ReLU modules (where Captum's guidance is complete), our Guided
+    Grad-CAM equals Captum's GuidedGradCam (bilinear); and it is not the unguided product."""
+    import warnings
+
+    from captum.attr import GuidedGradCam
+
+    from core.explain.base import LogitsModel
+
     model = Tiny().eval()
     x = _x(8)
     guided = explain(model, x, "guided_gradcam", layer="conv2", target=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = GuidedGradCam(LogitsModel(model), model.conv2).attribute(x, target=0, interpolate_mode="bilinear")
+    np.testing.assert_allclose(guided.map, ref.detach()[0].abs().sum(0).numpy(), rtol=1e-4, atol=1e-7)
     # what an unguided "Guided Grad-CAM" would be: the plain input gradient times the upsampled Grad-CAM
     cam = explain(model, x, "gradcam", layer="conv2", target=0).map
     xg = x.clone().requires_grad_(True)
@@ -324,14 +338,64 @@ def test_guided_is_really_guided_on_relu_models():
     assert ce.available_methods(model)["guided_gradcam"] is None
 
 
-def test_guided_refused_with_a_reason_where_activations_are_not_relu_modules():
-    class Functional(Tiny):
-        def forward(self, x):
-            return self.fc(F.silu(self.conv2(torch.relu(self.conv1(x)))).mean(dim=(2, 3)))
+class Functional(Tiny):
+    """Rectifiers Captum cannot guide: functional ReLU (in place), SiLU, an nn.ReLU6 module, Hardswish; a sigmoid gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.six = nn.ReLU6(inplace=True)
+        self.hand = False  # True: guide by hand with tensor hooks (the test's independent computation)
+
+    def _act(self, z, fn):
+        a = fn(z)
+        if self.hand and a.requires_grad:
+            a.register_hook(lambda g: g.clamp(min=0))  # only positive gradients into the unit ...
+            z.register_hook(lambda g, a=a.detach(): g * (a > 0))  # ... and only where its output was positive
+        return a
+
+    def forward(self, x):
+        h = self._act(self.conv1(x), lambda z: F.relu(z, inplace=not self.hand))
+        h = self._act(self.bn(h), F.silu)
+        h = self._act(self.conv2(h), self.six if not self.hand else F.relu6)
+        h = self._act(h * torch.sigmoid(h.mean(dim=(2, 3), keepdim=True)), F.hardswish)  # SE-like gate, then Hardswish
+        return self.fc(h.mean(dim=(2, 3)))
+
+
+def test_guidance_is_real_for_functional_relu_silu_relu6_and_hardswish():
+    """Issue trap: Captum guides nn.ReLU modules only. Ours guides every rectifier call; checked against guidance
+    done by hand with tensor hooks, and the guided map differs from plain Saliency (and from Captum's)."""
+    from core.explain.base import LogitsModel
+    from core.explain.guidance import guided_input_gradient, guided_support
 
     model = Functional().eval()
+    ok, note = guided_support(model)
+    assert ok and all(k in note for k in ("ReLU ×1", "SiLU ×1", "ReLU6", "Hardswish ×1", "sigmoid ×1"))
+    x = _x(4)
+    with torch.no_grad():
+        ours = guided_input_gradient(LogitsModel(model), x, 1)
+    model.hand = True
+    xg = x.clone().requires_grad_(True)
+    (by_hand,) = torch.autograd.grad(model(xg)[0, 1], xg)
+    model.hand = False
+    torch.testing.assert_close(ours, by_hand, rtol=1e-5, atol=1e-7)
+    xg = x.clone().requires_grad_(True)
+    (plain,) = torch.autograd.grad(model(xg)[0, 1], xg)
+    assert not torch.allclose(ours, plain, rtol=1e-3, atol=1e-6)  # really guided
+    e = explain(model, x, "guided_gradcam", layer="conv2", target=1)
+    sal = explain(model, x, "saliency", target=1)
+    assert e.has_signal and not np.allclose(e.map / e.map.max(), sal.map / sal.map.max(), atol=1e-3)
+    assert any("gates keep their plain gradient" in n for n in e.notes)
+    assert ce.available_methods(model)["guided_gradcam"] is None
+
+
+def test_guided_refused_where_there_is_no_rectifier():
+    class Linearish(Tiny):
+        def forward(self, x):
+            return self.fc(torch.tanh(self.conv2(self.conv1(x))).mean(dim=(2, 3)))
+
+    model = Linearish().eval()
     why = ce.available_methods(model)["guided_gradcam"]
-    assert why and "functional relu" in why and "SiLU" in why
+    assert why and "no rectifier" in why
     with pytest.raises(ExplainError, match="not offered"):
         explain(model, _x(), "guided_gradcam", layer="conv2")
 

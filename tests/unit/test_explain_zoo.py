@@ -17,9 +17,10 @@ for _name, _spec in ARCHITECTURES.items():
     FAMILIES.setdefault(_spec.family, _name)  # the first (usually smallest) model of each family
 CHEAP = {"scorecam": {"max_channels": 8}, "ig": {"steps": 8, "adaptive": False},
          "smoothgrad": {"samples": 2}, "occlusion": {"window": 32, "stride": 32}}
-# Captum guides only nn.ReLU modules: where guidance is offered per family (checked on the real forward).
-GUIDED = {"LeNet": True, "AlexNet": True, "VGG": True, "ResNet": True, "GoogLeNet": False, "Inception": False,
-          "DenseNet": False, "MobileNet": False, "EfficientNet": False}
+# Guidance is real on every family (core.explain.guidance guides every rectifier call; Captum would guide only nn.ReLU
+# modules, i.e. nothing on GoogLeNet / Inception / MobileNet-V2 / EfficientNet): what each family's forward calls.
+GUIDED = {"LeNet": "ReLU", "AlexNet": "ReLU", "VGG": "ReLU", "ResNet": "ReLU", "GoogLeNet": "ReLU",
+          "Inception": "ReLU", "DenseNet": "ReLU", "MobileNet": "ReLU6/Hardtanh", "EfficientNet": "SiLU"}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,10 @@ def test_every_method_on_every_family(family, models):
     img = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0))
     offered = available_methods(model)
     if family in GUIDED:
-        assert (offered["guided_gradcam"] is None) == GUIDED[family], offered["guided_gradcam"]
+        from core.explain.guidance import guided_support
+
+        assert offered["guided_gradcam"] is None
+        assert f"{GUIDED[family]} ×" in guided_support(model)[1]
     for method in METHODS:
         if offered[method] is not None:
             continue
@@ -44,6 +48,9 @@ def test_every_method_on_every_family(family, models):
         assert e.map.shape == (size, size) and np.isfinite(e.map).all() and (e.map >= 0).all(), (arch, method)
         if METHODS[method].uses_layer:
             assert e.layer and e.native.ndim == 2
+        if method == "guided_gradcam":  # the test: wherever offered, the guided map is not plain Saliency
+            sal = explain(model, img, "saliency", arch=arch, target=e.target)
+            assert not np.allclose(e.map / max(e.map.max(), 1e-30), sal.map / max(sal.map.max(), 1e-30), atol=1e-3)
     hooks = sum(len(m._forward_hooks) + len(m._backward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
     assert hooks == 0
 
