@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 from torch.utils.data import Dataset
 
-from core import paths
+from core import budget, paths
 from core.data.errors import DataError, DatasetUnavailable
 from core.data.resize import to_tensor
 
@@ -103,8 +103,9 @@ def _md5(path: Path) -> str:
 
 def _fetch(res: Resource, dest: Path, title: str, progress: Progress | None) -> None:
     """Stream ``res.url`` to ``dest`` (temp file + rename), calling progress, verifying the MD5."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
+    with budget.writing(dest.parent):  # read-only / full storage: say so, not "no network connection"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
     try:
         try:
             with urllib.request.urlopen(res.url, timeout=30) as response, os.fdopen(fd, "wb") as out:
@@ -124,6 +125,8 @@ def _fetch(res: Resource, dest: Path, title: str, progress: Progress | None) -> 
             raise DatasetUnavailable(f"could not download {title}: the server answered {err.code} {err.reason} "
                                      f"for {res.url}") from None
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as err:
+            if budget.is_storage_error(err) and not isinstance(err, (urllib.error.URLError, ConnectionError)):
+                raise budget.storage_error(err, dest.parent) from None  # the disk filled up mid-download
             reason = getattr(err, "reason", err)
             raise DatasetUnavailable(f"could not download {title}: no network connection ({reason}). Download it "
                                      f"on a machine with internet access, or copy {res.filename} into {dest.parent}") from None

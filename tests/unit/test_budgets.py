@@ -394,3 +394,38 @@ def test_owner_from_the_stores_owned_by_block_counts_too(home, fake_spawn, monke
         with pytest.raises(budget.QueueFull):
             launcher.start(TrainConfig(**QUICK), home / "runs")
     launcher.start(TrainConfig(**QUICK), home / "runs", owner="bob")
+
+
+def test_cancel_during_a_download_stops_it_and_keeps_no_partial_file(home, monkeypatch):
+    """A real download path (a fake slow server): the worker's progress hook raises at the next chunk."""
+    import io
+    import urllib.request
+
+    from core.data import builtin
+    from core.train.data import PreparationCancelled
+
+    class Slow(io.BytesIO):
+        headers = {"Content-Length": str(64 << 20)}
+        reads = 0
+
+        def read(self, n=-1):
+            Slow.reads += 1
+            return b"x" * (1 << 20)  # 1 MiB a read, 64 reads to go
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: Slow())
+    stop_after = 3
+
+    def progress(done, total):  # what core.train.loop's data_progress does once Cancel was pressed
+        if done >= stop_after << 20:
+            raise PreparationCancelled("cancelled while preparing the cifar10 data set")
+
+    with pytest.raises(PreparationCancelled):
+        builtin.download_dataset("cifar10", progress=progress)
+    assert Slow.reads == stop_after
+    assert [p for p in (home / "data").rglob("*") if p.is_file()] == []

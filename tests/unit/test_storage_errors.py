@@ -152,3 +152,40 @@ def test_page_helper_turns_a_raw_storage_oserror_into_the_message(monkeypatch):
     _widgets.show_error(MemoryError())
     assert shown[0] == "cannot write to /srv/var/runs: read-only file system"
     assert shown[1].startswith("out of memory")
+
+
+class _Stream(io.BytesIO):
+    headers = {"Content-Length": str(4 << 20)}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def test_download_on_a_full_disk_says_disk_full_not_no_network(home, monkeypatch):
+    import urllib.request
+
+    from core.data import builtin
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: _Stream(b"x" * (4 << 20)))
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, chunk):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    monkeypatch.setattr(builtin.os, "fdopen", lambda fd, mode="r": Full(real_fdopen(fd, mode)))
+    with pytest.raises(budget.StorageError, match=r"cannot write to .*cifar10.*: disk full"):
+        builtin.download_dataset("cifar10")
+    assert [p for p in (home / "data").rglob("*") if p.is_file()] == []  # no .part file left
