@@ -19,19 +19,21 @@ st.markdown(
 )
 ss = st.session_state
 DEPTHS = list(range(8, 57, 6))  # 8, 14, 20, ..., 56 weight layers
+from core.lessons.depth import depth_lesson  # noqa: E402
+from core.lessons.fit import lesson_defaults  # noqa: E402
+
+DEFAULTS = lesson_defaults(depth_lesson)  # the core function's: what bench.lessons times
 
 with st.form("depth_form"):
     c1, c2, c3 = st.columns(3)
-    depth = c1.select_slider("Depth (weight layers)", DEPTHS, value=20, key="depth_depth",
+    depth = c1.select_slider("Depth (weight layers)", DEPTHS, value=DEFAULTS["depth"], key="depth_depth",
                              help="stem conv + 2 convolutions per block + linear head")
-    batchnorm = c2.checkbox("BatchNorm after every convolution", value=True, key="depth_bn")
-    steps = c3.number_input("Training steps per network (AdamW, 32 images)", 10, 2000, 150, step=10,
-                            key="depth_steps")
+    batchnorm = c2.checkbox("BatchNorm after every convolution", value=DEFAULTS["batchnorm"], key="depth_bn")
+    steps = c3.number_input(f"Training steps per network (AdamW, {DEFAULTS['batch_size']} images)", 10, 2000,
+                            DEFAULTS["steps"], step=10, key="depth_steps")
     submitted = st.form_submit_button("Run the experiment", type="primary")
 
 if submitted:
-    from core.lessons.depth import depth_lesson
-
     try:
         bar = st.progress(0.0, text="starting")
         ss["depth_result"] = depth_lesson(int(depth), batchnorm=bool(batchnorm), steps=int(steps),

@@ -18,7 +18,8 @@ st.markdown(
 ss = st.session_state
 
 # --- parameter counts: instant, from modules on the meta device --------------------------------------------------
-from core.lessons.fc_vs_conv import layer_counts  # noqa: E402
+from core.lessons.fc_vs_conv import fc_vs_conv_lesson, layer_counts  # noqa: E402
+from core.lessons.fit import lesson_defaults  # noqa: E402
 
 c1, c2, c3 = st.columns(3)
 size = c1.select_slider("Input size S (px)", [8, 16, 32, 64, 128, 224], value=32, key="fcc_size")
@@ -27,7 +28,8 @@ kernel = c3.select_slider("Kernel k", [1, 3, 5, 7], value=3, key="fcc_kernel")
 counts = layer_counts(int(size), int(out_ch), int(kernel))
 m1, m2, m3 = st.columns(3)
 m1.metric("Fully connected", f"{counts.fully_connected:,}", help="(3·S²)·(C·S²) weights + C·S² biases")
-m2.metric("Locally connected (no sharing)", f"{counts.locally_connected:,}", help="C·S²·3·k² weights + C·S² biases")
+m2.metric("Locally connected (no sharing)", f"{counts.locally_connected:,}",
+          help="C·S²·3·k² weights + C·S² biases")
 m3.metric("Convolution", f"{counts.convolution:,}", help="C·3·k² weights + C biases")
 st.caption(f"Input 3×{size}×{size}, output {out_ch}×{size}×{size} for all three; counted from real PyTorch modules "
            f"built on the meta device. The fully connected layer needs "
@@ -48,14 +50,15 @@ st.plotly_chart(fig, width="stretch", key="fcc_counts_chart")
 
 # --- the same budget on Shapes -----------------------------------------------------------------------------------
 st.subheader("Same budget on Shapes (32 px)")
+DEFAULTS = lesson_defaults(fc_vs_conv_lesson)  # the core function's: what bench.lessons times
 with st.form("fcc_form"):
     f1, f2 = st.columns(2)
-    steps = f1.number_input("Training steps (AdamW, 64 images each)", 10, 3000, 300, step=10, key="fcc_steps")
-    train_size = f2.select_slider("Training images", [300, 1000, 3000, 6000], value=3000, key="fcc_train")
+    steps = f1.number_input("Training steps (AdamW, 64 images each)", 10, 3000, DEFAULTS["steps"], step=10,
+                            key="fcc_steps")
+    train_size = f2.select_slider("Training images", [300, 1000, 3000, 6000], value=DEFAULTS["train_size"],
+                                  key="fcc_train")
     submitted = st.form_submit_button("Train both", type="primary")
 if submitted:
-    from core.lessons.fc_vs_conv import fc_vs_conv_lesson
-
     try:
         bar = st.progress(0.0, text="starting")
         ss["fcc_result"] = fc_vs_conv_lesson(steps=int(steps), train_size=int(train_size),

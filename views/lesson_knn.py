@@ -32,17 +32,23 @@ def _runs() -> dict[str, str]:
             if r.get("has_checkpoint") and r.get("state") not in ("running", "queued")}
 
 
-from core.lessons.knn import PRETRAINED_ARCH, PRETRAINED_SIZE  # noqa: E402
+from core.lessons.fit import lesson_defaults  # noqa: E402
+from core.lessons.knn import PRETRAINED_ARCH, PRETRAINED_SIZE, knn_lesson  # noqa: E402
+
+DEFAULTS = lesson_defaults(knn_lesson)  # the core function's: what bench.lessons times
 
 PRETRAINED_LABEL = f"ImageNet-pretrained {PRETRAINED_ARCH} ({PRETRAINED_SIZE} px)"
 
 with st.form("knn_form"):
     c1, c2, c3 = st.columns(3)
-    sizes = c1.multiselect("Training-set sizes", SIZES, default=[100, 1000, 3000], key="knn_sizes",
+    sizes = c1.multiselect("Training-set sizes", SIZES, default=list(DEFAULTS["train_sizes"]), key="knn_sizes",
                            help="the first N images of one rendered training split (the sets are nested)")
-    k = c2.slider("k (neighbours that vote)", 1, 15, 5, key="knn_k")
-    steps = c3.number_input("Training steps (linear layer and CNN, 64 images each)", 10, 3000, 200, step=10,
-                            key="knn_steps", help="the same optimiser budget for every training-set size")
+    k = c2.slider("k (neighbours that vote)", 1, 15, DEFAULTS["k"], key="knn_k")
+    steps = c3.number_input("Training steps (linear layer and CNN, 64 images each)", 10, 3000, DEFAULTS["steps"],
+                            step=10, key="knn_steps",
+                            help=f"the same step budget for every training-set size, except that a small set "
+                            f"stops after {DEFAULTS['max_epochs']} passes over its images (it has learned all it "
+                            "can by then)")
     runs = _runs()
     run_label = st.selectbox("Also k-NN on the features of", ["none", PRETRAINED_LABEL, *runs], key="knn_run",
                              help="the input of the network's classifier layer. A trained run: Shapes is rendered "
@@ -51,7 +57,7 @@ with st.form("knn_form"):
     submitted = st.form_submit_button("Run the experiment", type="primary")
 
 if submitted:
-    from core.lessons.knn import FeatureNet, knn_lesson
+    from core.lessons.knn import FeatureNet
 
     if not sizes:
         st.warning("Choose at least one training-set size.")
@@ -77,8 +83,9 @@ if submitted:
 
 res = ss.get("knn_result")
 if res is None:
-    st.info("Press **Run the experiment**. With the defaults it trains 6 small networks and runs k-NN on 600 test "
-            "images for each size; the time it took is shown with the results.")
+    st.info(f"Press **Run the experiment**. With the defaults it trains {2 * len(DEFAULTS['train_sizes'])} small "
+            f"networks and runs k-NN on {DEFAULTS['n_test']} test images for each size; the time it took is shown "
+            "with the results.")
     st.stop()
 
 from core.lessons.knn import CNN, PIXELS  # noqa: E402
@@ -88,7 +95,8 @@ for note in res.notes:  # e.g. the pretrained weights are not on this machine: t
 st.success(res.conclusion())
 st.caption(f"Measured on this server: the experiment took {res.seconds:.1f} s "
            f"({res.data_seconds:.1f} s of it rendering Shapes; 0 when cached), k = {res.k}, {res.n_test} test images, "
-           f"{res.steps} training steps per network.")
+           f"{res.steps} training steps per network, or {res.max_epochs:g} passes over a smaller set ("
+           + ", ".join(f"{p.steps} at N = {p.train_size:,}" for p in res.points if p.method == CNN) + ").")
 
 largest = max(res.train_sizes)
 m1, m2, m3 = st.columns(3)

@@ -27,7 +27,8 @@ from torch import nn
 
 from core.errors import InputError
 from core.lessons.data import load_shapes_tensors
-from core.lessons.fit import accuracy, fit, linear_classifier, param_bytes, predict, small_cnn
+from core.lessons.fit import (CNN_LR, LINEAR_LR, accuracy, fit, linear_classifier, param_bytes, predict,
+                              small_cnn)
 
 __all__ = ["LayerCounts", "layer_counts", "FcConvLesson", "fc_vs_conv_lesson", "as_images"]
 
@@ -123,7 +124,7 @@ class FcConvLesson:
                        "this budget (try more steps).")
 
 
-def fc_vs_conv_lesson(*, image_size: int = 32, train_size: int = 3000, n_test: int = 600, steps: int = 300,
+def fc_vs_conv_lesson(*, image_size: int = 32, train_size: int = 6000, n_test: int = 600, steps: int = 800,
                       seed: int = 0, progress: Callable[[float, str], None] | None = None) -> FcConvLesson:
     """Train one fully connected layer and the small CNN of :mod:`core.lessons.fit` for the same number of AdamW
     steps on the same Shapes images; return accuracies, losses, the FC templates and the first conv filters."""
@@ -136,10 +137,10 @@ def fc_vs_conv_lesson(*, image_size: int = 32, train_size: int = 3000, n_test: i
     data, x, xt = shapes.data, shapes.x_train, shapes.x_test
     report(0.1, "training the fully connected layer")
     fc = linear_classifier(data.num_classes, image_size, seed=seed)
-    fc_fit = fit(fc, x, data.y_train, steps=steps, lr=1e-3, seed=seed)
+    fc_fit = fit(fc, x, data.y_train, steps=steps, lr=LINEAR_LR, seed=seed)
     report(0.3, "training the small CNN")
     cnn = small_cnn(data.num_classes, seed=seed)
-    cnn_fit = fit(cnn, x, data.y_train, steps=steps, lr=3e-3, seed=seed)
+    cnn_fit = fit(cnn, x, data.y_train, steps=steps, lr=CNN_LR, seed=seed)
     report(0.95, "testing")
     linear = fc[1]
     templates = as_images(linear.weight.view(data.num_classes, 3, image_size, image_size))

@@ -21,7 +21,13 @@ from torch import nn
 from torch.nn import functional as F
 
 __all__ = ["FitResult", "fit", "accuracy", "predict", "small_cnn", "linear_classifier", "param_bytes",
-           "seeded"]
+           "seeded", "CNN_LR", "LINEAR_LR", "lesson_defaults"]
+
+#: Peak AdamW learning rates of the lessons' small CNN and single linear layer. Measured on Shapes at 32 px
+#: (6,000 images, width 16, one thread): 600 steps reached 39.5 % test accuracy at 1e-2 and 38 % at 3e-3 (on
+#: twice the images); with BatchNorm after every convolution the larger rate is stable and learns faster in a
+#: short budget. The linear layer on raw pixels has no normalisation and diverges at large rates.
+CNN_LR, LINEAR_LR = 1e-2, 1e-3
 
 
 @dataclass
@@ -134,3 +140,11 @@ def small_cnn(num_classes: int, width: int = 16, seed: int = 0) -> SmallCNN:
 def linear_classifier(num_classes: int, image_size: int, seed: int = 0) -> nn.Module:
     """One fully connected layer on the flattened pixels: ``[N, 3, S, S] -> [N, classes]``."""
     return seeded(lambda: nn.Sequential(nn.Flatten(), nn.Linear(3 * image_size * image_size, num_classes)), seed)
+
+
+def lesson_defaults(fn: Callable) -> dict:
+    """A lesson function's keyword defaults, so its page starts from exactly what ``bench.lessons`` times."""
+    import inspect
+
+    return {name: p.default for name, p in inspect.signature(fn).parameters.items()
+            if p.default is not inspect.Parameter.empty}

@@ -17,6 +17,7 @@ distance in meaning. Features of a trained network fix that: neighbours there sh
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -26,17 +27,21 @@ from torch import nn
 
 from core.errors import InputError, PlaygroundError
 from core.lessons.data import LessonData, load_lesson_data, load_shapes_tensors, to_float
-from core.lessons.fit import accuracy, fit, linear_classifier, param_bytes, predict, small_cnn
+from core.lessons.fit import (CNN_LR, LINEAR_LR, accuracy, fit, linear_classifier, param_bytes, predict,
+                              small_cnn)
 
 __all__ = [
     "knn_predict", "knn_neighbours", "tensor_bytes", "FeatureNet", "network_features", "KnnScore", "knn_evaluate",
     "MethodPoint", "Gallery", "KnnLesson", "knn_lesson", "DEFAULT_TRAIN_SIZES", "PretrainedMissing",
-    "pretrained_features", "PRETRAINED_ARCH", "PRETRAINED_SIZE",
+    "pretrained_features", "PRETRAINED_ARCH", "PRETRAINED_SIZE", "steps_for", "MAX_EPOCHS",
 ]
 
 #: Memory one block of the distance matrix may take (float32): 32 MiB.
 _BLOCK_BYTES = 32 * 2**20
-DEFAULT_TRAIN_SIZES = (100, 300, 1000, 3000)
+DEFAULT_TRAIN_SIZES = (100, 1000, 6000)
+#: At most this many passes over a training set: a small set is learned (or memorised) in a few passes, so its
+#: networks stop early instead of costing the large set's full step budget.
+MAX_EPOCHS = 10
 
 
 def _check_knn_inputs(train_features: torch.Tensor, train_labels: torch.Tensor, query_features: torch.Tensor,
@@ -246,6 +251,7 @@ class MethodPoint:
     memory_bytes: int
     ms_per_query: float
     fit_seconds: float  # training time (0 for k-NN: it only stores the data)
+    steps: int = 0  # optimiser steps of the network (0 for k-NN on pixels and for a given feature network)
 
 
 @dataclass
@@ -270,10 +276,11 @@ class KnnLesson:
     image_size: int
     n_test: int
     train_sizes: list[int]
-    steps: int
+    steps: int  # the step budget; a small training set stops after max_epochs passes (MethodPoint.steps)
     data_seconds: float
     seconds: float
     gallery: Gallery | None = None
+    max_epochs: float = MAX_EPOCHS
     feature_label: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -339,18 +346,20 @@ def _gallery(data: LessonData, feat_train: torch.Tensor, feat_test: torch.Tensor
 
 
 def knn_lesson(*, train_sizes: tuple[int, ...] | list[int] = DEFAULT_TRAIN_SIZES, k: int = 5, image_size: int = 32,
-               n_test: int = 600, steps: int = 300, seed: int = 0, gallery_queries: int = 4,
+               n_test: int = 600, steps: int = 600, max_epochs: float = MAX_EPOCHS, seed: int = 0,
+               gallery_queries: int = 4,
                features: FeatureNet | None = None, pretrained: str | None = None,
                progress: Callable[[float, str], None] | None = None) -> KnnLesson:
     """Run the lesson on Shapes: for each training-set size N, k-NN on pixels, a linear layer and a small CNN
-    (each trained for ``steps`` AdamW steps of 64 images), k-NN on that CNN's features, and, with
+    (each trained for ``steps`` AdamW steps of 64 images, or ``max_epochs`` passes over N images when that is
+    fewer), k-NN on that CNN's features, and, with
     ``features``, k-NN on a given network's features (a run or a pretrained model) rendered at its input size.
     ``pretrained`` (an architecture name) takes those features from its cached ImageNet weights
     (:func:`pretrained_features`); when the file is absent the lesson runs without them and says why in
     ``notes``.
 
     ``progress(fraction, message)`` is called between pieces. Cost: dominated by the CNN's training, about
-    ``len(train_sizes) × steps`` CNN steps.
+    ``Σ min(steps, max_epochs · N / 64)`` CNN steps over the sizes (600 + 157 + 16 steps at the defaults).
     """
     sizes = sorted({int(n) for n in train_sizes})
     if not sizes or sizes[0] < 1:
@@ -359,6 +368,8 @@ def knn_lesson(*, train_sizes: tuple[int, ...] | list[int] = DEFAULT_TRAIN_SIZES
         raise InputError(f"k = {k} is larger than the smallest training set ({sizes[0]} images)")
     if not 1 <= steps <= 20_000:
         raise InputError(f"steps must be between 1 and 20,000, got {steps}")
+    if not 0 < max_epochs <= 1000:
+        raise InputError(f"max_epochs must be above 0 and at most 1,000, got {max_epochs}")
     start = time.perf_counter()
     report = progress or (lambda f, m: None)
     notes: list[str] = []
@@ -394,15 +405,18 @@ def knn_lesson(*, train_sizes: tuple[int, ...] | list[int] = DEFAULT_TRAIN_SIZES
         x_tr = shapes.x_train[:n]
         report(frac(0.1), f"N = {n:,}: training the linear layer")
         lin = linear_classifier(data.num_classes, image_size, seed=seed)
-        fit_lin = fit(lin, x_tr, y_tr, steps=steps, lr=1e-3, seed=seed)
+        n_steps = steps_for(n, steps, max_epochs)
+        fit_lin = fit(lin, x_tr, y_tr, steps=n_steps, lr=LINEAR_LR, seed=seed)
         pred, ms = _timed_predict(lambda: predict(lin, x_test), q)
-        points.append(MethodPoint(LINEAR, n, accuracy(pred, data.y_test), param_bytes(lin), ms, fit_lin.seconds))
+        points.append(MethodPoint(LINEAR, n, accuracy(pred, data.y_test), param_bytes(lin), ms, fit_lin.seconds,
+                                  n_steps))
 
         report(frac(0.25), f"N = {n:,}: training the small CNN")
         cnn = small_cnn(data.num_classes, seed=seed)
-        fit_cnn = fit(cnn, x_tr, y_tr, steps=steps, lr=3e-3, seed=seed)
+        fit_cnn = fit(cnn, x_tr, y_tr, steps=n_steps, lr=CNN_LR, seed=seed)
         pred, ms = _timed_predict(lambda: predict(cnn, x_test), q)
-        points.append(MethodPoint(CNN, n, accuracy(pred, data.y_test), param_bytes(cnn), ms, fit_cnn.seconds))
+        points.append(MethodPoint(CNN, n, accuracy(pred, data.y_test), param_bytes(cnn), ms, fit_cnn.seconds,
+                                  n_steps))
 
         report(frac(0.85), f"N = {n:,}: k-NN on the CNN's features")
         feat_train = network_features(cnn, x_tr)
@@ -411,7 +425,7 @@ def knn_lesson(*, train_sizes: tuple[int, ...] | list[int] = DEFAULT_TRAIN_SIZES
         pred = knn_predict(feat_train, y_tr, feat_test, k, num_classes=data.num_classes)
         ms = 1000 * (time.perf_counter() - start_q) / max(1, q)
         points.append(MethodPoint(CNN_FEATURES, n, accuracy(pred, data.y_test),
-                                  tensor_bytes(feat_train, y_tr) + param_bytes(cnn), ms, fit_cnn.seconds))
+                                  tensor_bytes(feat_train, y_tr) + param_bytes(cnn), ms, fit_cnn.seconds, n_steps))
         if features is not None:
             sub = _prefix(fdata or data, n)
             score = knn_evaluate(sub, k, features)
@@ -420,8 +434,14 @@ def knn_lesson(*, train_sizes: tuple[int, ...] | list[int] = DEFAULT_TRAIN_SIZES
             gallery = _gallery(data, feat_train, feat_test, k, gallery_queries)
     report(1.0, "done")
     return KnnLesson(points=points, classes=data.classes, k=k, image_size=image_size, n_test=q, train_sizes=sizes,
-                     steps=steps, data_seconds=data_seconds, seconds=time.perf_counter() - start, gallery=gallery,
+                     steps=steps, max_epochs=max_epochs, data_seconds=data_seconds,
+                     seconds=time.perf_counter() - start, gallery=gallery,
                      feature_label=features.label if features is not None else "", notes=notes)
+
+
+def steps_for(n: int, steps: int, max_epochs: float, batch_size: int = 64) -> int:
+    """Optimiser steps for a training set of ``n`` images: ``steps``, or ``max_epochs`` passes when fewer."""
+    return max(1, min(steps, math.ceil(max_epochs * n / batch_size)))
 
 
 def _prefix(data: LessonData, n: int) -> LessonData:

@@ -1,6 +1,7 @@
 """AppTest for the lesson pages: each renders, runs a small experiment from its widgets and shows computed results."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,7 @@ def test_depth_page_runs_a_small_experiment_and_shows_measurements(monkeypatch):
 
     real, real_aux = dl.depth_lesson, dl.aux_gradients
 
+    @functools.wraps(real)  # the page reads its widget defaults from the lesson's signature
     def small(depth, **kw):  # the page's own call, at a test-sized data set and width
         return real(depth, **kw, train_size=32, n_test=12, width=4, grad_steps=2)
 

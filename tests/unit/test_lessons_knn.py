@@ -131,12 +131,21 @@ def test_lesson_in_small_measures_every_method(tmp_path, monkeypatch):
     assert lesson.at(knn.PIXELS, 12).memory_bytes < pix.memory_bytes  # k-NN grows with the data ...
     assert lesson.at(knn.CNN, 12).memory_bytes == lesson.at(knn.CNN, 24).memory_bytes  # ... a network does not
     assert all(p.ms_per_query > 0 for p in lesson.points)
+    # 3 steps of 64 images are under 10 passes over 24 images (ceil(3.75) = 4), but not over 12 (ceil(1.9) = 2).
+    assert lesson.at(knn.CNN, 24).steps == 3 and lesson.at(knn.CNN, 12).steps == 2
+    assert lesson.at(knn.LINEAR, 12).steps == 2 and lesson.at(knn.PIXELS, 12).steps == 0
     assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
     g = lesson.gallery
     assert g.queries.shape == (2, 3, 16, 16) and g.pixel_neighbours.shape == (2, 3, 3, 16, 16)
     assert len(g.feature_labels) == 2 and len(g.feature_labels[0]) == 3
     text = lesson.conclusion()
     assert f"{pix.accuracy:.0%}" in text and "24 training images" in text
+
+
+@pytest.mark.parametrize("n,steps,epochs,expected", [(6000, 600, 10, 600), (1000, 600, 10, 157), (100, 600, 10, 16),
+                                                     (1, 600, 10, 1), (640, 50, 10, 50), (64, 600, 0.5, 1)])
+def test_small_sets_stop_after_max_epochs_passes(n, steps, epochs, expected):
+    assert knn.steps_for(n, steps, epochs) == expected == min(steps, max(1, -(-epochs * n // 64)))
 
 
 def test_lesson_with_a_feature_network_at_another_image_size(tmp_path, monkeypatch):
