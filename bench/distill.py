@@ -9,7 +9,8 @@ agreement with the teacher.
 
 Self-training: for each seed ``core.train.selftrain.SELF_TRAIN_DEFAULTS`` (the page's defaults): test accuracy
 after each stage against stage 0 (the labelled-only teacher), the pseudo-label accuracy and the number kept, and
-the run's wall and CPU time.
+the run's wall and CPU time. ``--control`` adds the noise-only control: the same first student with threshold 1.0
+(no pseudo-label kept), so the part of the gain that RandAugment alone brings shows.
 
 The results also go to ``bench/results/distill.json`` (``--out``), which the page reads to show the measured table
 next to its buttons: the page's numbers are this file's, not typed text. A run of only one part keeps the other
@@ -165,6 +166,9 @@ def main() -> None:
     ap.add_argument("--teacher-epochs", type=int, default=15, help="KD teacher (default preset: 15)")
     ap.add_argument("--student-epochs", type=int, default=None, help="KD student budget, with and without KD "
                     "(default: the page's)")
+    ap.add_argument("--control", action="store_true", help="also (or with --skip-selftrain: only) the noise-only "
+                    "control: one student generation with threshold 1.0, so no pseudo-label is kept and the student "
+                    "differs from the teacher only by its noise (RandAugment)")
     ap.add_argument("--st", type=json.loads, default={}, help="self-training overrides of the page's defaults "
                     "(JSON), e.g. '{\"max_steps\": 300}'")
     ap.add_argument("--out", type=Path, default=OUT, help="JSON results (the page reads bench/results/distill.json)")
@@ -191,6 +195,10 @@ def main() -> None:
                                 args.student_epochs or KD_STUDENT_EPOCHS, args.jobs, args.threads))
         if not args.skip_selftrain:
             save("self_train", bench_selftrain(args.seeds, runs, {**data, **args.st}, args.jobs, args.threads))
+        if args.control:
+            print("control: the students' noise without pseudo-labels (threshold 1.0, one generation)", flush=True)
+            save("self_train_control", bench_selftrain(args.seeds, runs, {**data, **args.st, "threshold": 1.0,
+                                                                         "iterations": 1}, args.jobs, args.threads))
 
 
 if __name__ == "__main__":

@@ -77,6 +77,15 @@ def _measured_st() -> None:
                 f"self-training **{figs.verdict(m['gain'])}** — last student minus the stage-0 teacher "
                 f"{100 * m['gain']['mean']:+.1f} ± {100 * m['gain']['sd']:.1f} points.")
     st.dataframe(figs.measured_selftrain_rows(m), hide_index=True, key="st_measured")
+    control = figs.measured().get("self_train_control")
+    effect = figs.pseudo_label_effect(m, control) if control else None
+    if effect:
+        c_gain = control["gain"]
+        st.markdown(f"**Control**: the same first student with the same noise (RandAugment) but no pseudo-label "
+                    f"(threshold 1.0) scores {100 * c_gain['mean']:+.1f} ± {100 * c_gain['sd']:.1f} points against "
+                    f"the teacher. The pseudo-labels themselves add {100 * effect['mean']:+.1f} ± "
+                    f"{100 * effect['sd']:.1f} points (stage 1 with them minus without, same seeds): "
+                    f"they **{figs.verdict(effect)}**.")
     st.caption(_measured_note(m, f"a whole run took {m['cpu_s']['mean']:.0f} s of CPU time "
                               f"({results.format_seconds(m['cpu_s']['mean'])}, about its duration on an idle machine "
                               f"with one thread); wall time here {results.format_seconds(m['wall_s']['mean'])}."))

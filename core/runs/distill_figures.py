@@ -208,6 +208,21 @@ def verdict(diff: dict) -> str:
     return "helped" if lo > 0 else "hurt" if hi < 0 else "made no clear difference"
 
 
+def pseudo_label_effect(main: dict, control: dict) -> dict | None:
+    """What the pseudo-labels add on top of the students' noise: per seed, stage 1's test accuracy of the
+    self-training run minus that of the noise-only control (threshold 1.0: the same teacher, the same noise, no
+    pseudo-label kept), as {"mean", "sd", "n"}; None without common seeds."""
+    import statistics
+
+    ctrl = {r["seed"]: r["test_acc"][1] for r in control.get("seeds", []) if len(r.get("test_acc", [])) > 1}
+    diffs = [r["test_acc"][1] - ctrl[r["seed"]] for r in main.get("seeds", [])
+             if r.get("seed") in ctrl and len(r.get("test_acc", [])) > 1]
+    if not diffs:
+        return None
+    return {"mean": statistics.mean(diffs), "sd": statistics.stdev(diffs) if len(diffs) > 1 else 0.0,
+            "n": len(diffs)}
+
+
 def _pm(s: dict, scale: float = 100.0, unit: str = " %") -> str:
     return f"{scale * s['mean']:.1f} ± {scale * s['sd']:.1f}{unit}"
 

@@ -101,11 +101,14 @@ MEASURED = {
            "plain_agreement": {"mean": 0.5, "sd": 0.02}, "cpu_s": {"mean": 61.0}, "measured": "2026-12-02",
            "cpus": 2, "jobs": 3},
     "self_train": {"setting": {"labelled_per_class": 300, "threshold": 0.7, "iterations": 2, "max_steps": 800},
-                   "seeds": [{"n_kept": [None, 4000, 5000]}, {"n_kept": [None, 3000, 6000]}],
+                   "seeds": [{"seed": 0, "n_kept": [None, 4000, 5000], "test_acc": [0.4, 0.45, 0.40]},
+                             {"seed": 1, "n_kept": [None, 3000, 6000], "test_acc": [0.4, 0.41, 0.38]}],
                    "stage_acc": [{"mean": 0.4, "sd": 0.02}, {"mean": 0.43, "sd": 0.03}, {"mean": 0.39, "sd": 0.01}],
                    "acc_kept": [None, {"mean": 0.7, "sd": 0.05}, {"mean": 0.72, "sd": 0.04}],
                    "gain": {"mean": -0.01, "sd": 0.02}, "cpu_s": {"mean": 200.0}, "wall_s": {"mean": 500.0},
                    "measured": "2026-12-02", "cpus": 2, "jobs": 3},
+    "self_train_control": {"seeds": [{"seed": 0, "test_acc": [0.4, 0.42]}, {"seed": 1, "test_acc": [0.4, 0.40]}],
+                           "gain": {"mean": 0.01, "sd": 0.014}},
 }
 
 
@@ -130,6 +133,9 @@ def test_measured_tables_come_from_the_bench_file(runs_env, tmp_path, monkeypatc
     text = " ".join(md.value for md in at.markdown)
     assert "distillation **helped**" in text  # 5 ± 1 points: above zero by more than one sd
     assert "self-training **made no clear difference**" in text and "-1.0 ± 2.0 points" in text
+    # control: per seed 0.45 − 0.42 and 0.41 − 0.40 → +2.0 ± 1.4 points, more than one sd above zero
+    assert "+1.0 ± 1.4 points against the teacher" in text
+    assert "add +2.0 ± 1.4 points" in text and "they **helped**" in text
 
 
 def test_estimate_button_prices_the_stages(runs_env, monkeypatch):
