@@ -77,6 +77,7 @@ def test_statuses_from_the_index_match_weights_status(tmp_path):
     assert list((tmp_path / "home" / "cache").glob("weights-index-*.json"))
 
 
+@pytest.mark.slow  # a fresh Python process
 def test_indexed_home_facts_need_neither_torchvision_nor_timm(tmp_path):
     from core.overview import weights_index
 

@@ -128,7 +128,7 @@ def check_against_gradient(arch: str, size: int, monkeypatch, max_layers: int = 
 @pytest.mark.parametrize("arch,size", [
     ("lenet5", 41),
     ("alexnet", 95),
-    ("resnet18", 75),
+    pytest.param("resnet18", 75, marks=pytest.mark.slow),  # ~7 s; SE-ResNet-18 keeps a residual net in the fast run
     ("seresnet18", 45),
     ("mobilenet_v3_small", 61),
 ])
