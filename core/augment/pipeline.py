@@ -27,7 +27,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -368,9 +371,6 @@ class PrefixCache:
     """
 
     def __init__(self, max_bytes: int = 128 * 2**20):
-        import threading
-        from collections import OrderedDict
-
         self.max_bytes = int(max_bytes)
         self._items: OrderedDict[tuple, tuple[torch.Tensor, torch.Tensor, list[StepRecord]]] = OrderedDict()
         self._bytes = 0
@@ -402,8 +402,6 @@ class PrefixCache:
 
 
 def _image_key(img: torch.Tensor) -> tuple:
-    import hashlib
-
     t = img.as_subclass(torch.Tensor).contiguous()
     return (tuple(t.shape), str(t.dtype), hashlib.sha1(t.numpy().tobytes()).hexdigest())
 

@@ -14,6 +14,7 @@ input size ``(height, width)`` as their output size. In the exported code that s
 """
 from __future__ import annotations
 
+import difflib
 import enum
 import math
 from dataclasses import dataclass
@@ -214,8 +215,6 @@ def get_spec(name: str) -> AugSpec:
     try:
         return REGISTRY[name]
     except KeyError:
-        import difflib
-
         close = difflib.get_close_matches(str(name), list(REGISTRY), n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         raise AugmentError(f"unknown augmentation '{name}'.{hint} Known: {', '.join(REGISTRY)}") from None
