@@ -23,9 +23,9 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q
 
-# Unit and AppTest tests only (no browser): quick feedback while coding.
+# Unit and AppTest tests that take seconds (no browser, no real training): quick feedback while coding.
 test-fast: $(VENV)/.installed-dev
-	$(PY) -m pytest -q -m "not browser"
+	$(PY) -m pytest -q -m "not browser and not slow"
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m bench

@@ -28,14 +28,13 @@ import torch
 from torch import nn
 
 from core.errors import InputError
+from core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = ["model_lock", "exclusive", "RunModel", "load_run_model", "run_transform"]
 
 _LOCKS: "weakref.WeakKeyDictionary[nn.Module, threading.RLock]" = weakref.WeakKeyDictionary()
 _LOCKS_GUARD = threading.Lock()
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def model_lock(model: nn.Module) -> threading.RLock:
