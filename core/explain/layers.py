@@ -8,8 +8,9 @@ at least ``MIN_SIDE`` cells wide**, among the layers at the nesting depth of the
 
 Measured (pointing game on Shapes, true class, 200 test images; ``bench/explain_preset.py`` prints the table
 for every layer): ResNet-18 at 64 px — ``layer4`` (2 × 2) 0.01, ``layer3`` (4 × 4) 0.40–0.45, ``layer2`` 0.22–0.26,
-random point 0.13 (from the issue); LeNet-5 at 48 px (a 78 % run) — S4 pool ``features.5`` (9 × 9) 0.16, C5 conv
-``features.6`` (5 × 5) 0.24, C5 after its ReLU ``features.7`` 0.29, random point 0.14. Deeper is more about the
+random point 0.13 (from the issue); LeNet-5 at 48 px (the ``shapes-explain`` preset's run, 88 % test) — S4 pool
+``features.5`` (9 × 9) 0.21, C5 conv ``features.6`` (5 × 5) 0.32, C5 after its ReLU ``features.7`` 0.37, random
+point 0.14 (a 78 % run of an earlier recipe ranked them the same: 0.16, 0.24, 0.29). Deeper is more about the
 class, until the map gets too coarse to point; and the ReLU'd map beats the raw convolution (its negative parts,
 which the network never passes on, only blur the weighted sum). LeNet-5's registry entry names the S4 pool
 because at its native 32 px C5 is 1 × 1; the rule walks past it whenever C5 is wide enough.
