@@ -14,6 +14,7 @@ from core.data.builtin import download_dataset, is_downloaded
 from core.data.folders import DatasetLayoutError, delete_imported, list_imported
 from core.data.zipimport import import_zip
 from core.errors import PlaygroundError
+from views._storage import clear_storage_usage, storage_panel
 from views._widgets import show_error
 
 st.title("Data sets")
@@ -52,34 +53,6 @@ def _forget_open() -> None:
 
     _open_light.clear()
     dataset_cache().clear()
-
-
-@st.cache_data(ttl=20, show_spinner=False)
-def _usage() -> dict:
-    from core.budget import disk_usage
-
-    u = disk_usage(with_items=True)
-    return {"table": u.table(), "total": u.total_bytes, "budget": u.budget_bytes, "free": u.free_bytes,
-            "imports": u.items.get("imports", [])}
-
-
-def _storage_panel() -> None:
-    """What uses the server's storage (core.budget.disk_usage): new runs and imports stop at the budget."""
-    from core.budget import fmt_bytes
-
-    u = _usage()
-    head = f"Storage on the server: {fmt_bytes(u['total'])}"
-    head += f" of {fmt_bytes(u['budget'])}" if u["budget"] else " (no budget set)"
-    with st.expander(head):
-        st.caption("New runs and zip imports are refused once the app's storage reaches its budget "
-                   "(CNNPG_DISK_BUDGET_GB). Free space: delete imported data sets here (Image folder / zip upload → "
-                   "Imported data set → Delete) and old runs on the Runs page."
-                   + (f" The disk itself has {fmt_bytes(u['free'])} free." if u["free"] is not None else ""))
-        st.dataframe({"what": [r["what"] for r in u["table"]], "size": [r["size"] for r in u["table"]]},
-                     hide_index=True, key="data_storage_table")
-        if u["imports"]:
-            st.dataframe({"imported data set": [n for n, _ in u["imports"]],
-                          "size": [fmt_bytes(b) for _, b in u["imports"]]}, hide_index=True, key="data_storage_imports")
 
 
 def _option_widgets(spec) -> dict:
@@ -138,7 +111,7 @@ def _import_zip(up, name: str) -> None:
         ss["data_import_result"] = (file_id, "error", err)
     else:
         _forget_open()  # a name deleted and imported again must not reopen the old images
-        _usage.clear()
+        clear_storage_usage()
         ss["data_import_result"] = (file_id, "ok", report)
         ss["data_imported_choice"] = report.name
 
@@ -158,7 +131,7 @@ def _delete_control(chosen: str) -> None:
                 show_error(err)
                 return
             _forget_open()
-            _usage.clear()
+            clear_storage_usage()
             ss.pop("data_imported_choice", None)
             ss.pop("data_import_result", None)
             ss["data_flash"] = f"Deleted the data set {chosen}."
@@ -226,7 +199,7 @@ def _download(spec) -> None:
         try:
             download_dataset(spec.name, progress=progress)
             bar.progress(1.0, text="Done")
-            _usage.clear()
+            clear_storage_usage()
             st.rerun()
         except PlaygroundError as err:
             bar.empty()
@@ -247,7 +220,7 @@ if name == "folder":
 else:
     options = _option_widgets(spec) if spec.options else {}
 with storage_slot:
-    _storage_panel()
+    storage_panel("data")
 c1, c2, c3 = st.columns(3)
 split = c1.selectbox("Split", spec.splits, key=f"data_{name}_split")
 image_size = int(c2.number_input("Image size (px)", min_value=8, max_value=512, value=spec.default_image_size,

@@ -15,6 +15,7 @@ from core.errors import PlaygroundError
 from core.runs import launcher, owners, results, store
 from views._identity import TOKEN_PARAM, ensure_identity, identity_sidebar
 from views._results import render_results
+from views._storage import clear_storage_usage, storage_panel
 from views._widgets import show_error
 
 PAGE_SIZE = 20  # table rows per page
@@ -82,6 +83,7 @@ def _delete(rid: str, path: str) -> None:
     except PlaygroundError as err:
         ss["runs_flash"] = ("error", str(err))
         return
+    clear_storage_usage()
     ss["runs_selected"] = None
     ss["runs_flash"] = ("ok", f"Deleted {rid}.")
 
@@ -135,6 +137,7 @@ if not runs:
 if n_pages > 1:
     f[2].caption(f"{len(shown):,} runs, {PAGE_SIZE} a page")
     st.pagination(n_pages, key="runs_page")
+storage_panel("runs")  # what uses the server's storage, next to the runs that hold most of it
 
 by_id = {r["id"]: r for r in runs}
 # The pickers offer the runs of the table's page (plus what is already picked): a long history does not make

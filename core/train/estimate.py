@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
+from core.errors import PlaygroundError
 from core.train.config import TrainConfig
 from core.paths import ROOT as _ROOT
 from core.train.data import epoch_steps, make_batch_mixer, make_transform
@@ -75,7 +76,18 @@ def split_sizes(cfg: TrainConfig) -> tuple[int | None, int, int]:
         n = int(opts["n"])
         n_val = min(n - 1, max(1, round(cfg.val_fraction * n))) if cfg.val_fraction > 0 else 0
         return n - n_val, n_val, split_size("test", n, opts.get("n_eval"))
-    try:  # folders and downloaded sets: count what is on disk (no download here)
+    if cfg.dataset == "folder":  # file names only: opening the set would decode every image inside the request
+        from core.data.folders import count_images
+
+        path = cfg.dataset_options.get("path", "")
+        try:
+            n = count_images(path)
+            n_test = count_images(path, "test") if "test" in spec.splits else 0
+        except (PlaygroundError, OSError):  # not there (yet), or outside the allowed roots: the estimate says so
+            return None, 0, 0
+        n_val = round(cfg.val_fraction * n)
+        return n - n_val, n_val, n_test
+    try:  # downloaded sets: count what is on disk (no download here)
         from core.data import open_dataset
 
         n = len(open_dataset(cfg.dataset, "train", image_size=cfg.image_size, **cfg.dataset_options))
