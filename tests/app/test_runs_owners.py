@@ -169,6 +169,7 @@ def test_class_names_are_escaped_in_the_result_charts(runs_env):
     assert not [x for x in labels if "<" in x or ">" in x]
 
 
+@pytest.mark.slow  # a real training run or many runs on disk
 def test_the_table_is_filtered_and_paginated(runs_env):
     mine = [_run(runs_env, A, state="failed" if i % 5 == 0 else "completed") for i in range(26)]
     theirs = [_run(runs_env, B) for _ in range(19)]

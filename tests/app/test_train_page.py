@@ -41,6 +41,7 @@ def test_bad_combination_shows_a_clear_error_not_a_traceback(runs_env):
     assert at.button(key="train_start").disabled
 
 
+@pytest.mark.slow  # a real training run or many runs on disk
 def test_start_a_tiny_run_and_see_it_complete(runs_env):
     at = _page()
     at.selectbox(key="train_preset").set_value("shapes-tiny").run()
@@ -89,6 +90,7 @@ def _started_config(at, runs_env) -> dict:
     return json.loads((runs_env / run_id / "config.json").read_text())
 
 
+@pytest.mark.slow  # a real training run or many runs on disk
 def test_the_augmentation_labs_pipeline_is_what_trains(runs_env):
     """Issue 8.2: the lab's Export tab promises that the training page takes exactly its pipeline."""
     from core.augment import to_json
@@ -113,6 +115,7 @@ def test_without_a_lab_pipeline_the_page_says_where_to_build_one(runs_env):
     assert at.button(key="train_start").disabled
 
 
+@pytest.mark.slow  # a real training run or many runs on disk
 def test_an_uploaded_pipeline_json_is_validated_and_used(runs_env):
     at = _page()
     at.selectbox(key="train_preset").set_value("shapes-tiny").run()
