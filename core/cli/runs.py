@@ -71,15 +71,7 @@ def run(args) -> int:
         launcher.resume(run_dir)
         print_json(store.effective_status(run_dir)) if args.json else print(f"resuming {run_dir}")
         return 0
-    from types import SimpleNamespace
+    from core.cli.train import run_in_foreground
 
-    from core.cli.train import _foreground
-
-    st = store.effective_status(run_dir)
-    if st.get("state") in store.ACTIVE_STATES:
-        raise store.RunError(f"run {run_dir.name} is already {st.get('state')}")
-    if st.get("state") == "completed":
-        raise store.RunError(f"run {run_dir.name} has already completed; start a new run to train more")
-    (run_dir / store.CANCEL_FILE).unlink(missing_ok=True)
-    store.write_status(run_dir, state="queued", pid=None, ended=None, message="resuming (foreground)")
-    return _foreground(SimpleNamespace(json=args.json, quiet=args.quiet, runs_dir=None), run_dir)
+    launcher.resume(run_dir, start_worker=False)  # the launcher's checks (state, queue places, disk)
+    return run_in_foreground(run_dir, as_json=args.json, quiet=args.quiet)

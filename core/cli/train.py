@@ -120,13 +120,15 @@ def run(args) -> int:
         if any(k.startswith("cfg_") for k in vars(args)) or args.config or args.preset:
             raise InputError("--run-dir executes a prepared run folder: its settings come from its config.json")
         if distributed.launched_by_torchrun():
-            return _foreground(args, store.run_path(args.run_dir))
+            return run_in_foreground(store.run_path(args.run_dir), as_json=args.json, quiet=args.quiet)
         return worker.main(store.run_path(args.run_dir))
     cfg = config_from_args(args).validate()
-    return _foreground(args, None, cfg)
+    return run_in_foreground(None, cfg, as_json=args.json, quiet=args.quiet, runs_dir=args.runs_dir)
 
 
-def _foreground(args, run_dir, cfg=None) -> int:
+def run_in_foreground(run_dir, cfg=None, *, as_json: bool = False, quiet: bool = False, runs_dir=None) -> int:
+    """Execute the run folder ``run_dir`` (or a new one for ``cfg`` in ``runs_dir``) in this process, progress
+    lines on stderr unless ``quiet``; print the result (JSON with ``as_json``). Returns the exit status."""
     from core.cli._common import print_json
     from core.runs import store, worker
     from core.train import distributed
@@ -134,14 +136,14 @@ def _foreground(args, run_dir, cfg=None) -> int:
     dist = distributed.setup(cfg.device if cfg is not None else store.load_config(run_dir).device)
     try:
         if run_dir is None:
-            run_dir = store.create_run(cfg, args.runs_dir) if dist.is_main else None
+            run_dir = store.create_run(cfg, runs_dir) if dist.is_main else None
             run_dir = distributed.broadcast_object(str(run_dir) if run_dir else None, dist)
-        if dist.is_main and not args.quiet:
+        if dist.is_main and not quiet:
             print(f"run folder: {run_dir}", file=sys.stderr, flush=True)
 
         def progress(rec: dict) -> None:
             line = worker.format_record(rec)
-            if line and not args.quiet:
+            if line and not quiet:
                 print(line, file=sys.stderr, flush=True)
 
         result = worker.execute(run_dir, callback=progress)
@@ -150,7 +152,7 @@ def _foreground(args, run_dir, cfg=None) -> int:
     if not dist.is_main:
         return 0
     out = {"run_dir": str(run_dir), **(result.to_dict() if result is not None else {"state": "cancelled"})}
-    if args.json:
+    if as_json:
         print_json(out)
     else:
         test = out.get("test") or {}

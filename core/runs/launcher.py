@@ -104,11 +104,13 @@ def spawn(run_dir: str | os.PathLike) -> subprocess.Popen:
     return proc
 
 
-def resume(run_dir: str | os.PathLike) -> Path:
+def resume(run_dir: str | os.PathLike, *, start_worker: bool = True) -> Path:
     """Start a worker that continues an interrupted, cancelled or failed run from its last checkpoint.
 
     Holds the run's launch lock, as :func:`delete` does: a delete and a resume of one run never interleave (a
     resume after the delete finds the folder gone and says so; a delete after the resume finds the run active).
+    ``start_worker=False`` makes the same checks and marks the run queued, for a caller that executes it in its
+    own process (``python -m core runs resume RUN`` in the foreground).
     """
     from core import budget
 
@@ -130,9 +132,11 @@ def resume(run_dir: str | os.PathLike) -> Path:
                 (run_dir / store.CANCEL_FILE).unlink(missing_ok=True)
                 store.write_status(run_dir, state="queued", pid=None, pid_start=None, created=time.time(),
                                    ended=None, resumable=None,  # this attempt is judged afresh
-                                   message="resuming" if store.has_checkpoint(run_dir)
-                                   else "restarting (no checkpoint yet)")
-                spawn(run_dir)
+                                   message=("resuming" if store.has_checkpoint(run_dir)
+                                            else "restarting (no checkpoint yet)")
+                                   + ("" if start_worker else " (foreground)"))
+                if start_worker:
+                    spawn(run_dir)
     except FileNotFoundError:  # the folder went away between the look-up and the lock
         raise RunError(f"run {run_dir.name} has just been deleted") from None
     return run_dir

@@ -13,6 +13,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from core.runs import store
+from core.runs.worker import format_seconds  # noqa: F401 - one duration format for the log and the pages
 
 
 @dataclass
@@ -157,15 +158,6 @@ def plain_markdown(text: object) -> str:
 def plotly_text(text: object) -> str:
     """``text`` for a Plotly label (axis category, bar, hover): HTML entities, which Plotly shows literally."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def format_seconds(s: float | None) -> str:
-    if s is None or s != s:
-        return "?"
-    s = int(round(s))
-    if s >= 3600:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
 # ------------------------------------------------------------------ figures

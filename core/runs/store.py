@@ -83,7 +83,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(_json_safe(obj), indent=2) + "\n").encode("utf-8"))
+    atomic_write_bytes(path, (json.dumps(json_safe(obj), indent=2) + "\n").encode("utf-8"))
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -96,13 +96,15 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def _json_safe(obj: Any) -> Any:
+def json_safe(obj: Any) -> Any:
+    """``obj`` with NaN / ±inf as None, keys as strings, tuples as lists and paths as strings: what strict JSON
+    (and every reader of the run files and the CLI's ``--json``) accepts."""
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
+        return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if isinstance(obj, Path):
         return str(obj)
     return obj
@@ -356,7 +358,7 @@ def is_active(run_dir: str | os.PathLike) -> bool:
 # ---------------------------------------------------------------- metrics
 def append_metrics(run_dir: str | os.PathLike, record: dict) -> None:
     """Append one JSON line. A crash mid-write leaves at most a truncated last line, which readers skip."""
-    line = json.dumps(_json_safe(record), separators=(",", ":")) + "\n"
+    line = json.dumps(json_safe(record), separators=(",", ":")) + "\n"
     path = Path(run_dir) / METRICS_FILE
     with open(path, "a", encoding="utf-8") as f:
         if f.tell() > 0:

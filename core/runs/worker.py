@@ -282,7 +282,7 @@ def format_record(rec: dict) -> str | None:
     if t == "train":
         return (f"step {rec['step']}/{rec['total_steps']} · epoch {rec['epoch']:.2f} · loss {rec['loss']:.4f} · "
                 f"acc {100 * rec['acc']:.1f}% · lr {rec['lr']:.2e} · {rec['img_per_s']:.0f} img/s · "
-                f"ETA {_fmt_s(rec['eta_s'])}")
+                f"ETA {format_seconds(rec['eta_s'])}")
     if t in ("eval", "test"):
         return f"{rec['split']} @ step {rec['step']}: loss {rec['loss']:.4f} · acc {100 * rec['acc']:.2f}% ({rec['n']} images)"
     if t == "meta":
@@ -298,10 +298,13 @@ def format_record(rec: dict) -> str | None:
     return None
 
 
-def _fmt_s(s: float | None) -> str:
+def format_seconds(s: float | None) -> str:
+    """A duration as ``42s``, ``3m07s`` or ``1h05m`` (``?`` when unknown): the log's ETA and every page's times."""
     if s is None or s != s:
         return "?"
     s = int(round(s))
+    if s >= 3600:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
     return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 

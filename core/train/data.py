@@ -106,6 +106,13 @@ def epoch_steps(num_train: int, batch_size: int, world_size: int = 1) -> tuple[i
     return (per_rank // batch_size if drop_last else 1), drop_last
 
 
+def total_steps(cfg, steps_per_epoch: int) -> int:
+    """Optimizer steps of a whole run: ``epochs`` epochs, cut at ``max_steps`` when set (the loop and the
+    estimate both count with this)."""
+    steps = cfg.epochs * steps_per_epoch
+    return min(steps, cfg.max_steps) if cfg.max_steps is not None else steps
+
+
 @dataclass
 class Data:
     classes: list[str]

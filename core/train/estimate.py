@@ -34,8 +34,9 @@ import torch
 from core.errors import PlaygroundError
 from core.train.config import TrainConfig
 from core.paths import ROOT as _ROOT
-from core.train.data import epoch_steps, make_batch_mixer, make_transform
-from core.train.loop import IMAGENET_MEAN, IMAGENET_STD, compute_loss, to_model_input
+from core.train.data import epoch_steps, make_batch_mixer, make_transform, total_steps as count_total_steps
+from core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD
+from core.train.loop import compute_loss, to_model_input
 from core.train.model import make_model, make_optimizer, pick_amp_dtype
 
 # Per-image cost of evaluation relative to a training step (forward only, no backward, no optimizer): used only
@@ -242,9 +243,7 @@ def extrapolate(cfg: TrainConfig, img_s: float, num_train: int | None, num_val: 
         total_steps = cfg.max_steps or 0
         return total_steps, total_steps * cfg.batch_size / img_s, 0.0, 0
     steps_per_epoch, _ = epoch_steps(num_train, cfg.batch_size)
-    total_steps = cfg.epochs * steps_per_epoch
-    if cfg.max_steps:
-        total_steps = min(total_steps, cfg.max_steps)
+    total_steps = count_total_steps(cfg, steps_per_epoch)
     evals = math.ceil(total_steps / steps_per_epoch)
     eval_images = evals * num_val + num_test
     eval_s = eval_images / eval_img_s if eval_img_s else eval_images * EVAL_COST / img_s

@@ -34,15 +34,14 @@ from torch import nn
 from core.train import distributed
 from core.train.config import TrainConfig
 from core.budget import out_of_memory
-from core.train.data import PreparationCancelled, make_batch_mixer, make_data
+from core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD  # noqa: F401 - re-exported (estimate, bench)
+from core.train.data import PreparationCancelled, make_batch_mixer, make_data, total_steps as count_total_steps
 from core.train.errors import OOM_MESSAGE, TrainError
 from core.train.losses import AUX_LOSS_WEIGHT, classification_loss, make_objective  # noqa: F401 - re-exported
 from core.train.model import make_model, make_optimizer, pick_amp_dtype, set_train_mode
 from core.train.state import capture_train_state, restore_train_state, weights_sha256
 
 MISCLASSIFIED_KEEP = 48  # misclassified test images listed in the final record (for the gallery)
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass
@@ -121,9 +120,7 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
         raise out_of_memory("data") from None
     K = len(data.classes)
     steps_per_epoch = data.steps_per_epoch
-    total_steps = cfg.epochs * steps_per_epoch
-    if cfg.max_steps is not None:
-        total_steps = min(total_steps, cfg.max_steps)
+    total_steps = count_total_steps(cfg, steps_per_epoch)
     warmup = cfg.warmup_steps if cfg.warmup_steps is not None else int(cfg.warmup_fraction * total_steps)
 
     # ---- model ----
