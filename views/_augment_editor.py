@@ -1,6 +1,6 @@
 """The Augmentation lab's pipeline editor: the step list with its generated widgets, the mixing step, and
 import / export. Layout only: the state and its callbacks are in :mod:`views._augment_state`; every widget
-of a step is generated from its registry spec (:class:`core.augment.Param`)."""
+of a step is generated from its registry spec (:class:`core.augment.Param`, drawn by ``views._params.param_widget``)."""
 from __future__ import annotations
 
 import streamlit as st
@@ -10,28 +10,14 @@ from core.augment import (
     PRESET_DESCRIPTIONS,
     PRESETS,
     REGISTRY,
-    Param,
     image_specs,
     mixing_specs,
     to_python,
 )
 from views import _augment_state as state
+from views._params import param_widget
 
 ss = st.session_state
-
-
-def param_widget(p: Param, key: str) -> None:
-    """One widget for one spec parameter: checkbox, select box, or a (range) slider within its limits."""
-    state.ensure(key, state.widget_value(p.default))
-    label, help_ = p.title, p.help or None
-    if p.kind == "bool":
-        st.checkbox(label, key=key, help=help_)
-    elif p.kind == "choice":
-        st.selectbox(label, p.choices, key=key, help=help_)
-    elif p.kind == "int":
-        st.slider(label, int(p.min), int(p.max), step=int(p.step or 1), key=key, help=help_)
-    else:  # float or range: a range slider when the value is a (low, high) pair
-        st.slider(label, float(p.min), float(p.max), step=float(p.step or 0.01), key=key, help=help_)
 
 
 def spec_link(spec) -> str:

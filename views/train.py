@@ -16,18 +16,16 @@ from core.augment import PRESETS as AUG_PRESETS
 from core.data import DATASETS
 from core.errors import InputError, PlaygroundError
 from core.models import ARCHITECTURES, weights_status
+from core.params import MODE_TITLES, dataset_params, train_params
 from core.runs import launcher, results, store
-from core.train.config import DEFAULT_PRESET, MODES, OPTIMIZERS, PRESETS, TrainConfig, field_help
+from core.train.config import DEFAULT_PRESET, MODES, PRESETS, TrainConfig, field_help
 from views._identity import ensure_identity, identity_sidebar
+from views._params import param_widget
 from views._results import render_results
 from views._widgets import run_from_url, show_error
 
 HELP = field_help()
-MODE_TITLES = {"scratch": "From scratch", "linear_probe": "Linear probe", "finetune_last_k": "Fine-tune last k blocks",
-               "full": "Full fine-tune"}
 WEIGHT_CHOICES = {"none": "Random (from scratch)", "pretrained": "ImageNet pretrained", "checkpoint": "A previous run"}
-IMAGE_SIZES = [32, 48, 64, 96, 112, 128, 160, 192, 224, 299]
-BATCH_SIZES = [4, 8, 16, 32, 64, 128, 256]
 # Besides the six presets, the Augmentation lab's current pipeline (its page keeps the validated JSON in session
 # state under LAB_SPEC_KEY) or a pipeline JSON file (the lab's Export tab writes one). Colons: no preset has one.
 AUG_LAB, AUG_FILE = ":lab", ":file"
@@ -35,9 +33,9 @@ AUG_CHOICES = {**{k: k for k in AUG_PRESETS}, AUG_LAB: "the Augmentation lab's p
                AUG_FILE: "a pipeline JSON file"}
 LAB_SPEC_KEY = "aug_spec_json"
 CURVES_EVERY_S = 6  # seconds between two redraws of the live curves (the progress bar: every 2 s)
-SIMPLE = ("epochs", "batch_size", "image_size", "optimizer", "lr", "momentum", "weight_decay", "warmup_fraction",
-          "label_smoothing", "val_fraction", "seed", "device", "amp", "log_every", "checkpoint_every_s", "arch",
-          "mode", "finetune_k", "dataset")
+# One widget per TrainConfig field, drawn from its description (core.params), key "train_<field>"; the weights,
+# the augmentation and the data set's options (key "train_opt_<data set>_<option>") have their own code below.
+PARAMS = train_params()
 
 st.title("Train a network")
 st.markdown(
@@ -55,19 +53,17 @@ identity_sidebar(viewer)
 # ------------------------------------------------------------------ settings <-> widgets (one widget per field)
 def _apply(cfg: TrainConfig) -> None:
     """Put ``cfg`` into the widgets' session state (a preset was chosen)."""
-    for name in SIMPLE:
-        ss[f"train_{name}"] = getattr(cfg, name)
-    ss["train_max_steps"] = cfg.max_steps or 0
-    ss["train_num_workers"] = "auto" if cfg.num_workers is None else cfg.num_workers
+    for name, param in PARAMS.items():
+        ss[f"train_{name}"] = param.to_widget(getattr(cfg, name))
     aug = cfg.augmentation if isinstance(cfg.augmentation, str) else "none"
     ss["train_augmentation"] = aug
     if cfg.weights in ("none", "pretrained"):
         ss["train_weights"] = cfg.weights
     else:
         ss["train_weights"], ss["train_weights_run"] = "checkpoint", cfg.weights
-    spec = DATASETS[cfg.dataset]
-    for opt, default in spec.options.items():
-        ss[f"train_opt_{cfg.dataset}_{opt}"] = cfg.dataset_options.get(opt, default)
+    for param in dataset_params(DATASETS[cfg.dataset]):
+        ss[f"train_opt_{cfg.dataset}_{param.name}"] = param.to_widget(cfg.dataset_options.get(param.name,
+                                                                                              param.default))
 
 
 def _on_preset() -> None:
@@ -75,18 +71,16 @@ def _on_preset() -> None:
 
 
 def _config_from_widgets() -> TrainConfig:
-    default = TrainConfig()
-    # .get: Streamlit forgets the state of a widget that was not drawn in the last run (e.g. k when hidden)
-    values = {name: ss.get(f"train_{name}", getattr(default, name)) for name in SIMPLE}
+    # Streamlit forgets the state of a widget that was not drawn in the last run (e.g. k when hidden): its default
+    values = {name: p.from_widget(ss[f"train_{name}"]) if f"train_{name}" in ss else p.default
+              for name, p in PARAMS.items()}
     spec = DATASETS[values["dataset"]]
-    options = {opt: ss.get(f"train_opt_{spec.name}_{opt}", d) for opt, d in spec.options.items()}
+    options = {p.name: p.from_widget(ss[key]) if (key := f"train_opt_{spec.name}_{p.name}") in ss else p.default
+               for p in dataset_params(spec)}
     weights = ss.get("train_weights", "none")
     if weights == "checkpoint":
         weights = ss.get("train_weights_run") or "none"
-    workers = ss.get("train_num_workers", "auto")
-    return TrainConfig(**values, dataset_options=options, max_steps=int(ss.get("train_max_steps", 0)) or None,
-                       weights=weights, augmentation=_augmentation(),
-                       num_workers=None if workers == "auto" else int(workers))
+    return TrainConfig(**values, dataset_options=options, weights=weights, augmentation=_augmentation())
 
 
 def _augmentation() -> str | dict:
@@ -235,6 +229,17 @@ def _split_sizes(cfg_json: str) -> tuple[int | None, int, int]:
 
 
 
+# The advanced settings, one column each; every field of PARAMS is drawn once on this page (a test checks it).
+ADVANCED = (("weight_decay", "momentum", "log_every", "seed"),
+            ("warmup_fraction", "warmup_steps", "min_lr_fraction", "checkpoint_every_s"),
+            ("label_smoothing", "val_fraction", "dropout"),
+            ("device", "amp", "num_workers"))
+
+
+def _field(name: str) -> None:
+    param_widget(PARAMS[name], f"train_{name}")
+
+
 def _settings() -> None:
     st.selectbox("Preset", list(PRESETS), key="train_preset", format_func=lambda k: PRESETS[k].title,
                  on_change=_on_preset, help="fills in every setting below; change any of them afterwards")
@@ -242,32 +247,11 @@ def _settings() -> None:
     c1, c2, c3 = st.columns(3)
     with c1:
         st.markdown("**Data**")
-        st.selectbox("Data set", list(DATASETS), key="train_dataset", help=HELP["dataset"],
-                     format_func=lambda k: DATASETS[k].title + ("" if DATASETS[k].offline else " (download)"))
+        _field("dataset")
         spec = DATASETS[ss["train_dataset"]]
-        for opt, default in spec.options.items():
-            key = f"train_opt_{spec.name}_{opt}"
-            ss.setdefault(key, default)
-            helptext = spec.option_help.get(opt)
-            if spec.name == "folder" and opt == "path":
-                from core.data.folders import list_imported
-
-                imported = list_imported()
-                if imported and ss[key] in ("", *imported):
-                    ss[key] = ss[key] or imported[0]
-                    st.selectbox("Imported data set", imported, key=key, help="import a zip on the Data sets page")
-                else:
-                    st.text_input("Folder on the server", key=key, help=helptext)
-            elif isinstance(default, bool):
-                st.checkbox(opt, key=key, help=helptext)
-            elif isinstance(default, int):
-                st.number_input(opt, min_value=0 if opt == "seed" else 1, max_value=1_000_000, step=1 if opt == "seed"
-                                else 500, key=key, help=helptext)
-            elif isinstance(default, float):
-                st.slider(opt, 0.0, 1.0, step=0.05, key=key, help=helptext)
-            else:
-                st.text_input(opt, key=key, help=helptext)
-        st.select_slider("Image size (px)", IMAGE_SIZES, key="train_image_size", help=HELP["image_size"])
+        for param in dataset_params(spec):
+            param_widget(param, f"train_opt_{spec.name}_{param.name}")
+        _field("image_size")
         st.selectbox("Augmentation", list(AUG_CHOICES), key="train_augmentation", format_func=AUG_CHOICES.get,
                      help=HELP["augmentation"] + ". The lab's pipeline is what its preview shows: what you preview "
                      "is what trains.")
@@ -284,8 +268,7 @@ def _settings() -> None:
             st.caption(PRESET_DESCRIPTIONS.get(choice, ""))
     with c2:
         st.markdown("**Network**")
-        st.selectbox("Architecture", list(ARCHITECTURES), key="train_arch", help=HELP["arch"],
-                     format_func=lambda k: f"{ARCHITECTURES[k].title} ({ARCHITECTURES[k].year})")
+        _field("arch")
         arch = ARCHITECTURES[ss["train_arch"]]
         st.caption(arch.idea)
         st.radio("Starting weights", list(WEIGHT_CHOICES), key="train_weights", format_func=WEIGHT_CHOICES.get,
@@ -303,40 +286,20 @@ def _settings() -> None:
                              format_func=lambda p: p.rsplit("/", 1)[-1])
             else:
                 st.info(f"No earlier {arch.title} run with a checkpoint yet.")
-        st.selectbox("Mode", list(MODES), key="train_mode", format_func=MODE_TITLES.get, help=HELP["mode"])
+        _field("mode")
         st.caption(MODES[ss["train_mode"]])
         if ss["train_mode"] == "finetune_last_k":
-            st.number_input("k (blocks before the head that learn)", 1, 20, key="train_finetune_k",
-                            help=HELP["finetune_k"])
+            _field("finetune_k")
     with c3:
         st.markdown("**Budget and optimiser**")
-        st.number_input("Epochs", 1, 1000, key="train_epochs", help=HELP["epochs"])
-        st.number_input("Max steps (0 = no cap)", 0, 10_000_000, key="train_max_steps", help=HELP["max_steps"])
-        st.select_slider("Batch size", BATCH_SIZES, key="train_batch_size", help=HELP["batch_size"])
-        st.selectbox("Optimizer", list(OPTIMIZERS), key="train_optimizer", help=OPTIMIZERS[ss["train_optimizer"]])
-        st.number_input("Learning rate", min_value=1e-6, max_value=10.0, format="%.5f", step=0.001, key="train_lr",
-                        help=HELP["lr"])
+        for name in ("epochs", "max_steps", "batch_size", "optimizer", "lr"):
+            _field(name)
     with st.expander("Advanced settings"):
-        a = st.columns(4)
-        a[0].number_input("Weight decay", 0.0, 1.0, format="%.5f", step=1e-4, key="train_weight_decay",
-                          help=HELP["weight_decay"])
-        a[0].number_input("Momentum (SGD)", 0.0, 0.999, step=0.05, key="train_momentum", help=HELP["momentum"])
-        a[1].number_input("Warm-up fraction", 0.0, 0.9, step=0.01, key="train_warmup_fraction",
-                          help=HELP["warmup_fraction"])
-        a[1].number_input("Label smoothing", 0.0, 0.9, step=0.05, key="train_label_smoothing",
-                          help=HELP["label_smoothing"])
-        a[2].number_input("Validation fraction", 0.0, 0.5, step=0.05, key="train_val_fraction",
-                          help=HELP["val_fraction"])
-        a[2].number_input("Seed", 0, 2**31 - 1, key="train_seed", help=HELP["seed"])
-        import torch
-
-        devices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-        a[3].selectbox("Device", devices, key="train_device", help=HELP["device"])
-        a[3].selectbox("Mixed precision", ["auto", "off", "bf16", "fp16"], key="train_amp", help=HELP["amp"])
-        a[3].selectbox("Data workers", ["auto", 0, 1, 2, 4, 8], key="train_num_workers", help=HELP["num_workers"])
-        a[0].number_input("Log every (steps)", 1, 10_000, key="train_log_every", help=HELP["log_every"])
-        a[1].number_input("Checkpoint every (s)", 5.0, 36_000.0, step=30.0, key="train_checkpoint_every_s",
-                          help=HELP["checkpoint_every_s"])
+        columns = st.columns(4)
+        for i, names in enumerate(ADVANCED):
+            with columns[i]:
+                for name in names:
+                    _field(name)
 
     try:
         from core.data.roots import check_config  # a typed server folder only inside the allowed data roots

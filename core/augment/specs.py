@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import difflib
 import enum
-import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import torch
 from torchvision.transforms import v2
 
+from core import params
 from core.augment.errors import AugmentError
 
 GROUPS = ("geometry", "colour", "erasing", "policy", "mixing")
@@ -38,62 +38,14 @@ INTERPOLATIONS = ("nearest", "bilinear")
 
 # ----------------------------------------------------------------------------------------------------------- params
 @dataclass(frozen=True)
-class Param:
-    """One setting of an augmentation, enough to draw a widget and validate a value.
+class Param(params.Param):
+    """One setting of an augmentation: a :class:`core.params.Param` (kind, default, limits, help; the page draws
+    its widget with ``views._params.param_widget``) whose bad values raise :class:`AugmentError`.
 
     kind: "float" | "int" | "bool" | "choice" | "range" (a ``(low, high)`` pair of floats, both within min..max).
     """
 
-    name: str
-    kind: str
-    default: Any
-    min: float | None = None
-    max: float | None = None
-    step: float | None = None
-    choices: tuple = ()
-    help: str = ""
-    label: str = ""
-
-    @property
-    def title(self) -> str:
-        return self.label or self.name.replace("_", " ")
-
-    def validate(self, value: Any, where: str) -> Any:
-        """Return ``value`` normalised (ints as int, ranges as tuples) or raise AugmentError naming ``where``."""
-        what = f"{where}: '{self.name}'"
-        if self.kind == "bool":
-            if not isinstance(value, bool):
-                raise AugmentError(f"{what} must be true or false, got {value!r}")
-            return value
-        if self.kind == "choice":
-            if value not in self.choices:
-                raise AugmentError(f"{what} must be one of {', '.join(map(str, self.choices))}; got {value!r}")
-            return value
-        if self.kind == "range":
-            if not isinstance(value, (list, tuple)) or len(value) != 2:
-                raise AugmentError(f"{what} must be a pair [low, high], got {value!r}")
-            lo, hi = (self._number(v, what, integral=False) for v in value)
-            if lo > hi:
-                raise AugmentError(f"{what} low ({lo:g}) is above high ({hi:g})")
-            return (lo, hi)
-        if self.kind in ("float", "int"):
-            return self._number(value, what, integral=self.kind == "int")
-        raise AssertionError(f"unknown param kind {self.kind}")  # a registry bug, not user input
-
-    def _number(self, value: Any, what: str, *, integral: bool) -> float | int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise AugmentError(f"{what} must be a number, got {value!r}")
-        if not math.isfinite(value):
-            raise AugmentError(f"{what} must be a finite number, got {value!r}")
-        if integral:
-            if float(value) != int(value):
-                raise AugmentError(f"{what} must be a whole number, got {value!r}")
-            value = int(value)
-        else:
-            value = float(value)
-        if self.min is not None and value < self.min or self.max is not None and value > self.max:
-            raise AugmentError(f"{what} must be between {self.min:g} and {self.max:g}, got {value:g}")
-        return value
+    error: ClassVar[type[Exception]] = AugmentError
 
 
 # ------------------------------------------------------------------------------------------------------------ calls
