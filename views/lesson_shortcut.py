@@ -79,19 +79,33 @@ if group is None:
     st.info("Press **Start the three runs**: the engine trains them one after another; progress, each run's "
             "measured duration and the results appear here.")
     st.stop()
+
+
+def _advance(g):
+    """Start the group's next run when the previous one has completed (the page's polls drive the lesson)."""
+    try:
+        return sc.advance(g)
+    except (PlaygroundError, OSError) as err:  # e.g. the queue is full: say so, try again at the next poll
+        show_error(err)
+        return g
+
+
+group = _advance(group)
 progress = sc.group_progress(group)
 
 
 @st.fragment(run_every=2 if any(p.active for p in progress) else None)
 def _live() -> None:
-    now = sc.group_progress(group)
+    now = sc.group_progress(_advance(group))
     st.subheader("The three runs")
     for p in now:
         took = f" · {p.wall_seconds:.0f} s" if p.wall_seconds is not None else ""
         st.progress(p.fraction, text=f"{p.label}: {p.state}{took} · {p.text or p.message}")
-        if p.state in ("failed", "cancelled", "interrupted") and p.message:
+        if p.stopped and p.message:
             st.text(p.message)  # worker messages are plain text, never Markdown
-    st.caption("Run folders: " + ", ".join(p.run_dir.name for p in now) + " (open them on the Runs page).")
+    started = [p.run_dir.name for p in now if p.run_dir is not None]
+    st.caption("Run folders: " + ", ".join(started) + " (open them on the Runs page). The runs start one after "
+               "another while this page is open; closing it pauses the lesson between two runs.")
     if [p.state for p in now] != [p.state for p in progress] and not any(p.active for p in now):
         st.rerun()  # all finished: draw the results
 
@@ -99,7 +113,7 @@ def _live() -> None:
 _live()
 if any(p.active for p in progress):
     st.stop()
-if any(p.state != "completed" for p in progress):
+if any(p.stopped for p in progress):
     st.error("Not every run completed, so there is nothing to compare: start the three runs again.")
     st.stop()
 

@@ -11,10 +11,13 @@ training image's colours are rotated by a random angle, so the background hue no
 **unbiased data** (the same number of images with random backgrounds).
 
 The three networks are real runs of the training engine (:func:`core.runs.launcher.start`: a worker subprocess
-each, state on disk, queued one after another), so a browser refresh or a rerun does not kill them and each can
-be opened on the Runs page. :func:`start_shortcut` starts them and writes a small *group file* naming the three
-run folders; :func:`group_progress` reads their progress; :func:`shortcut_results` evaluates the finished
-networks (test accuracy, agreement with the background colour, the Grad-CAM pointing game).
+each, state on disk), so a browser refresh or a rerun does not kill them and each can be opened on the Runs page.
+:func:`start_shortcut` writes a small *group file* and starts the first run; :func:`advance` (called by every
+poll of the page, or :func:`wait_for_group` in a script) starts the next one when the previous has completed;
+:func:`group_progress` reads their progress; :func:`shortcut_results` evaluates the finished networks (test
+accuracy, agreement with the background colour, the Grad-CAM pointing game).
+Gotcha: the runs start one at a time from the page's polls, so closing the page pauses the lesson between two
+runs (a run that has started finishes); opening the page again continues it.
 
 Shapes: test images ``uint8 [M, 3, S, S]``, predictions ``int64 [M]``.
 Gotcha: the *validation* images that show the model "works" are held out from the biased training split, so
@@ -35,8 +38,8 @@ import torch
 
 from core.errors import InputError, PlaygroundError
 
-__all__ = ["ShortcutSettings", "shortcut_configs", "start_shortcut", "ShortcutGroup", "load_group",
-           "latest_group", "RunProgress", "group_progress", "ShortcutModel", "ShortcutLesson", "shortcut_results",
+__all__ = ["ShortcutSettings", "shortcut_configs", "start_shortcut", "advance", "wait_for_group", "ShortcutGroup",
+           "load_group", "latest_group", "RunProgress", "group_progress", "ShortcutModel", "ShortcutLesson", "shortcut_results",
            "HUE_AUGMENTATION", "BIASED", "AUGMENTED", "UNBIASED", "LABELS"]
 
 BIASED, AUGMENTED, UNBIASED = "Biased data", "Biased data + hue augmentation", "Unbiased data"
@@ -100,17 +103,25 @@ def shortcut_configs(settings: ShortcutSettings) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ the group on disk
 @dataclass
 class ShortcutGroup:
-    """Three runs started together: the group file ``<home>/lessons/shortcut/<id>.json`` names them."""
+    """Three runs trained one after another: the group file ``<home>/lessons/shortcut/<id>.json`` holds the
+    settings and each run's folder once it has been started (None before)."""
 
     path: Path
     settings: ShortcutSettings
-    runs: dict[str, Path]  # label -> run folder
+    runs: dict[str, Path | None]  # label -> run folder (None: not started yet)
     created: float
     owner: str | None = None  # the browser that started it (core.runs.owners), None from a script
 
     @property
     def id(self) -> str:
         return self.path.stem
+
+    def _write(self) -> None:
+        from core.runs import store
+
+        store.atomic_write_json(self.path, {
+            "settings": asdict(self.settings), "created": self.created, "owner": self.owner,
+            "runs": {label: (str(p) if p is not None else None) for label, p in self.runs.items()}})
 
 
 def _group_dir() -> Path:
@@ -119,31 +130,66 @@ def _group_dir() -> Path:
     return home().joinpath(*_GROUP_DIR)
 
 
-def start_shortcut(settings: ShortcutSettings, runs_dir: str | os.PathLike | None = None) -> ShortcutGroup:
-    """Start the three runs (they queue on the device lock and train one after another) and write their group
-    file. The runs record the owner of the enclosing :func:`core.runs.store.owned_by` (the page's browser).
-    When one cannot start (queue full, disk budget), the ones already started are cancelled and the error is
-    raised."""
-    from core.runs import launcher, store
+def start_shortcut(settings: ShortcutSettings) -> ShortcutGroup:
+    """Write a new group file and start its first run (:func:`advance` starts the others, one at a time).
 
-    configs = shortcut_configs(settings)
-    started: dict[str, Path] = {}
-    try:
-        for label, cfg in configs.items():
-            started[label] = Path(launcher.start(cfg, runs_dir))
-    except BaseException:
-        for run_dir in started.values():
-            launcher.cancel(run_dir)
-        raise
+    The runs record the owner of the enclosing :func:`core.runs.store.owned_by` (the page's browser). One run at
+    a time, not three at once: each browser may hold only a couple of queued runs (:mod:`core.budget`), and on
+    one device the runs would train one after another anyway. Raises the launcher's errors (queue full, disk
+    budget) with nothing left behind."""
+    from core.runs import store
+
+    shortcut_configs(settings)  # refuse bad settings before anything is written
     folder = _group_dir()
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = folder / f"{stamp}-{secrets.token_hex(3)}.json"
-    created = time.time()
-    owner = store.current_owner()
-    store.atomic_write_json(path, {"settings": asdict(settings), "created": created, "owner": owner,
-                                   "runs": {label: str(p) for label, p in started.items()}})
-    return ShortcutGroup(path, settings, started, created, owner)
+    group = ShortcutGroup(folder / f"{stamp}-{secrets.token_hex(3)}.json", settings,
+                          {label: None for label in LABELS}, time.time(), store.current_owner())
+    group._write()
+    try:
+        return advance(group)
+    except BaseException:
+        group.path.unlink(missing_ok=True)
+        raise
+
+
+def advance(group: ShortcutGroup) -> ShortcutGroup:
+    """Start the group's next run when none of its runs is queued or running and every earlier one completed;
+    returns the group as it is now on disk. Safe to call from every poll of every open page: the group file's
+    lock makes sure two polls never start the same run twice."""
+    from core.runs import launcher, store
+
+    lock = group.path.with_name(group.path.name + ".lock")
+    with store.file_lock(lock):
+        group = load_group(group.path)
+        for label, run_dir in group.runs.items():
+            if run_dir is None:
+                cfg = shortcut_configs(group.settings)[label]
+                with store.owned_by(group.owner):
+                    group.runs[label] = Path(launcher.start(cfg))
+                group._write()
+                break
+            if store.effective_status(run_dir).get("state") != "completed":
+                break  # still training (wait), or stopped (the page says so; nothing more starts)
+    return group
+
+
+def wait_for_group(group: ShortcutGroup, timeout: float = 3600.0, poll: float = 0.5) -> ShortcutGroup:
+    """Advance the group until its three runs have completed or one of them stopped otherwise (scripts, the
+    benchmark, tests; the page advances it from its live view instead)."""
+    from core.runs import launcher
+
+    deadline = time.time() + timeout
+    while True:
+        group = advance(group)
+        progress = group_progress(group)
+        if all(p.state == "completed" for p in progress) or any(p.stopped for p in progress):
+            return group
+        active = [p for p in progress if p.active and p.run_dir is not None]
+        if active:
+            launcher.wait(active[0].run_dir, timeout=max(1.0, deadline - time.time()), poll=poll)
+        if time.time() > deadline:
+            raise TimeoutError(f"shortcut lesson {group.id} still training after {timeout:.0f} s")
 
 
 def load_group(path: str | os.PathLike) -> ShortcutGroup:
@@ -154,7 +200,7 @@ def load_group(path: str | os.PathLike) -> ShortcutGroup:
     data = store.read_json(path)
     try:
         settings = ShortcutSettings(**data["settings"])
-        runs = {label: Path(data["runs"][label]) for label in LABELS}
+        runs = {label: (Path(data["runs"][label]) if data["runs"][label] else None) for label in LABELS}
         created = float(data["created"])
         owner = data.get("owner")
     except (TypeError, KeyError, ValueError):
@@ -163,7 +209,7 @@ def load_group(path: str | os.PathLike) -> ShortcutGroup:
 
 
 def latest_group(owner: str | None = None) -> ShortcutGroup | None:
-    """The most recently started group of ``owner`` whose three run folders still exist (None when there is
+    """The most recently started group of ``owner`` whose started runs' folders still exist (None when there is
     none). A page passes its browser's owner id, so a student never attaches to another student's runs."""
     folder = _group_dir()
     if not folder.is_dir():
@@ -173,7 +219,7 @@ def latest_group(owner: str | None = None) -> ShortcutGroup | None:
             group = load_group(path)
         except ShortcutError:
             continue
-        if group.owner == owner and all(p.is_dir() for p in group.runs.values()):
+        if group.owner == owner and all(p.is_dir() for p in group.runs.values() if p is not None):
             return group
     return None
 
@@ -181,8 +227,8 @@ def latest_group(owner: str | None = None) -> ShortcutGroup | None:
 @dataclass
 class RunProgress:
     label: str
-    run_dir: Path
-    state: str  # queued | running | completed | failed | cancelled | interrupted
+    run_dir: Path | None  # None: not started yet
+    state: str  # waiting (not started) | queued | running | completed | failed | cancelled | interrupted
     fraction: float
     text: str  # the Runs page's one-line progress (step, epoch, img/s, ETA)
     message: str  # the worker's status message (what it does now, or why it failed)
@@ -190,7 +236,12 @@ class RunProgress:
 
     @property
     def active(self) -> bool:
-        return self.state in ("queued", "running")
+        return self.state in ("waiting", "queued", "running")
+
+    @property
+    def stopped(self) -> bool:
+        """Ended without completing: failed, cancelled or interrupted (the lesson cannot compare it)."""
+        return not self.active and self.state != "completed"
 
 
 def group_progress(group: ShortcutGroup) -> list[RunProgress]:
@@ -200,6 +251,10 @@ def group_progress(group: ShortcutGroup) -> list[RunProgress]:
 
     out = []
     for label, run_dir in group.runs.items():
+        if run_dir is None:
+            out.append(RunProgress(label, None, "waiting", 0.0, "", "starts when the run before it has completed",
+                                   None))
+            continue
         if not run_dir.is_dir():
             out.append(RunProgress(label, run_dir, "failed", 0.0, "", "the run folder was deleted", None))
             continue

@@ -95,6 +95,9 @@ def test_the_three_runs_go_through_the_engine_and_are_evaluated(monkeypatch):
         group = sc.start_shortcut(settings)
     assert json.loads(group.path.read_text())["owner"] == "student-a"
     assert sc.latest_group("student-a").path == group.path and sc.latest_group("student-b") is None
+    # One run at a time: the first ran (in this process) at the start, the others wait for advance().
+    assert [p.state for p in sc.group_progress(group)] == ["completed", "waiting", "waiting"]
+    group = sc.wait_for_group(group, timeout=600)
     progress = sc.group_progress(group)
     assert [p.label for p in progress] == list(sc.LABELS) and all(p.state == "completed" for p in progress)
     assert all(store.read_status(p.run_dir).get("owner") == "student-a" for p in progress)
@@ -112,14 +115,37 @@ def test_the_three_runs_go_through_the_engine_and_are_evaluated(monkeypatch):
     assert res.seconds > 0
 
 
-def test_results_wait_for_all_three_runs(monkeypatch):
+def test_runs_start_one_at_a_time_and_results_wait_for_all_three(monkeypatch):
     from core.runs import launcher
 
-    monkeypatch.setattr(launcher, "spawn", lambda run_dir: None)  # started, never picked up
+    started = []
+    monkeypatch.setattr(launcher, "spawn", started.append)  # started, never picked up by a worker
     group = sc.start_shortcut(sc.ShortcutSettings(n=60, epochs=1, image_size=32))
-    assert all(p.state == "queued" for p in sc.group_progress(group))
-    with pytest.raises(sc.ShortcutError, match="biased data is queued"):
+    for _ in range(3):  # polls while the first run is queued start nothing else
+        group = sc.advance(group)
+    assert [p.state for p in sc.group_progress(group)] == ["queued", "waiting", "waiting"] and len(started) == 1
+    with pytest.raises(sc.ShortcutError, match="biased data is queued.*unbiased data is waiting"):
         sc.shortcut_results(group)
+    from core.runs import store
+
+    store.write_status(group.runs[sc.BIASED], state="failed", message="out of memory")  # a run that stops ...
+    group = sc.advance(group)
+    progress = sc.group_progress(group)
+    assert progress[0].stopped and progress[0].message == "out of memory"  # ... without completing ends the lesson
+    assert len(started) == 1 and sc.wait_for_group(group).runs[sc.AUGMENTED] is None
+
+
+def test_a_full_queue_leaves_no_group_behind(monkeypatch):
+    from core.runs import launcher
+    from core.runs.store import RunError
+
+    def full(*args, **kwargs):
+        raise RunError("you already have 2 runs queued or running")
+
+    monkeypatch.setattr(launcher, "start", full)
+    with pytest.raises(RunError, match="2 runs"):
+        sc.start_shortcut(sc.ShortcutSettings())
+    assert sc.latest_group() is None and not list((sc._group_dir()).glob("*.json"))
 
 
 def test_unreadable_group_files_are_refused_and_skipped(tmp_path):
