@@ -29,11 +29,8 @@ def _shortcut():
     """The shortcut lesson at its page's defaults: three engine runs (worker subprocesses, one after another), then
     the page's evaluation. Its data_seconds is 0: the workers draw the images inside their own run time."""
     from core.lessons import shortcut as sc
-    from core.runs import launcher
 
-    group = sc.start_shortcut(sc.ShortcutSettings())
-    for run_dir in group.runs.values():
-        launcher.wait(run_dir, timeout=3600)
+    group = sc.wait_for_group(sc.start_shortcut(sc.ShortcutSettings()), timeout=3600)
     res = sc.shortcut_results(group)
     res.data_seconds = 0.0
     return res
