@@ -30,7 +30,7 @@ with st.form("shortcut_form"):
                      key="sc_bias")
     epochs = c2.number_input(f"Epochs per network ({DEFAULTS.arch}, AdamW, batch 64)", 1, 60, DEFAULTS.epochs,
                              key="sc_epochs")
-    n = c3.select_slider("Training images (10 % held out for validation)", [1000, 2000, 4000, 8000],
+    n = c3.select_slider("Training images (10 % held out for validation)", [1000, 2000, 4000, 6000, 8000],
                          value=DEFAULTS.n, key="sc_train")
     submitted = st.form_submit_button("Start the three runs", type="primary")
 

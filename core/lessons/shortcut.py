@@ -58,13 +58,16 @@ class ShortcutError(PlaygroundError):
 class ShortcutSettings:
     """What the page's widgets set; one :class:`TrainConfig` per network follows from it.
 
-    Defaults: LeNet-5 at 48 px for 8 epochs over 4,000 Shapes images (10 % held out), the recipe of the
-    Train page's ``shapes-explain`` preset made shorter so the three runs fit a lesson.
+    Defaults: LeNet-5 at 48 px for 10 epochs over 6,000 Shapes images (10 % held out), the recipe of the
+    Train page's ``shapes-explain`` preset made shorter so the three runs fit a lesson. Measured (one run each,
+    engine in-process): the unbiased network reached 65.1 % on the test split, the biased one (4,000 images,
+    8 epochs) 99.8 % on its biased validation images and 16.2 % (chance) on the test split; with 4,000 images and
+    8 epochs the unbiased one reached only 47 %, too close to chance to make the point clearly.
     """
 
     bias: float = 1.0  # how often a training image's background hue is its class's
-    n: int = 4000  # images in the training split, before the 10 % validation hold-out
-    epochs: int = 8
+    n: int = 6000  # images in the training split, before the 10 % validation hold-out
+    epochs: int = 10
     image_size: int = 48
     arch: str = "lenet5"
     lr: float = 3e-3
