@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import shutil
 import threading
@@ -41,6 +42,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from core.errors import InputError, PlaygroundError
+from core.paths import ROOT
 
 GiB = 2**30
 MiB = 2**20
@@ -166,7 +168,7 @@ def is_out_of_memory(err: BaseException) -> bool:
     if isinstance(err, MemoryError):
         return True
     try:
-        import torch
+        import torch  # here: this module stays light (a queued worker imports it); torch is loaded by then anyway
 
         if isinstance(err, torch.OutOfMemoryError):
             return True
@@ -227,7 +229,7 @@ class MemoryEstimate:
 def shapes_splits_held(options: dict, objective: str = "plain") -> list[int]:
     """Sizes of the Shapes splits a run holds: training (validation is carved out of it) and test; self-training
     also draws the unlabelled split."""
-    from core.data import DATASETS
+    from core.data import DATASETS  # here: the data sets import torch; this module stays light
     from core.data.shapes import split_size
 
     opts = {**DATASETS["shapes"].options, **(options or {})}
@@ -270,7 +272,7 @@ def _runs_on_cpu(device: str) -> bool:
     if device != "auto":
         return False
     try:
-        import torch
+        import torch  # here: only when "auto" must be decided; this module stays light
 
         return not (torch.cuda.is_available() or torch.backends.mps.is_available())
     except Exception:  # noqa: BLE001 - no torch: assume the CPU
@@ -311,7 +313,7 @@ def run_owner(run_dir: Path, status: dict) -> str | None:
     """The run's ``owner`` (status.json, else config.json), or None for runs without one."""
     owner = status.get("owner")
     if owner is None:
-        from core.runs import store
+        from core.runs import store  # here: core.runs.store imports TrainConfig, which imports this module
 
         cfg = store.read_json(run_dir / store.CONFIG_FILE, default={}) or {}
         owner = cfg.get("owner") if isinstance(cfg, dict) else None
@@ -320,7 +322,7 @@ def run_owner(run_dir: Path, status: dict) -> str | None:
 
 def active_runs(runs_dir: str | os.PathLike | None = None) -> list[tuple[Path, str | None]]:
     """(run folder, owner) of every queued or running run (a dead worker's run does not count)."""
-    from core.runs import store
+    from core.runs import store  # here: see run_owner
 
     root = store.runs_root(runs_dir)
     out = []
@@ -455,8 +457,6 @@ def disk_usage(*, with_items: bool = False) -> DiskUsage:
 def app_folders() -> tuple[Path, Path, Path]:
     """(home, runs, data) as :mod:`core.paths` resolves them, without creating them: measuring must work on a
     read-only disk too."""
-    from core.paths import ROOT
-
     home = Path(os.environ.get("CNNPG_HOME", ROOT / "var")).resolve()
     runs = Path(os.environ.get("CNNPG_RUNS_DIR", home / "runs")).resolve()
     data = Path(os.environ.get("CNNPG_DATA_DIR", home / "data")).resolve()
@@ -558,9 +558,7 @@ def load_upload(data: bytes, name: str):
     """``core.images.load_image(data, name=name)``, remembered across reruns and sessions in a cache bounded by
     ``CNNPG_UPLOAD_CACHE_MB`` of decoded pixels (a 40 MP photo is 120 MB decoded). Returns a copy: callers may
     change it freely."""
-    import hashlib
-
-    from core.images import load_image
+    from core.images import load_image  # here: PIL; this module stays light
 
     key = (hashlib.sha256(data).hexdigest(), name)
     img = _UPLOADS.get(key)

@@ -34,7 +34,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from core.augment import AugmentError, load_spec_arg, mix_preview, prepare_images, preview_grid
+    from core.augment import AugmentError, load_spec_arg, mix_preview, prepare_images, preview_grid  # heavy: see core/cli/__init__.py
     from core.images import load_image
 
     if args.max_side < 0:
@@ -75,6 +75,6 @@ def run(args) -> int:
 
 
 def _save(tensor, path: Path) -> None:
-    from PIL import Image
+    from PIL import Image  # heavy: see core/cli/__init__.py
 
     Image.fromarray(tensor.permute(1, 2, 0).contiguous().numpy()).save(path)

@@ -32,7 +32,7 @@ def register(subparsers) -> None:
 
 
 def _parse_labels(text: str) -> list[int]:
-    from core.augment import AugmentError
+    from core.augment import AugmentError  # heavy: see core/cli/__init__.py
 
     try:
         labels = [int(x) for x in text.split(",")]
@@ -46,7 +46,7 @@ def _parse_labels(text: str) -> list[int]:
 
 
 def run(args) -> int:
-    from PIL import Image
+    from PIL import Image  # heavy: see core/cli/__init__.py
 
     from core.augment import AugmentError, mix_preview, prepare_images
     from core.images import load_image

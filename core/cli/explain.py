@@ -16,10 +16,11 @@ import argparse
 import json
 
 from core.cli._common import print_json
+from core.errors import InputError
 
 
 def register(subparsers) -> None:
-    from core.explain.registry import METHODS
+    from core.explain.registry import METHODS  # heavy: see core/cli/__init__.py
 
     p = subparsers.add_parser("explain", help="attribution map (Grad-CAM, IG, …) of one image, saved as .npy",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -49,8 +50,6 @@ def register(subparsers) -> None:
 
 
 def _params(text: str | None) -> dict | None:
-    from core.errors import InputError
-
     if not text:
         return None
     try:
@@ -64,12 +63,11 @@ def _params(text: str | None) -> dict | None:
 
 def load_model(arch: str | None, weights: str, checkpoint: str | None):
     """(model, arch, classes, image size, trained) from a zoo name or a run folder."""
-    from core.errors import InputError
-    from core.models import build, get_spec
+    from core.models import build, get_spec  # heavy: see core/cli/__init__.py
     from core.models.predict import class_names
 
     if checkpoint:
-        from core.models.shared import load_run_model
+        from core.models.shared import load_run_model  # heavy: see core/cli/__init__.py
 
         rm = load_run_model(checkpoint)
         if arch and get_spec(arch).name != get_spec(rm.arch).name:
@@ -84,9 +82,8 @@ def load_model(arch: str | None, weights: str, checkpoint: str | None):
 
 
 def run_explain(args) -> int:
-    import numpy as np
+    import numpy as np  # heavy: see core/cli/__init__.py
 
-    from core.errors import InputError
     from core.explain import explain
     from core.images import load_image
 
@@ -115,9 +112,8 @@ def run_explain(args) -> int:
 
 
 def run_pointing(args) -> int:
-    from core.errors import InputError
-    from core.explain.metrics import pointing_game, shapes_test_set
-    from core.models.shared import load_run_model
+    from core.explain.metrics import pointing_game, shapes_test_set  # heavy: see core/cli/__init__.py
+    from core.models.shared import load_run_model  # heavy: see core/cli/__init__.py
     from core.runs import store
 
     rm = load_run_model(args.checkpoint)

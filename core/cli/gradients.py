@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from core.cli._common import print_json
+from core.cli.knn import whole
 
 
 def register(subparsers) -> None:
@@ -26,8 +27,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from core.cli.knn import whole
-    from core.lessons.depth import MAX_DEPTH, MIN_DEPTH, gradient_profile
+    from core.lessons.depth import MAX_DEPTH, MIN_DEPTH, gradient_profile  # heavy: see core/cli/__init__.py
 
     depth = whole(args.depth, "--depth", MIN_DEPTH, MAX_DEPTH)
     steps = whole(args.steps, "--steps", 0, 10_000)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from core.cli._common import print_json
+from core.errors import InputError
 
 
 def register(subparsers) -> None:
@@ -33,8 +34,6 @@ def register(subparsers) -> None:
 
 
 def whole(value: str, what: str, lo: int, hi: int) -> int:
-    from core.errors import InputError
-
     try:
         n = int(value)
     except ValueError:
@@ -45,7 +44,7 @@ def whole(value: str, what: str, lo: int, hi: int) -> int:
 
 
 def run(args) -> int:
-    from core.lessons.data import load_lesson_data
+    from core.lessons.data import load_lesson_data  # heavy: see core/cli/__init__.py
     from core.lessons.knn import FeatureNet, knn_evaluate
 
     train_size = whole(args.train_size, "--train-size", 1, 100_000)
@@ -55,12 +54,12 @@ def run(args) -> int:
     seed = whole(args.seed, "--seed", 0, 2**31 - 1)
     net = None
     if args.features == "pretrained" or args.features.startswith("pretrained:"):
-        from core.lessons.knn import PRETRAINED_ARCH, pretrained_features
+        from core.lessons.knn import PRETRAINED_ARCH, pretrained_features  # heavy: see core/cli/__init__.py
 
         net = pretrained_features(args.features.partition(":")[2] or PRETRAINED_ARCH)
         size = net.image_size
     elif args.features != "pixels":
-        from core.models.shared import load_run_model
+        from core.models.shared import load_run_model  # heavy: see core/cli/__init__.py
 
         rm = load_run_model(args.features)
         net, size = FeatureNet(rm.model, rm.image_size, f"features of {rm.label}"), rm.image_size

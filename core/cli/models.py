@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from core.cli._common import print_json
+from core.cli._table import fmt_count, fmt_opt, format_table
 
 
 def register(subparsers) -> None:
@@ -19,8 +20,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from core.cli._table import fmt_count, fmt_opt, format_table
-    from core.models import zoo
+    from core.models import zoo  # heavy: see core/cli/__init__.py
     from core.models.card import format_flops
 
     rows = zoo()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from core.cli._common import print_json
+from core.errors import InputError
 
 
 def register(subparsers) -> None:
@@ -27,8 +28,6 @@ def register(subparsers) -> None:
 
 
 def _positive_int(value: str, what: str) -> int:
-    from core.errors import InputError
-
     try:
         n = int(value)
     except ValueError:
@@ -39,7 +38,7 @@ def _positive_int(value: str, what: str) -> int:
 
 
 def run(args) -> int:
-    from core.device import pick_device
+    from core.device import pick_device  # heavy: see core/cli/__init__.py
     from core.images import load_image
     from core.models import classify, get_spec
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 
 from core.cli._common import print_json
+from core.cli._table import format_table
+from core.errors import InputError
 
 
 def register(subparsers) -> None:
@@ -40,8 +42,6 @@ def register(subparsers) -> None:
 
 
 def _int(value, what: str, lo: int, hi: int) -> int:
-    from core.errors import InputError
-
     try:
         n = int(str(value).strip())
     except ValueError:
@@ -56,8 +56,7 @@ def _size(v) -> str:
 
 
 def run_rf(args) -> int:
-    from core.cli._table import format_table
-    from core.receptive_field import receptive_fields
+    from core.receptive_field import receptive_fields  # heavy: see core/cli/__init__.py
 
     table = receptive_fields(args.arch, args.input_size)
     rows = table.to_rows()
@@ -83,8 +82,7 @@ def run_rf(args) -> int:
 
 
 def run_erf(args) -> int:
-    from core.errors import InputError
-    from core.models import build, get_spec
+    from core.models import build, get_spec  # heavy: see core/cli/__init__.py
     from core.models.shared import load_run_model
     from core.receptive_field import effective_receptive_field, receptive_fields
 

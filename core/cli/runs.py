@@ -12,6 +12,11 @@ from __future__ import annotations
 
 import argparse
 
+from core.cli._common import print_json
+from core.cli.train import run_in_foreground
+from core.errors import InputError
+from core.runs import launcher, store
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("runs", help="list, resume, cancel or delete training runs", description=__doc__,
@@ -36,10 +41,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from core.cli._common import print_json
-    from core.errors import InputError
-    from core.runs import launcher, store
-
     action = args.runs_command
     if action == "list":
         runs = store.list_runs(args.runs_dir)
@@ -71,7 +72,5 @@ def run(args) -> int:
         launcher.resume(run_dir)
         print_json(store.effective_status(run_dir)) if args.json else print(f"resuming {run_dir}")
         return 0
-    from core.cli.train import run_in_foreground
-
     launcher.resume(run_dir, start_worker=False)  # the launcher's checks (state, queue places, disk)
     return run_in_foreground(run_dir, as_json=args.json, quiet=args.quiet)

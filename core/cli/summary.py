@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from core.cli._common import print_json
+from core.cli._table import fmt_count, format_table
 
 
 def register(subparsers) -> None:
@@ -21,8 +22,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from core.cli._table import fmt_count, format_table
-    from core.models import summary
+    from core.models import summary  # heavy: see core/cli/__init__.py
 
     s = summary(args.arch, args.input_size)
     if args.json:

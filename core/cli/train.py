@@ -19,7 +19,10 @@ import dataclasses
 import json
 import sys
 
+from core.cli._common import print_json
 from core.errors import InputError
+from core.runs import store, worker
+from core.train.config import PRESETS, TrainConfig, field_help
 
 
 def _json_obj(text: str) -> dict:
@@ -73,8 +76,6 @@ def field_parser(annotation: str):
 
 
 def register(subparsers) -> None:
-    from core.train.config import PRESETS, TrainConfig, field_help
-
     p = subparsers.add_parser(
         "train", help="train a network (foreground; prints the run folder and final metrics)",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -94,9 +95,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def config_from_args(args) -> "TrainConfig":  # noqa: F821
-    from core.train.config import TrainConfig
-
+def config_from_args(args) -> TrainConfig:
     data: dict = {}
     if args.preset:
         data.update(TrainConfig.from_preset(args.preset).to_dict())
@@ -113,8 +112,7 @@ def config_from_args(args) -> "TrainConfig":  # noqa: F821
 
 
 def run(args) -> int:
-    from core.runs import store, worker
-    from core.train import distributed
+    from core.train import distributed  # heavy: see core/cli/__init__.py
 
     if args.run_dir:
         if any(k.startswith("cfg_") for k in vars(args)) or args.config or args.preset:
@@ -129,9 +127,7 @@ def run(args) -> int:
 def run_in_foreground(run_dir, cfg=None, *, as_json: bool = False, quiet: bool = False, runs_dir=None) -> int:
     """Execute the run folder ``run_dir`` (or a new one for ``cfg`` in ``runs_dir``) in this process, progress
     lines on stderr unless ``quiet``; print the result (JSON with ``as_json``). Returns the exit status."""
-    from core.cli._common import print_json
-    from core.runs import store, worker
-    from core.train import distributed
+    from core.train import distributed  # heavy: see core/cli/__init__.py
 
     dist = distributed.setup(cfg.device if cfg is not None else store.load_config(run_dir).device)
     try:

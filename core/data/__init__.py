@@ -23,6 +23,8 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from core.data.errors import DataError, DatasetUnavailable
+from core.data.folders import FolderDataset
+from core.data.shapes import ShapesDataset, overlay_mask
 
 __all__ = [
     "DATASETS", "DatasetSpec", "DataError", "DatasetUnavailable", "open_dataset", "train_val_split",
@@ -51,21 +53,17 @@ class DatasetSpec:
 
 
 def _open_shapes(split, image_size, root, transform, download, **options):
-    from core.data.shapes import ShapesDataset
-
     return ShapesDataset(split, image_size=image_size, root=root, transform=transform, **options)
 
 
 def _open_folder(split, image_size, root, transform, download, **options):
-    from core.data.folders import FolderDataset
-
     return FolderDataset(options.pop("path", ""), split=split, image_size=image_size, root=root,
                          transform=transform, **options)
 
 
 def _open_builtin(name: str) -> Callable[..., Dataset]:
     def opener(split, image_size, root, transform, download, **options):
-        from core.data.builtin import open_builtin
+        from core.data.builtin import open_builtin  # here: builtin reads this registry (titles)
 
         return open_builtin(name, split, image_size=image_size, root=root, transform=transform,
                             download=download, **options)
@@ -278,8 +276,6 @@ def preview_grid(dataset: Dataset, n: int = 16, seed: int = 0, *, masks: bool = 
         image, label = dataset[i]
         img = _to_hwc(image)
         if masks and hasattr(dataset, "mask"):
-            from core.data.shapes import overlay_mask
-
             img = overlay_mask(img, dataset.mask(i))
         out.append((img, classes[label] if 0 <= label < len(classes) else "unlabelled"))
     return out

@@ -46,13 +46,13 @@ class Resource:
 
 
 def _tv():
-    import torchvision.datasets as tvd
+    import torchvision.datasets as tvd  # here: torchvision's data set classes load only for a download
 
     return tvd
 
 
 def _titles() -> dict[str, str]:
-    from core.data import DATASETS
+    from core.data import DATASETS  # here: core.data opens this module's sets (its registry imports us)
 
     return {k: v.title for k, v in DATASETS.items()}
 

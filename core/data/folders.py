@@ -37,7 +37,7 @@ from core import paths
 from core.data import cache
 from core.data.errors import DataError, DatasetNotFound
 from core.data.resize import square, to_chw_uint8
-from core.images import UPLOAD_EXTENSIONS
+from core.images import UPLOAD_EXTENSIONS, ImageError, load_image, safe_display_name
 
 IMAGE_EXTENSIONS = frozenset("." + e for e in UPLOAD_EXTENSIONS)  # the image loader's allowlist, nothing more
 ARCHIVE_EXTENSIONS = frozenset({".zip", ".tar", ".gz", ".tgz", ".bz2", ".tbz", ".tbz2", ".xz", ".txz", ".7z",
@@ -94,8 +94,6 @@ class ValidationReport:
 
 def display_name(name: str) -> str:
     """A user-supplied file or folder name made safe to show: control characters as "?", slashes as look-alikes."""
-    from core.images import safe_display_name
-
     text = "".join(ch if unicodedata.category(ch) not in {"Cc", "Cf"} else "?" for ch in name)
     return safe_display_name(text.replace("/", "∕").replace("\\", "⧵"), max_chars=120)
 
@@ -245,8 +243,6 @@ def decode_folder(root: Path, image_size: int, *, max_images: int = 100_000, max
 
     Raises DatasetLayoutError (with the report) when the result is not a usable data set.
     """
-    from core.images import ImageError, load_image
-
     classes, files, report = scan_folder(root)
     if len(files) > max_images:
         raise DataError(f"{root.name} holds {len(files)} images; the limit is {max_images}")

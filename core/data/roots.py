@@ -21,11 +21,13 @@ elsewhere is resolved too, so an instructor who lists ``/`` as a root has allowe
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 from core import paths
 from core.data.errors import DataError
+from core.data.folders import NAME_RE
 
 __all__ = ["ENV_VAR", "FolderNotAllowed", "allowed_roots", "check_server_folder", "is_allowed", "check_config"]
 
@@ -72,8 +74,6 @@ def check_server_folder(path: str | os.PathLike) -> Path:
     under the folder is listed: only the path's own components are looked up to resolve links.
     The message never repeats the typed text (it is the user's, and error messages render as Markdown).
     """
-    from core.data.folders import NAME_RE
-
     text = os.fspath(path).strip() if path is not None else ""
     if not text or "\x00" in text:
         raise DataError("choose a folder: give a server path or the name of an imported data set")
@@ -104,12 +104,8 @@ def check_config(config):
     options = dict(getattr(config, "dataset_options", None) or {})
     typed = options.get("path")
     resolved = check_server_folder(typed)
-    from core.data.folders import NAME_RE
-
     if isinstance(typed, str) and NAME_RE.fullmatch(typed.strip()) and \
             resolved == (paths.data_dir() / "folders" / typed.strip()).resolve():
         return config
-    import dataclasses
-
     options["path"] = str(resolved)
     return dataclasses.replace(config, dataset_options=options)

@@ -31,11 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable
 
+from PIL import Image
+
 from core import budget, paths
 from core.data.errors import DataError
 from core.data.folders import (
     ARCHIVE_EXTENSIONS, IMAGE_EXTENSIONS, NAME_RE, ValidationReport, check_layout, display_name, folders_dir, is_junk,
 )
+from core.images import ALLOWED_FORMATS, ImageError, load_image
 
 
 @dataclass(frozen=True)
@@ -226,8 +229,6 @@ def import_zip(src: str | os.PathLike | bytes | BinaryIO, name: str, *, root: st
     hostile or broken archive, an existing name, or (as DatasetLayoutError) an unusable layout; in every
     failure case nothing is left behind. Unreadable images are dropped and listed in the report.
     """
-    from core.images import ImageError, load_image
-
     limits = limits if limits is not None else ZipLimits()
     target_name = safe_name(name)
     base = Path(root) if root is not None else paths.data_dir()
@@ -309,10 +310,6 @@ _STAGING_THREADS = threading.Lock()  # flock is per open file: threads of one se
 def _check_total_pixels(staging: Path, kept, limits: ZipLimits) -> None:
     """Refuse an archive whose images hold more than ``limits.max_total_megapixels`` together, from the headers
     alone (no pixel decoded): this bounds the decoding work the import does inside the page request."""
-    from PIL import Image
-
-    from core.images import ALLOWED_FORMATS
-
     total = 0
     for _, parts in kept:
         try:

@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+from core import budget
 from core.paths import ROOT
 from core.runs import store
 from core.runs.store import RunError
@@ -38,7 +39,7 @@ def check_start_weights(config) -> None:
     """
     if config.weights != "pretrained":
         return
-    from core.models import weights
+    from core.models import weights  # here: the model registry imports torch and torchvision
     from core.models.registry import get_spec
 
     if weights.weights_status(config.arch) == "cached":
@@ -66,8 +67,6 @@ def start(config, runs_dir: str | os.PathLike | None = None, *, owner: str | Non
     an unwritable runs folder raises :class:`~core.budget.StorageError` naming it. The count and the new folder
     are made under one lock, so two students clicking at once cannot both take the last place.
     """
-    from core import budget
-
     if owner is None:  # a caller inside store.owned_by(...): the run is that session's
         owner = store.current_owner()
     config.validate()
@@ -112,8 +111,6 @@ def resume(run_dir: str | os.PathLike, *, start_worker: bool = True) -> Path:
     ``start_worker=False`` makes the same checks and marks the run queued, for a caller that executes it in its
     own process (``python -m core runs resume RUN`` in the foreground).
     """
-    from core import budget
-
     run_dir = store.run_path(run_dir)
     try:
         with budget.writing(run_dir), store.file_lock(run_dir / ".launch.lock"):  # two clicks: one worker
@@ -173,8 +170,6 @@ def wait(run_dir: str | os.PathLike, timeout: float = 600.0, poll: float = 0.2) 
 
 def delete(run_dir: str | os.PathLike) -> None:
     """Delete a finished run's folder, under the run's launch lock (see :func:`resume`)."""
-    from core import budget
-
     run_dir = store.run_path(run_dir)
     try:
         with store.file_lock(run_dir / ".launch.lock"):

@@ -255,7 +255,7 @@ def per_class_figure(per_class: list[float | None], classes: list[str],
 def misclassified_images(run_dir: str | os.PathLike, limit: int = 24) -> list[dict]:
     """The final evaluation's mistakes with their pixels: [{"image": uint8 [H,W,3], "true", "pred",
     "confidence"}]. Re-opens the evaluated split (cached on disk for Shapes) at the run's image size."""
-    from core.data import open_dataset
+    from core.data import open_dataset  # here: torch, needed only for the gallery's pixels
 
     view = load_view(run_dir)
     test = view.test

@@ -44,6 +44,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from core.errors import InputError, PlaygroundError
+from core.paths import runs_dir as default_runs_dir
+from core.train.config import TrainConfig
 
 STATES = ("queued", "running", "completed", "failed", "cancelled", "interrupted")
 ACTIVE_STATES = ("queued", "running")
@@ -121,8 +123,6 @@ def read_json(path: str | os.PathLike, default: Any = None) -> Any:
 # ---------------------------------------------------------------- run folders
 def runs_root(runs_dir: str | os.PathLike | None = None) -> Path:
     if runs_dir is None:
-        from core.paths import runs_dir as default_runs_dir
-
         return default_runs_dir()
     p = Path(runs_dir).resolve()
     p.mkdir(parents=True, exist_ok=True)
@@ -183,9 +183,7 @@ def run_path(run: str | os.PathLike, runs_dir: str | os.PathLike | None = None) 
     return p.resolve()
 
 
-def load_config(run_dir: str | os.PathLike):
-    from core.train.config import TrainConfig
-
+def load_config(run_dir: str | os.PathLike) -> TrainConfig:
     return TrainConfig.load(Path(run_dir) / CONFIG_FILE)
 
 
@@ -408,6 +406,25 @@ def last_step(records: list[dict]) -> int:
     return max((int(r.get("step") or 0) for r in records if r.get("type") in STEP_RECORDS), default=0)
 
 
+# ---------------------------------------------------------------- the loop's writer
+class RunFolder:
+    """A run folder as the training loop's writer (:class:`core.train.state.RunWriter`): metrics records and
+    checkpoints go to ``path``."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    def append_metrics(self, record: dict) -> None:
+        append_metrics(self.path, record)
+
+    def save_checkpoint(self, model_state: dict, meta: dict, train_state: dict | None = None, *,
+                        best: bool = False) -> dict:
+        return save_checkpoint(self.path, model_state, meta, train_state, best=best)
+
+
 # ---------------------------------------------------------------- checkpoints
 def save_checkpoint(run_dir: str | os.PathLike, model_state: dict, meta: dict,
                     train_state: dict | None = None, *, best: bool = False) -> dict:
@@ -416,7 +433,7 @@ def save_checkpoint(run_dir: str | os.PathLike, model_state: dict, meta: dict,
     ``model_state``: a state_dict of tensors. ``train_state``: {"tensors": {name: tensor}, "json": {...}} with
     the optimizer, RNG and scaler state (see core.train.loop). ``meta``: JSON (step, epoch, metrics, ...).
     """
-    from safetensors.torch import save_file
+    from safetensors.torch import save_file  # here: imports torch; a queued worker waits as a small process
 
     run_dir = Path(run_dir)
     ck = run_dir / CKPT_DIR
@@ -499,7 +516,7 @@ def load_checkpoint(run_dir: str | os.PathLike, kind: str = "last", *, with_trai
 
     Safetensors files hold tensors only, so loading one cannot run code (unlike a pickle).
     """
-    from safetensors import SafetensorError
+    from safetensors import SafetensorError  # here: torch, as in save_checkpoint
     from safetensors.torch import load_file
 
     run_dir = Path(run_dir)

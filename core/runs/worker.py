@@ -27,6 +27,8 @@ from typing import Any, Callable
 from core import budget
 from core.errors import PlaygroundError
 from core.runs import store
+from core.runs.launcher import WeightsMissing, check_start_weights
+from core.threads import apply_thread_policy
 
 HEARTBEAT_S = 5.0
 LOCK_POLL_S = 0.5
@@ -63,7 +65,7 @@ def device_key(preferred: str) -> str:
     process: importing the training code costs about 0.5 GB, times every run in the queue."""
     if preferred == "cpu" or (preferred == "auto" and not _may_have_gpu()):
         return "cpu"
-    from core.device import pick_device
+    from core.device import pick_device  # here: imports torch (see above)
 
     dev = pick_device(preferred)
     if dev.type == "cuda":
@@ -153,17 +155,14 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
                                   message="cancelled while waiting in the queue")
                 return None
             if thread_role is not None:
-                from core.threads import apply_thread_policy
-
                 apply_thread_policy(thread_role)  # before the first parallel op of this process
+            # the training code (torch) only now: a queued worker is a small process (see the docstring)
             from core.train import distributed
             from core.train.data import PreparationCancelled
             from core.train.loop import train
 
             cancelled_types = (PreparationCancelled,)
             distributed.setup(cfg.device)  # joins the process group under torchrun (rank 0 once it holds the lock)
-            from core.runs.launcher import check_start_weights
-
             check_start_weights(cfg)  # before drawing any data: offline, fail now with advice that helps
             staged = cfg.objective == "self_train"  # its stages keep their own checkpoints (core.train.selftrain)
             resume_state = (store.load_checkpoint(run_dir, "last")
@@ -189,7 +188,8 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
 
             hb = Heartbeat(run_dir) if main else contextlib.nullcontext()
             with hb:
-                result = train(cfg, run_dir, callback=on_record, should_stop=stop, resume_state=resume_state)
+                result = train(cfg, run_dir, callback=on_record, should_stop=stop, resume_state=resume_state,
+                               writer=store.RunFolder(run_dir))
         if main:
             msg = (f"stopped at step {result.step} of {result.total_steps} ({stop.signalled or 'cancel requested'}); "
                    "resume continues from here") if result.state == "cancelled" else "finished"
@@ -201,8 +201,6 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
         return None
     except PlaygroundError as err:
         if main:  # resuming with the same settings fails the same way until the weights are here
-            from core.runs.launcher import WeightsMissing
-
             store.end_session(run_dir, state="failed", message=str(err), resumable=not isinstance(err, WeightsMissing))
         raise
     except KeyboardInterrupt:

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import json
 import math
 import os
+import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.budget import check_run_memory
 from core.errors import InputError
 
 # What each training mode makes trainable. Ordered from "least trained" to "most trained".
@@ -203,8 +207,6 @@ class TrainConfig:
         if check_registries:
             self._validate_registries()
         if check_registries if check_memory is None else check_memory:
-            from core.budget import check_run_memory
-
             check_run_memory(self)  # e.g. Shapes n = 1,000,000 at 64 px holds ~16 GB of pixels
         return self
 
@@ -217,7 +219,7 @@ class TrainConfig:
                  f"temperature must be > 0 (1 = plain softmax, 2–8 typical), got {self.temperature!r}")
             need(is_num(self.alpha) and 0 <= self.alpha <= 1,
                  f"alpha must be in [0, 1] (the KD term's weight), got {self.alpha!r}")
-            from core.train.losses import teacher_info
+            from core.train.losses import teacher_info  # here: torch; this module stays light (queued workers)
 
             teacher_info(self.teacher)  # a finished run or a pretrained zoo model, else one clear error
         if self.objective == "self_train":
@@ -234,10 +236,11 @@ class TrainConfig:
                  "student_augmentation must be a preset name or a pipeline spec (JSON object)")
 
     def _validate_registries(self) -> None:
-        from core.augment import validate_spec
-        from core.augment import PRESETS as AUG_PRESETS
+        # here, not at the top: these registries import torch, and a config is read by light processes too (a
+        # queued worker, the CLI's argument parser)
+        from core.augment import PRESETS as AUG_PRESETS, resolve_spec, validate_spec
         from core.data import DATASETS
-        from core.models import ARCHITECTURES
+        from core.models import ARCHITECTURES, min_input_size
 
         if self.dataset not in DATASETS:
             raise InputError(f"unknown dataset {self.dataset!r} (choose from {', '.join(DATASETS)})")
@@ -248,8 +251,6 @@ class TrainConfig:
             raise InputError(f"unknown option(s) for dataset {self.dataset}: {', '.join(unknown)} (known: {known})")
         if self.arch not in ARCHITECTURES:
             raise InputError(f"unknown architecture {self.arch!r} (choose from {', '.join(ARCHITECTURES)})")
-        from core.models import min_input_size
-
         smallest = min_input_size(self.arch)
         if self.image_size < smallest:
             raise InputError(f"image_size {self.image_size} px is too small for {self.arch}: it needs at least "
@@ -264,8 +265,6 @@ class TrainConfig:
         else:
             validate_spec(self.augmentation)
         if self.objective == "self_train":
-            from core.augment import resolve_spec
-
             student = resolve_spec(self.student_augmentation)  # raises on an unknown preset or a bad spec
             if self.pseudo_labels == "soft" and (student["mixing"] or resolve_spec(self.augmentation)["mixing"]):
                 raise InputError("soft pseudo-labels cannot be mixed with CutMix / MixUp (they mix class indices): "
@@ -346,9 +345,6 @@ DEFAULT_PRESET = "shapes-lenet5"
 
 def field_help() -> dict[str, str]:
     """Each field's comment from this file's source (the UI's and CLI's help text: written once, here)."""
-    import inspect
-    import re
-
     src = inspect.getsource(TrainConfig)
     out = {}
     for m in re.finditer(r"^\s{4}(\w+): [^=\n]+=[^#\n]*#\s*(.+)$", src, flags=re.M):
@@ -358,8 +354,6 @@ def field_help() -> dict[str, str]:
 
 def cli_command(config: TrainConfig) -> str:
     """The ``python -m core train`` command that runs ``config`` (only fields that differ from the defaults)."""
-    import shlex
-
     default = TrainConfig()
     parts = ["python -m core train"]
     for f in dataclasses.fields(TrainConfig):

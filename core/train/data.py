@@ -12,6 +12,7 @@ the run used 0 or 8 workers, or was resumed half-way through the epoch.
 from __future__ import annotations
 
 import math
+import os
 import random
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -19,6 +20,8 @@ from typing import Any, Callable
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, Subset
 
+from core.augment import build_batch_mixer, build_transform, resolve_spec
+from core.data import DATASETS, open_dataset, train_val_split
 from core.train import distributed
 from core.train.config import TrainConfig
 from core.train.errors import TrainError
@@ -131,8 +134,6 @@ def make_data(cfg: TrainConfig, dist: distributed.DistInfo, progress: Callable[[
 
     ``select_train`` replaces the training split (after the validation hold-out) by another set of
     ``(image, label)`` items, e.g. a self-training stage's labelled + pseudo-labelled images."""
-    from core.data import DATASETS, open_dataset, train_val_split
-
     spec = DATASETS[cfg.dataset]
     opts = dict(cfg.dataset_options)
     extra: dict[str, Any] = {"progress": progress}
@@ -155,8 +156,6 @@ def make_data(cfg: TrainConfig, dist: distributed.DistInfo, progress: Callable[[
     on_cuda = dist.device.type == "cuda"
     workers = cfg.num_workers
     if workers is None:  # on a CPU the workers would compete with the training threads for the same cores
-        import os
-
         workers = min(8, max(1, (os.cpu_count() or 2) - 1)) if on_cuda else 0
     common = {"num_workers": workers, "pin_memory": on_cuda, "persistent_workers": workers > 0}
     if workers > 0:
@@ -185,13 +184,9 @@ def make_data(cfg: TrainConfig, dist: distributed.DistInfo, progress: Callable[[
 
 def make_batch_mixer(cfg: TrainConfig, num_classes: int):
     """CutMix / MixUp on whole batches (None when the augmentation spec has no ``mixing``)."""
-    from core.augment import build_batch_mixer
-
     return build_batch_mixer(cfg.augmentation, num_classes)
 
 
 def make_transform(cfg: TrainConfig):
     """The image-level augmentation steps, or None when there are none (saves the per-image RNG bookkeeping)."""
-    from core.augment import build_transform, resolve_spec
-
     return build_transform(cfg.augmentation) if resolve_spec(cfg.augmentation)["steps"] else None

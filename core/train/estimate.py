@@ -31,13 +31,18 @@ from dataclasses import dataclass
 
 import torch
 
+from core.data import DATASETS, open_dataset
+from core.data.folders import count_images
+from core.data.shapes import ShapesDataset, generate, split_size
+from core.device import pick_device
 from core.errors import PlaygroundError
-from core.train.config import TrainConfig
-from core.paths import ROOT as _ROOT
-from core.train.data import epoch_steps, make_batch_mixer, make_transform, total_steps as count_total_steps
 from core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD
+from core.paths import ROOT as _ROOT
+from core.train.config import TrainConfig
+from core.train.data import epoch_steps, make_batch_mixer, make_transform, total_steps as count_total_steps
 from core.train.loop import compute_loss, to_model_input
 from core.train.model import make_model, make_optimizer, pick_amp_dtype
+from core.train.state import capture_train_state
 
 # Per-image cost of evaluation relative to a training step (forward only, no backward, no optimizer): used only
 # when no evaluation throughput was measured.
@@ -67,19 +72,13 @@ class Estimate:
 
 def split_sizes(cfg: TrainConfig) -> tuple[int | None, int, int]:
     """(train, val, test) image counts, from the data set's options when it can tell without opening files."""
-    from core.data import DATASETS
-
     spec = DATASETS[cfg.dataset]
     opts = {**spec.options, **cfg.dataset_options}
     if cfg.dataset == "shapes":
-        from core.data.shapes import split_size
-
         n = int(opts["n"])
         n_val = min(n - 1, max(1, round(cfg.val_fraction * n))) if cfg.val_fraction > 0 else 0
         return n - n_val, n_val, split_size("test", n, opts.get("n_eval"))
     if cfg.dataset == "folder":  # file names only: opening the set would decode every image inside the request
-        from core.data.folders import count_images
-
         path = cfg.dataset_options.get("path", "")
         try:
             n = count_images(path)
@@ -89,8 +88,6 @@ def split_sizes(cfg: TrainConfig) -> tuple[int | None, int, int]:
         n_val = round(cfg.val_fraction * n)
         return n - n_val, n_val, n_test
     try:  # downloaded sets: count what is on disk (no download here)
-        from core.data import open_dataset
-
         n = len(open_dataset(cfg.dataset, "train", image_size=cfg.image_size, **cfg.dataset_options))
         n_test = len(open_dataset(cfg.dataset, "test", image_size=cfg.image_size, **cfg.dataset_options)) \
             if "test" in spec.splits else 0
@@ -105,9 +102,6 @@ def shapes_images_to_draw(cfg: TrainConfig) -> int:
     Other data sets: 0 (folders are read as they are; downloads are not timed)."""
     if cfg.dataset != "shapes":
         return 0
-    from core.data import DATASETS
-    from core.data.shapes import ShapesDataset
-
     opts = {**DATASETS["shapes"].options, **cfg.dataset_options}
     todo = 0
     for split in ("train", "test"):
@@ -118,9 +112,6 @@ def shapes_images_to_draw(cfg: TrainConfig) -> int:
 
 def measure_draw_rate(cfg: TrainConfig, k: int = DRAW_SAMPLE) -> float:
     """Shapes images drawn per second at the run's image size (the first ``k`` training images, not cached)."""
-    from core.data import DATASETS
-    from core.data.shapes import generate
-
     opts = {**DATASETS["shapes"].options, **cfg.dataset_options}
     t0 = time.perf_counter()
     generate("train", k, image_size=cfg.image_size, seed=int(opts.get("seed", 0)), bias=float(opts.get("bias", 0)))
@@ -190,8 +181,7 @@ def measure_eval_throughput(cfg: TrainConfig, *, max_batch: int = 128, min_time_
 
 def measure_checkpoint(cfg: TrainConfig) -> float:
     """Seconds to write one real checkpoint (weights + optimizer state, fsync'ed) of ``cfg``'s network."""
-    from core.runs import store
-    from core.train.state import capture_train_state
+    from core.runs import store  # here: core.runs builds on core.train (times the run store's real write)
 
     model, opt, device, amp, _ = _model_for(cfg, 2)
     x = torch.randn(2, 3, cfg.image_size, cfg.image_size, device=device)
@@ -205,8 +195,6 @@ def measure_checkpoint(cfg: TrainConfig) -> float:
 
 
 def _model_for(cfg: TrainConfig, max_batch: int, batch: int | None = None):
-    from core.device import pick_device
-
     device = pick_device(cfg.device)
     model, _ = make_model(cfg.replace(weights="none"), 6)  # frozen layers skip backward: keep the mode
     model.to(device).train()

@@ -39,7 +39,7 @@ from core.train.data import PreparationCancelled, make_batch_mixer, make_data, t
 from core.train.errors import OOM_MESSAGE, TrainError
 from core.train.losses import AUX_LOSS_WEIGHT, classification_loss, make_objective  # noqa: F401 - re-exported
 from core.train.model import make_model, make_optimizer, pick_amp_dtype, set_train_mode
-from core.train.state import capture_train_state, restore_train_state, weights_sha256
+from core.train.state import RunWriter, capture_train_state, restore_train_state, weights_sha256
 
 MISCLASSIFIED_KEEP = 48  # misclassified test images listed in the final record (for the gallery)
 
@@ -69,25 +69,30 @@ class TrainResult:
 # ------------------------------------------------------------------ the loop
 def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Callable[[dict], Any] | None = None,
           should_stop: Callable[[], bool] | None = None, resume_state: dict | None = None,
-          select_train: Callable | None = None) -> TrainResult:
-    """Train ``config``; write metrics and checkpoints into ``run_dir`` (if given) and call ``callback(record)``
-    for every metrics record. ``should_stop()`` is polled every step (cancel): the loop then checkpoints and
-    returns with state "cancelled". ``resume_state`` is :func:`core.runs.store.load_checkpoint`'s result.
-    ``select_train`` swaps the training images (see ``data.make_data``); self-training stages use it.
+          select_train: Callable | None = None, *, writer: RunWriter | None = None) -> TrainResult:
+    """Train ``config``; write metrics and checkpoints to ``writer`` (a :class:`~core.train.state.RunWriter`,
+    e.g. ``core.runs.store.RunFolder(run_dir)``; given only ``run_dir``, that folder's) and call
+    ``callback(record)`` for every metrics record. ``should_stop()`` is polled every step (cancel): the loop then
+    checkpoints and returns with state "cancelled". ``resume_state`` is :func:`core.runs.store.load_checkpoint`'s
+    result. ``select_train`` swaps the training images (see ``data.make_data``); self-training stages use it.
     The objective (``cfg.objective``) comes from :mod:`core.train.losses`; ``self_train`` runs its stages, each
     one call of this loop (:mod:`core.train.selftrain`).
     """
-    from core.runs import store
-
     cfg = config.validate()
     if cfg.objective == "self_train":
-        from core.train.selftrain import train_self
+        from core.train.selftrain import train_self  # here: each self-training stage is one call of this loop
 
-        return train_self(cfg, run_dir, callback=callback, should_stop=should_stop)
+        return train_self(cfg, run_dir if run_dir is not None else getattr(writer, "path", None),
+                          callback=callback, should_stop=should_stop)
     t_start = time.time()
     dist = distributed.setup(cfg.device)
     device = dist.device
-    run_dir = Path(run_dir) if (run_dir is not None and dist.is_main) else None
+    if run_dir is None:
+        run_dir = getattr(writer, "path", None)
+    elif writer is None:
+        writer = _folder_writer(run_dir)
+    if not dist.is_main:  # rank 0 writes
+        run_dir = writer = None
     should_stop = should_stop or (lambda: False)
 
     latest: dict[str, dict] = {}  # the newest record of each type (for the result)
@@ -97,8 +102,8 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
             return
         rec = {**rec, "time": time.time()}
         latest[rec["type"]] = rec
-        if run_dir is not None:
-            store.append_metrics(run_dir, rec)
+        if writer is not None:
+            writer.append_metrics(rec)
         if callback is not None:
             callback(rec)
 
@@ -166,13 +171,13 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
             "params": sum(p.numel() for p in raw_model.parameters()), "frozen_stages": [n for n, _ in frozen]})
 
     def save(best: bool = False) -> None:
-        if run_dir is None:
+        if writer is None:
             return
         meta = {"step": step, "epoch": step / steps_per_epoch, "total_steps": total_steps, "arch": cfg.arch,
                 "num_classes": K, "classes": data.classes, "best_val_acc": best_acc, "val": last_val,
                 "train_time_s": train_time}
-        store.save_checkpoint(run_dir, raw_model.state_dict(), meta,
-                              capture_train_state(optimizer, scaler, step, best_acc, train_time), best=best)
+        writer.save_checkpoint(raw_model.state_dict(), meta,
+                               capture_train_state(optimizer, scaler, step, best_acc, train_time), best=best)
 
     def run_eval(loader, split: str, keep_misclassified: bool = False) -> dict | None:
         distributed.sync_buffers(raw_model, dist)
@@ -308,6 +313,17 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
     record({"type": "end", "step": step, "state": result.state, "best_val_acc": best_acc,
             "rank_weight_sha256": shas, "train_time_s": train_time})
     return result
+
+
+def _folder_writer(run_dir: str | Path) -> RunWriter:
+    """The run store's writer for callers that pass only a folder (self-training stages, notebooks, tests).
+
+    Imported here, not at the top: ``core.runs`` builds on ``core.train`` (the worker runs this loop), so the
+    loop itself must not need the run store; the worker passes ``writer=`` and never reaches this.
+    """
+    from core.runs.store import RunFolder  # here: core.runs imports this module's package (see the docstring)
+
+    return RunFolder(run_dir)
 
 
 def _brief(rec: dict | None) -> dict | None:

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import hashlib
 import random
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
 from core.train.errors import TrainError
+
+
+class RunWriter(Protocol):
+    """Where the loop writes, given from outside as ``callback`` is (``core.runs.store.RunFolder`` writes a run
+    folder): the loop never imports the run store, so ``core.train`` does not depend on ``core.runs``."""
+
+    def append_metrics(self, record: dict) -> None: ...
+
+    def save_checkpoint(self, model_state: dict, meta: dict, train_state: dict | None = None, *,
+                        best: bool = False) -> Any: ...
 
 
 def capture_train_state(optimizer, scaler, step: int, best_acc, train_time: float) -> dict:

@@ -183,10 +183,8 @@ def test_zip_total_pixel_budget_refuses_before_decoding(home, monkeypatch):
 
     data = _zip_of_images([(1000, 1000)] * 3 + [(10, 10)])  # 3 MP, tiny on disk (one colour)
     decoded = []
-    import core.images
-
-    real = core.images.load_image
-    monkeypatch.setattr(core.images, "load_image", lambda *a, **k: decoded.append(1) or real(*a, **k))
+    real = zipimport.load_image
+    monkeypatch.setattr(zipimport, "load_image", lambda *a, **k: decoded.append(1) or real(*a, **k))
     monkeypatch.setenv("CNNPG_ZIP_MAX_MEGAPIXELS", "2.5")
     with pytest.raises(DataError, match="more than 2.5 megapixels together"):  # 3 MP > 2.5
         zipimport.import_zip(data, "big")

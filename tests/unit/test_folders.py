@@ -208,12 +208,12 @@ def test_server_folder(tmp_path):
 def test_server_folder_cache_reused_and_invalidated(tmp_path, monkeypatch):
     root = make_folder(tmp_path / "server")
     first = FolderDataset(root, image_size=16)
-    import core.images
+    import core.data.folders
 
     def boom(*a, **k):
         raise AssertionError("decoded again although cached")
 
-    monkeypatch.setattr(core.images, "load_image", boom)
+    monkeypatch.setattr(core.data.folders, "load_image", boom)  # the name the reader calls: must raise
     again = FolderDataset(root, image_size=16)
     assert np.array_equal(first.images, again.images) and again.report.skipped == first.report.skipped
     monkeypatch.undo()
@@ -224,12 +224,12 @@ def test_server_folder_cache_reused_and_invalidated(tmp_path, monkeypatch):
 
 def test_count_images_reads_names_only(tmp_path, monkeypatch):
     """The bounded count a duration estimate or a size warning needs: no image decoded (issue 13)."""
+    import core.data.folders
     from core.data.folders import count_images
-    import core.images
 
     root = make_folder(tmp_path / "server")
     decoded = FolderDataset(root, image_size=16)  # reference: decodes, drops broken.jpg
-    monkeypatch.setattr(core.images, "load_image", lambda *a, **k: pytest.fail("decoded an image"))
+    monkeypatch.setattr(core.data.folders, "load_image", lambda *a, **k: pytest.fail("decoded an image"))
     assert count_images(root) == len(decoded) + 1 == 10  # the broken file is only found by decoding
     assert count_images(root, "test") == 0
 

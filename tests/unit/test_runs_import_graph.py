@@ -1,0 +1,187 @@
+"""Issue 14.4: no import cycle between core packages (core.train <-> core.runs above all), and no function-level
+import without a reason.
+
+A tiny import-graph walk over core/ (module-level imports, plus the parent packages every import runs) must find no
+cycle; fresh interpreters import core.train and core.runs in both orders. Function-level imports of core.runs from
+core.train are listed (a ratchet): the loop gets its writer from outside, and the few places left that read run
+folders say why.
+"""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CORE = ROOT / "core"
+
+
+def _name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_name(p): p for p in CORE.rglob("*.py")}
+
+
+def _targets(node: ast.AST) -> list[str]:
+    """Project modules an import statement loads, with the parent packages Python runs first."""
+    names: list[str] = []
+    if isinstance(node, ast.Import):
+        names = [a.name for a in node.names]
+    elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        names = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in MODULES else node.module
+                 for a in node.names]
+    out = []
+    for n in names:
+        parts = n.split(".")
+        out += [".".join(parts[:i]) for i in range(2, len(parts) + 1) if ".".join(parts[:i]) in MODULES]
+    return out
+
+
+def _imports(path: Path) -> tuple[set[str], list[tuple[str, int, ast.AST]]]:
+    """(module-level targets, [(target, line, statement)] of imports inside functions)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = {t for node in tree.body for t in _targets(node)}
+    inner = []
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(fn):
+                inner += [(t, node.lineno, node) for t in _targets(node)]
+    return top, inner
+
+
+def _graph() -> dict[str, set[str]]:
+    """Module -> the project modules its module-level imports run. A module's own ancestor packages are left out:
+    Python has always started them before the module itself."""
+    return {m: {t for t in _imports(p)[0] if t != m and not m.startswith(t + ".")} for m, p in MODULES.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 5000))
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_the_walk_finds_a_cycle_when_there_is_one():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+    # the walk sees the parent package an import runs
+    assert "core.train" in _targets(ast.parse("from core.train.config import TrainConfig").body[0])
+
+
+def test_no_module_level_import_cycle_in_core():
+    assert _cycles(_graph()) == []
+
+
+def test_core_runs_needs_core_train_not_the_other_way_at_import_time():
+    graph = _graph()
+    train_to_runs = sorted((m, t) for m, ts in graph.items() if m.startswith("core.train") for t in ts
+                           if t.startswith("core.runs"))
+    assert train_to_runs == []
+
+
+# core.train modules that still open run folders inside a function, and why. The loop itself writes only to the
+# writer it is given (core.train.state.RunWriter; the worker passes core.runs.store.RunFolder).
+ALLOWED_TRAIN_TO_RUNS = {
+    ("core.train.loop", "_folder_writer"),  # callers that pass only a folder (self-training stages, tests)
+    ("core.train.estimate", "measure_checkpoint"),  # times the run store's own checkpoint write
+    ("core.train.losses", "teacher_info"),  # a distillation teacher is a finished run
+    ("core.train.losses", "kd_pair"),
+    ("core.train.model", "load_start_weights"),  # starting weights from a run folder
+    ("core.train.selftrain", "__call__"),  # stage folders (pseudo-labels, stage summaries)
+    ("core.train.selftrain", "train_self"),
+    ("core.train.selftrain", "stages_summary"),
+}
+
+
+def _functions_importing(prefix_from: str, prefix_to: str) -> set[tuple[str, str]]:
+    found = set()
+    for m, p in MODULES.items():
+        if not m.startswith(prefix_from):
+            continue
+        tree = ast.parse(p.read_text(encoding="utf-8"))
+        for fn in ast.walk(tree):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                direct = [n for n in ast.walk(fn) if isinstance(n, (ast.Import, ast.ImportFrom))]
+                if any(t.startswith(prefix_to) for n in direct for t in _targets(n)):
+                    found.add((m, fn.name))
+    return found
+
+
+def test_function_level_uses_of_core_runs_from_core_train_do_not_grow():
+    found = _functions_importing("core.train", "core.runs")
+    assert found <= ALLOWED_TRAIN_TO_RUNS, sorted(found - ALLOWED_TRAIN_TO_RUNS)
+    assert ("core.train.loop", "train") not in found  # the loop writes to what it is given
+
+
+OWNED = ["core/train/loop.py", "core/train/estimate.py", "core/train/config.py", "core/train/data.py",
+         "core/train/state.py", "core/train/distributed.py", "core/train/errors.py", "core/runs/store.py",
+         "core/runs/launcher.py", "core/runs/worker.py", "core/runs/results.py", "core/runs/owners.py",
+         "core/budget.py", "core/errors.py", *[f"core/cli/{p.name}" for p in (CORE / "cli").glob("*.py")],
+         *[f"core/data/{p.name}" for p in (CORE / "data").glob("*.py")]]
+
+
+@pytest.mark.parametrize("rel", OWNED)
+def test_every_function_level_import_says_why(rel):
+    """Inside a function, an import block (consecutive import lines) carries a ``#`` comment on one of its lines
+    or the line above: the heavy dependency it defers, or the cycle it avoids. Anything else goes to the top."""
+    lines = (ROOT / rel).read_text(encoding="utf-8").splitlines()
+    tree = ast.parse("\n".join(lines))
+    inside = sorted({node.lineno for fn in ast.walk(tree) if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+                     for node in ast.walk(fn) if isinstance(node, (ast.Import, ast.ImportFrom))})
+    blocks: list[list[int]] = []
+    for line in inside:
+        if blocks and all(not lines[i - 1].strip() for i in range(blocks[-1][-1] + 1, line)):
+            blocks[-1].append(line)
+        else:
+            blocks.append([line])
+    bare = [b[0] for b in blocks
+            if not any("#" in lines[i - 1] for i in b) and not lines[b[0] - 2].strip().startswith("#")]
+    assert bare == [], f"{rel}: function-level imports without a reason at lines {bare}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("order", [("core.train.loop", "core.runs.worker", "core.runs.launcher"),
+                                   ("core.runs.worker", "core.runs.launcher", "core.train.loop"),
+                                   ("core.runs.store", "core.train"), ("core.train", "core.runs.store"),
+                                   ("core.runs.results", "core.train.estimate"),
+                                   ("core.train.estimate", "core.runs.results")])
+def test_fresh_interpreter_imports_both_orders(order):
+    code = "; ".join(f"import {m}" for m in order)
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
