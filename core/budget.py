@@ -41,7 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from core.errors import InputError, PlaygroundError
+from core.errors import (  # noqa: F401 - the budget errors, importable from here as before
+    BudgetError, DiskBudgetExceeded, NotEnoughMemory, OutOfMemory, QueueFull, StorageError,
+)
 from core.paths import ROOT
 
 GiB = 2**30
@@ -55,30 +57,6 @@ DEFAULTS = {
     "CNNPG_UPLOAD_CACHE_MB": 256.0,
     "CNNPG_DATASET_CACHE_MB": 1024.0,
 }
-
-
-class BudgetError(PlaygroundError):
-    """A shared resource of the server (queue places, disk, memory) would be exceeded: the message says which."""
-
-
-class QueueFull(BudgetError):
-    """Too many queued / running runs: on the server, or of this student."""
-
-
-class DiskBudgetExceeded(BudgetError):
-    """``var/`` already holds its budget: old runs or imported data sets must go first."""
-
-
-class NotEnoughMemory(BudgetError, InputError):
-    """A run's data set (plus model) cannot fit into the memory this machine has free."""
-
-
-class StorageError(PlaygroundError):
-    """The app's storage cannot be written: read-only, full, or not permitted. The message names the folder."""
-
-
-class OutOfMemory(PlaygroundError):
-    """The process ran out of memory at a named stage (building the model, loading the data, ...)."""
 
 
 def setting(name: str) -> float:

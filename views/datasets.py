@@ -8,12 +8,12 @@ import plotly.express as px
 import streamlit as st
 
 from core.data import (
-    DATASETS, DataError, class_counts, open_dataset, preview_grid, size_warnings, train_val_split,
+    DATASETS, class_counts, open_dataset, preview_grid, size_warnings, train_val_split,
 )
 from core.data.builtin import download_dataset, is_downloaded
 from core.data.folders import DatasetLayoutError, delete_imported, list_imported
 from core.data.zipimport import import_zip
-from core.errors import PlaygroundError
+from core.errors import PAGE_ERRORS
 from views._storage import clear_storage_usage, storage_panel
 from views._widgets import show_error
 
@@ -107,7 +107,7 @@ def _import_zip(up, name: str) -> None:
             report = import_zip(up, name)
     except DatasetLayoutError as err:
         ss["data_import_result"] = (file_id, "layout", err.report)
-    except PlaygroundError as err:  # a bad archive, the disk budget, unwritable storage: one clear message
+    except PAGE_ERRORS as err:  # a bad archive, the disk budget, unwritable storage: one clear message
         ss["data_import_result"] = (file_id, "error", err)
     else:
         _forget_open()  # a name deleted and imported again must not reopen the old images
@@ -127,7 +127,7 @@ def _delete_control(chosen: str) -> None:
             ss.pop(confirm_key, None)  # one confirmation, one click
             try:
                 delete_imported(chosen)
-            except PlaygroundError as err:
+            except PAGE_ERRORS as err:
                 show_error(err)
                 return
             _forget_open()
@@ -180,7 +180,7 @@ def _folder_source() -> str | None:
 
     try:
         return str(check_server_folder(path))
-    except DataError as err:
+    except PAGE_ERRORS as err:
         show_error(err)
         return None
 
@@ -201,7 +201,7 @@ def _download(spec) -> None:
             bar.progress(1.0, text="Done")
             clear_storage_usage()
             st.rerun()
-        except PlaygroundError as err:
+        except PAGE_ERRORS as err:
             bar.empty()
             show_error(err)
 
@@ -243,7 +243,7 @@ try:
 except DatasetLayoutError as err:
     _show_report(err.report)
     st.stop()
-except PlaygroundError as err:  # includes unwritable storage (core.budget.StorageError: "cannot write to …")
+except PAGE_ERRORS as err:  # includes unwritable storage (core.budget.StorageError: "cannot write to …")
     show_error(err)
     st.stop()
 

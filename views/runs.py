@@ -11,7 +11,7 @@ import math
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from core.errors import PlaygroundError
+from core.errors import PAGE_ERRORS
 from core.runs import launcher, owners, results, store
 from views._identity import TOKEN_PARAM, ensure_identity, identity_sidebar
 from views._results import render_results
@@ -50,7 +50,7 @@ def _act(action, path: str, done: str) -> None:
     try:
         _check_owner(path)
         action(path)
-    except PlaygroundError as err:
+    except PAGE_ERRORS as err:
         show_error(err)
         return
     st.toast(done)
@@ -80,8 +80,8 @@ def _delete(rid: str, path: str) -> None:
     try:
         _check_owner(path)
         launcher.delete(path)
-    except PlaygroundError as err:
-        ss["runs_flash"] = ("error", str(err))
+    except PAGE_ERRORS as err:
+        ss["runs_flash"] = ("error", err)
         return
     clear_storage_usage()
     ss["runs_selected"] = None
@@ -165,7 +165,10 @@ picked = [ss["runs_selected"]] if ss["runs_selected"] and ss["runs_selected"] no
 rid = st.selectbox("Run", [*ids, *picked], key="runs_selected", placeholder="Choose a run", on_change=_disarm_delete)
 flash = ss.pop("runs_flash", None)
 if flash:
-    (st.success if flash[0] == "ok" else st.error)(results.plain_markdown(flash[1]))
+    if flash[0] == "ok":
+        st.success(results.plain_markdown(flash[1]))
+    else:
+        show_error(flash[1])
 if rid is None:
     st.stop()
 run = by_id[rid]
@@ -203,7 +206,7 @@ else:
                 _check_owner(run["path"])
                 launcher.cancel(run["path"])
                 st.toast("Stop requested.")
-            except PlaygroundError as err:
+            except PAGE_ERRORS as err:
                 show_error(err)
     else:
         # keyed by run id and cleared on every delete and selection change: one tick arms one click for one run

@@ -1,12 +1,4 @@
-"""The one error type of ``core.augment``: a bad pipeline, parameter or string, said in words a student reads."""
-from __future__ import annotations
+"""The one error type of ``core.augment`` (defined with the others in :mod:`core.errors`)."""
+from core.errors import AugmentError
 
-from core.errors import InputError
-
-
-class AugmentError(InputError):
-    """An augmentation setting that cannot work (unknown name, value out of range, impossible combination).
-
-    Subclass of :class:`core.errors.InputError` (hence also ``ValueError``): the UI shows ``str(err)``,
-    the CLI prints it on one line.
-    """
+__all__ = ["AugmentError"]

@@ -23,11 +23,7 @@ from pathlib import Path
 from core import budget
 from core.paths import ROOT
 from core.runs import store
-from core.runs.store import RunError
-
-
-class WeightsMissing(RunError):
-    """The run starts from ImageNet weights that are not on this machine and cannot be downloaded now."""
+from core.errors import RunError, WeightsMissing  # noqa: F401 - WeightsMissing: raised here, caught by the worker
 
 
 def check_start_weights(config) -> None:

@@ -24,7 +24,7 @@ import hmac
 import os
 import secrets
 
-from core.errors import PlaygroundError
+from core.errors import NotYourRun
 
 INSTRUCTOR_ENV = "CNNPG_INSTRUCTOR_SECRET"
 TOKEN_BYTES = 16  # 128 random bits: not guessable by trying
@@ -32,10 +32,6 @@ _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 # A session that typed a wrong secret this many times gets no more tries (a reload starts a new session, so this
 # only slows guessing down; a long random secret is what makes guessing hopeless).
 MAX_SECRET_TRIES = 5
-
-
-class NotYourRun(PlaygroundError):
-    """The run belongs to another browser (or to nobody) and this one is not in instructor mode."""
 
 
 def new_token() -> str:

@@ -43,7 +43,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
-from core.errors import InputError, PlaygroundError
+from core.errors import InputError, RunError
 from core.paths import runs_dir as default_runs_dir
 from core.train.config import TrainConfig
 
@@ -60,10 +60,6 @@ CKPT_DIR = "checkpoints"
 _NO_PID_GRACE_S = 60.0
 # A run on another host (shared runs folder) counts as alive while its heartbeat is younger than this.
 _HEARTBEAT_STALE_S = 120.0
-
-
-class RunError(PlaygroundError):
-    """A run folder is missing, unreadable or in the wrong state for the request."""
 
 
 # ---------------------------------------------------------------- atomic files

@@ -1,10 +1,6 @@
-"""Typed training errors (messages are shown to students as they are)."""
-from __future__ import annotations
+"""Typed training errors (defined with the others in :mod:`core.errors`; messages are shown as they are)."""
+from core.errors import TrainError
 
-from core.errors import PlaygroundError
+__all__ = ["TrainError", "OOM_MESSAGE"]
 
 OOM_MESSAGE = "out of memory: try a smaller batch size or image size"
-
-
-class TrainError(PlaygroundError):
-    """A run cannot go on for a reason the user can fix (out of memory, image too small for the network, ...)."""

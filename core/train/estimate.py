@@ -91,7 +91,7 @@ def split_sizes(cfg: TrainConfig) -> tuple[int | None, int, int]:
         n = len(open_dataset(cfg.dataset, "train", image_size=cfg.image_size, **cfg.dataset_options))
         n_test = len(open_dataset(cfg.dataset, "test", image_size=cfg.image_size, **cfg.dataset_options)) \
             if "test" in spec.splits else 0
-    except Exception:  # noqa: BLE001 - not available yet: the estimate says so
+    except (PlaygroundError, OSError):  # not downloaded yet (DatasetUnavailable): the estimate says so
         return None, 0, 0
     n_val = round(cfg.val_fraction * n)
     return n - n_val, n_val, n_test
