@@ -82,7 +82,7 @@ def test_shortcut_lesson_page(app_server, page):
     _fill(page, "Epochs per network (lenet5, AdamW, batch 64)", "1")
     page.get_by_role("button", name="Start the three runs").click()
     # Three engine runs (worker subprocesses, one after another), then three pointing games on the page.
-    _wait_for(page, '[data-testid="stAlertContentSuccess"]', 1, 480)
+    _wait_for(page, '[data-testid="stAlertContentSuccess"]', 1, 900)
     text = page.locator('[data-testid="stAlertContentSuccess"]').first.inner_text()
     assert "on held-out biased images but" in text and "unbiased test split" in text
     assert page.get_by_text("1 epochs each").count() == 1
