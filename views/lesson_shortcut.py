@@ -131,8 +131,9 @@ st.success(res.conclusion())
 st.caption(f"Measured on this server: the three runs took {res.seconds:.0f} s from the first start to the last end "
            f"(training {' / '.join(f'{m.seconds:.0f}' for m in res.models)} s; testing here "
            f"{res.eval_seconds:.1f} s); {res.arch} at {res.image_size} px, {res.train_size:,} training images, "
-           f"{res.epochs} epochs each. Background colour predicts the class in {res.shortcut_train:.0%} of the "
-           f"training images and {res.shortcut_test:.0%} of the test images (chance {1 / 6:.0%}).")
+           f"{res.epochs} epoch{'s' if res.epochs != 1 else ''} each. Background colour predicts the class in "
+           f"{res.shortcut_train:.0%} of the training images and {res.shortcut_test:.0%} of the test images "
+           f"(chance {1 / 6:.0%}).")
 fig = go.Figure()
 labels = [m.label for m in res.models]
 fig.add_trace(go.Bar(x=labels, y=[m.val_accuracy for m in res.models], name="held-out, own training distribution",

@@ -85,7 +85,7 @@ def test_shortcut_lesson_page(app_server, page):
     _wait_for(page, '[data-testid="stAlertContentSuccess"]', 1, 900)
     text = page.locator('[data-testid="stAlertContentSuccess"]').first.inner_text()
     assert "on held-out biased images but" in text and "unbiased test split" in text
-    assert page.get_by_text("1 epochs each").count() == 1
+    assert page.get_by_text("1 epoch each").count() == 1
     page.get_by_text("Measured on this server").first.scroll_into_view_if_needed()
     page.wait_for_timeout(1500)
     screenshot(page, "lesson-shortcut")
