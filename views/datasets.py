@@ -14,7 +14,9 @@ from core.data.builtin import download_dataset, is_downloaded
 from core.data.folders import DatasetLayoutError, delete_imported, list_imported
 from core.data.zipimport import import_zip
 from core.errors import PAGE_ERRORS
+from core.params import dataset_params
 from views._storage import clear_storage_usage, storage_panel
+from views._params import param_widget
 from views._widgets import show_error
 
 st.title("Data sets")
@@ -28,14 +30,13 @@ st.markdown(
 
 @st.cache_resource(max_entries=6, show_spinner="Opening the data set…")
 def _open_light(name: str, split: str, image_size: int, options: tuple) -> object:
-    extra = {"lazy": True} if name == "shapes" else {}  # previews render only the 16 images shown
-    return open_dataset(name, split, image_size=image_size, **dict(options), **extra)
+    return open_dataset(name, split, image_size=image_size, **dict(options), **DATASETS[name].preview_options)
 
 
 def _open(name: str, split: str, image_size: int, options: tuple) -> object:
     """Shapes (lazy) and downloaded sets are light; a folder holds every image decoded (up to 4 GiB): those are
     kept in core.budget's cache bounded by bytes (CNNPG_DATASET_CACHE_MB, all sessions together)."""
-    if name != "folder":
+    if DATASETS[name].kind != "folder":
         return _open_light(name, split, image_size, options)
     from core.budget import app_folders, dataset_cache
 
@@ -56,25 +57,13 @@ def _forget_open() -> None:
 
 
 def _option_widgets(spec) -> dict:
-    """One widget per spec option, chosen from the type of its default."""
+    """One widget per option of the data set's entry (core.params.dataset_params: its kind, limits and help)."""
+    params = dataset_params(spec)
+    cols = st.columns(max(1, len(params)))
     values = {}
-    cols = st.columns(max(1, len(spec.options)))
-    for col, (opt, default) in zip(cols, spec.options.items()):
-        helptext = spec.option_help.get(opt)
-        key = f"data_{spec.name}_{opt}"
+    for col, param in zip(cols, params):
         with col:
-            if isinstance(default, bool):
-                values[opt] = st.checkbox(opt, value=default, key=key, help=helptext)
-            elif isinstance(default, int):
-                values[opt] = int(st.number_input(opt, min_value=0 if opt == "seed" else 1, max_value=1_000_000,
-                                                  value=default, step=1 if opt == "seed" else 500, key=key,
-                                                  help=helptext))
-            elif isinstance(default, float) and 0.0 <= default <= 1.0:
-                values[opt] = st.slider(opt, 0.0, 1.0, value=default, step=0.05, key=key, help=helptext)
-            elif isinstance(default, float):
-                values[opt] = st.number_input(opt, value=default, key=key, help=helptext)
-            else:
-                values[opt] = st.text_input(opt, value=str(default), key=key, help=helptext)
+            values[param.name] = param_widget(param, key=f"data_{spec.name}_{param.name}")
     return values
 
 
@@ -215,7 +204,7 @@ spec = DATASETS[name]
 st.markdown(spec.description)
 
 options: dict = {}
-if name == "folder":
+if spec.kind == "folder":
     folder = _folder_source()
 else:
     options = _option_widgets(spec) if spec.options else {}
@@ -230,7 +219,7 @@ val_fraction = c3.slider("Validation fraction", 0.05, 0.5, 0.1, 0.05, key="data_
 
 # ---------------------------------------------------------------------------------------------- data
 ds = None
-if name == "folder":
+if spec.kind == "folder":
     if folder:
         options = {"path": folder}
     else:
@@ -247,7 +236,7 @@ except PAGE_ERRORS as err:  # includes unwritable storage (core.budget.StorageEr
     show_error(err)
     st.stop()
 
-if name == "folder" and getattr(ds, "report", None) is not None and ds.report.skipped:
+if getattr(ds, "report", None) is not None and ds.report.skipped:  # a folder's unreadable files
     st.warning(f"{len(ds.report.skipped)} files skipped (not images, or unreadable).")
 
 counts = class_counts(ds)
@@ -261,11 +250,8 @@ if split == "train" and len(ds) > 1 and "unlabelled" not in counts:
     m3.metric("Train / validation", f"{n_train:,} / {n_val:,}")
 for warning in size_warnings(counts, split=split, train=n_train, val=n_val):
     st.warning(_plain(warning), icon=":material/warning:")
-if name == "shapes" and split == "train" and options.get("bias", 0) > 0:
-    b = options["bias"]
-    k = len(ds.classes)
-    st.warning(f"Bias {b:.2f}: in this split the background colour alone predicts the class "
-               f"{b + (1 - b) / k:.0%} of the time (chance: {1 / k:.0%}). The test split is unbiased.")
+for note in spec.warnings(split, options, list(ds.classes)):  # the entry's own (Shapes: what bias does here)
+    st.warning(note)
 
 left, right = st.columns([1, 2])
 with left:

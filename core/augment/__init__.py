@@ -9,15 +9,18 @@ Public API (the training engine codes against the first five)::
   kind and size out (image-level steps only).
 - ``build_batch_mixer(spec, num_classes)`` -> None or ``mixer(images float [B,3,H,W], labels int [B])``
   -> ``(images, soft labels float [B, K])``.
-- ``REGISTRY`` (name -> :class:`AugSpec`), ``preview_grid``, ``mix_preview``, ``to_json`` / ``from_json`` /
+- ``AUGMENT_PRESETS`` (name -> :class:`AugmentPreset`: spec + description; ``PRESETS`` and
+  ``PRESET_DESCRIPTIONS`` are views of it), ``REGISTRY`` (name -> :class:`AugSpec`), ``preview_grid``, ``mix_preview``, ``to_json`` / ``from_json`` /
   ``to_python``, ``parse_timm`` / ``to_timm``, ``ops_at_magnitude``.
 """
 from core.augment.errors import AugmentError
 from core.augment.export import from_json, load_spec_arg, to_json, to_python
 from core.augment.mixing import BatchMixer, MixPreview, MixRecord, build_batch_mixer, mix_preview
 from core.augment.pipeline import (
+    AUGMENT_PRESETS,
     PRESET_DESCRIPTIONS,
     PRESETS,
+    AugmentPreset,
     Pipeline,
     PrefixCache,
     StepRecord,
@@ -33,7 +36,7 @@ from core.augment.randaugment import TimmRandAugment, ops_at_magnitude, parse_ti
 from core.augment.specs import GROUP_TITLES, GROUPS, REGISTRY, AugSpec, Param, get_spec, image_specs, mixing_specs
 
 __all__ = [
-    "AugmentError", "AugSpec", "BatchMixer", "GROUPS", "GROUP_TITLES", "MixPreview", "MixRecord", "PRESETS",
+    "AUGMENT_PRESETS", "AugmentError", "AugmentPreset", "AugSpec", "BatchMixer", "GROUPS", "GROUP_TITLES", "MixPreview", "MixRecord", "PRESETS",
     "PRESET_DESCRIPTIONS", "Param", "Pipeline", "PrefixCache", "REGISTRY", "StepRecord", "Tile", "TimmRandAugment",
     "build_batch_mixer", "build_transform", "from_json", "get_spec", "image_specs", "load_spec_arg",
     "mix_preview", "mixing_specs", "ops_at_magnitude", "parse_timm", "prepare_images", "preview_grid",

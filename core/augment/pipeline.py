@@ -130,25 +130,37 @@ def _step(name: str, p: float | None = None, **params: Any) -> dict[str, Any]:
     return s
 
 
+@dataclass(frozen=True)
+class AugmentPreset:
+    """A named augmentation pipeline: one entry holds its spec and the sentence that describes it (as
+    ``core.train.config.Preset`` does for training settings). Adding a preset is one entry in ``AUGMENT_PRESETS``."""
+
+    description: str
+    steps: list[dict[str, Any]]
+    mixing: dict[str, Any] | None = None
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return {"version": 1, "steps": self.steps, "mixing": self.mixing}
+
+
 _FLIP_CROP = [_step("random_resized_crop", scale=[0.6, 1.0]), _step("hflip", p=0.5)]
-PRESETS: dict[str, dict[str, Any]] = {
-    "none": {"version": 1, "steps": [], "mixing": None},
-    "flip-crop": {"version": 1, "steps": _FLIP_CROP, "mixing": None},
-    "pad-crop-flip": {"version": 1, "steps": [_step("crop", padding=4), _step("hflip", p=0.5)], "mixing": None},
-    "randaugment": {"version": 1, "steps": [*_FLIP_CROP, _step("randaugment", num_ops=2, magnitude=9)],
-                    "mixing": None},
-    "trivialaugment": {"version": 1, "steps": [*_FLIP_CROP, _step("trivialaugment")], "mixing": None},
-    "randaugment-cutmix": {"version": 1, "steps": [*_FLIP_CROP, _step("randaugment", num_ops=2, magnitude=9)],
-                           "mixing": _step("cutmix", alpha=1.0)},
+_RANDAUGMENT = _step("randaugment", num_ops=2, magnitude=9)
+AUGMENT_PRESETS: dict[str, AugmentPreset] = {
+    "none": AugmentPreset("No augmentation: the network sees the same pixels every epoch.", []),
+    "flip-crop": AugmentPreset(
+        "Random resized crop (area 60-100 %) + horizontal flip: the cheap default for photos.", _FLIP_CROP),
+    "pad-crop-flip": AugmentPreset("Pad 4 px, crop back, flip: the classic CIFAR recipe for small images.",
+                                   [_step("crop", padding=4), _step("hflip", p=0.5)]),
+    "randaugment": AugmentPreset("flip-crop + RandAugment(N=2, M=9).", [*_FLIP_CROP, _RANDAUGMENT]),
+    "trivialaugment": AugmentPreset("flip-crop + TrivialAugmentWide (no settings).",
+                                    [*_FLIP_CROP, _step("trivialaugment")]),
+    "randaugment-cutmix": AugmentPreset("flip-crop + RandAugment(2, 9), then CutMix on each batch.",
+                                        [*_FLIP_CROP, _RANDAUGMENT], mixing=_step("cutmix", alpha=1.0)),
 }
-PRESET_DESCRIPTIONS = {
-    "none": "No augmentation: the network sees the same pixels every epoch.",
-    "flip-crop": "Random resized crop (area 60-100 %) + horizontal flip: the cheap default for photos.",
-    "pad-crop-flip": "Pad 4 px, crop back, flip: the classic CIFAR recipe for small images.",
-    "randaugment": "flip-crop + RandAugment(N=2, M=9).",
-    "trivialaugment": "flip-crop + TrivialAugmentWide (no settings).",
-    "randaugment-cutmix": "flip-crop + RandAugment(2, 9), then CutMix on each batch.",
-}
+# Views derived from the entries (the names the training engine, the pages and the CLI use).
+PRESETS: dict[str, dict[str, Any]] = {name: p.spec for name, p in AUGMENT_PRESETS.items()}
+PRESET_DESCRIPTIONS: dict[str, str] = {name: p.description for name, p in AUGMENT_PRESETS.items()}
 
 
 def resolve_spec(spec: dict | str | None) -> dict[str, Any]:

@@ -6,7 +6,9 @@
 
 Registry entries (``DATASETS``): "shapes" (procedural, offline, with masks), "folder" (your images in
 ImageFolder layout, or an imported zip), and torchvision sets downloaded on demand: "cifar10", "stl10",
-"imagenette", "oxford_pets".
+"imagenette", "oxford_pets". Each is one :class:`DatasetSpec` in ``_ENTRIES``: how to open and count it, its
+splits, its options with their help and widgets, and what the Data sets page warns about; adding a data set is
+adding an entry (no name is special-cased elsewhere).
 
 Gotcha: all images are squared the same way everywhere: the shorter side is resized to S, then the
 centre S×S is cropped (nothing is stretched; the edges of wide photos are lost).
@@ -23,8 +25,8 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from core.data.errors import DataError, DatasetUnavailable
-from core.data.folders import FolderDataset
-from core.data.shapes import ShapesDataset, overlay_mask
+from core.data.folders import FolderDataset, count_images
+from core.data.shapes import ShapesDataset, overlay_mask, split_size
 
 __all__ = [
     "DATASETS", "DatasetSpec", "DataError", "DatasetUnavailable", "open_dataset", "train_val_split",
@@ -32,12 +34,23 @@ __all__ = [
 ]
 
 
+Options = dict[str, Any]
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
-    """What the UI and the CLI need to know about a data set before opening it.
+    """One data set: what the UI and the CLI know before opening it, and how to open and count it.
 
-    ``options`` maps option name -> default value (the page builds one widget per option from the type of
-    the default); ``splits`` lists the splits ``open_dataset`` accepts.
+    Adding a data set is one entry in ``DATASETS``. ``options`` maps option name -> default value, ``option_help``
+    option name -> help text and ``option_widgets`` option name -> the widget details (``kind``, ``min``, ``max``,
+    ``step``, ``widget``: :class:`core.params.Param` fields; none: guessed from the default's type);
+    ``splits`` lists the splits ``open_dataset`` accepts, ``optional_splits`` those it opens when the data has
+    them (a folder's ``val/`` and ``test/``); ``hidden_options`` are accepted by ``open_dataset`` but not shown;
+    ``preview_options`` are added for a quick preview (Shapes: draw only the images shown).
+    ``opener(split, image_size, root, transform, download, **options)`` opens a split; ``counter(split, options,
+    image_size)`` counts its images without decoding any (a duration estimate runs inside the page request);
+    ``notes(split, options, classes)`` are warnings the Data sets page shows (Shapes: what ``bias`` means here).
+    ``kind``: "procedural" (made here), "folder" (the user's images) or "download".
     """
 
     name: str
@@ -46,21 +59,61 @@ class DatasetSpec:
     offline: bool
     splits: tuple[str, ...]
     default_image_size: int
-    options: dict[str, Any] = field(default_factory=dict)
+    options: Options = field(default_factory=dict)
     option_help: dict[str, str] = field(default_factory=dict)
     has_masks: bool = False
     url: str = ""
+    kind: str = "download"
+    option_widgets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hidden_options: tuple[str, ...] = ()
+    optional_splits: tuple[str, ...] = ()
+    preview_options: Options = field(default_factory=dict)
+    opener: Callable[..., Dataset] | None = field(default=None, compare=False, repr=False)
+    counter: Callable[[str, Options, int], int] | None = field(default=None, compare=False, repr=False)
+    notes: Callable[[str, Options, list[str]], list[str]] | None = field(default=None, compare=False, repr=False)
+
+    def count(self, split: str, options: Options | None = None, image_size: int | None = None) -> int:
+        """Images in ``split`` with ``options`` (defaults filled in), from names or options only: nothing decoded,
+        nothing downloaded (a set not on disk raises :class:`DatasetUnavailable`)."""
+        opts = {**self.options, **(options or {})}
+        size = self.default_image_size if image_size is None else int(image_size)
+        if self.counter is None:
+            return len(open_dataset(self.name, split, image_size=size, **opts))
+        return int(self.counter(split, opts, size))
+
+    def warnings(self, split: str, options: Options | None, classes: list[str]) -> list[str]:
+        return list(self.notes(split, {**self.options, **(options or {})}, classes)) if self.notes else []
 
 
+# ---------------------------------------------------------------------------------------------- Shapes
 def _open_shapes(split, image_size, root, transform, download, **options):
     return ShapesDataset(split, image_size=image_size, root=root, transform=transform, **options)
 
 
+def _count_shapes(split: str, options: Options, image_size: int) -> int:
+    return split_size(split, int(options["n"]), options.get("n_eval"))
+
+
+def _shapes_notes(split: str, options: Options, classes: list[str]) -> list[str]:
+    b = float(options.get("bias") or 0)
+    if split != "train" or b <= 0:
+        return []
+    k = max(1, len(classes))
+    return [f"Bias {b:.2f}: in this split the background colour alone predicts the class "
+            f"{b + (1 - b) / k:.0%} of the time (chance: {1 / k:.0%}). The test split is unbiased."]
+
+
+# ---------------------------------------------------------------------------------------------- folders
 def _open_folder(split, image_size, root, transform, download, **options):
     return FolderDataset(options.pop("path", ""), split=split, image_size=image_size, root=root,
                          transform=transform, **options)
 
 
+def _count_folder(split: str, options: Options, image_size: int) -> int:
+    return count_images(options.get("path", ""), split)
+
+
+# ---------------------------------------------------------------------------------------------- downloads
 def _open_builtin(name: str) -> Callable[..., Dataset]:
     def opener(split, image_size, root, transform, download, **options):
         from core.data.builtin import open_builtin  # here: builtin reads this registry (titles)
@@ -71,17 +124,15 @@ def _open_builtin(name: str) -> Callable[..., Dataset]:
     return opener
 
 
-_OPENERS: dict[str, Callable[..., Dataset]] = {
-    "shapes": _open_shapes,
-    "folder": _open_folder,
-    "cifar10": _open_builtin("cifar10"),
-    "stl10": _open_builtin("stl10"),
-    "imagenette": _open_builtin("imagenette"),
-    "oxford_pets": _open_builtin("oxford_pets"),
-}
+def _download(name: str, title: str, description: str, splits: tuple[str, ...], default_image_size: int,
+              url: str) -> DatasetSpec:
+    """A torchvision set downloaded on demand; counted by opening what is on disk (no download)."""
+    return DatasetSpec(name=name, title=title, description=description, offline=False, splits=splits,
+                       default_image_size=default_image_size, url=url, kind="download", opener=_open_builtin(name))
 
-DATASETS: dict[str, DatasetSpec] = {
-    "shapes": DatasetSpec(
+
+_ENTRIES = (
+    DatasetSpec(
         name="shapes", title="Shapes (procedural)",
         description="Six shapes (circle, square, triangle, star, hexagon, cross) in random colours, sizes, "
                     "positions and rotations on textured, cluttered backgrounds. Made on this machine, works "
@@ -92,44 +143,39 @@ DATASETS: dict[str, DatasetSpec] = {
         option_help={"n": "training (and unlabelled) images; val and test get n/6 each",
                      "seed": "same seed, same images", "bias": "0 = background says nothing about the class, "
                      "1 = background colour always gives the class away (training split only)"},
-        has_masks=True,
+        option_widgets={"n": dict(kind="int", min=1, max=1_000_000, step=500, widget="number"),
+                        "seed": dict(kind="int", min=0, max=1_000_000, step=1, widget="number"),
+                        "bias": dict(kind="float", min=0.0, max=1.0, step=0.05, widget="slider")},
+        has_masks=True, kind="procedural", hidden_options=("n_eval", "lazy", "use_cache"),
+        preview_options={"lazy": True},  # a preview draws only the images it shows
+        opener=_open_shapes, counter=_count_shapes, notes=_shapes_notes,
     ),
-    "folder": DatasetSpec(
+    DatasetSpec(
         name="folder", title="Image folder / zip upload",
         description="Your own photos: one sub-folder per class (ImageFolder layout), on the server or "
                     "imported from a zip. Split into train/validation with a stratified split.",
         offline=True, splits=("train",), default_image_size=128, options={"path": ""},
         option_help={"path": "a server folder with one sub-folder per class, or the name of an imported zip"},
+        option_widgets={"path": dict(kind="path")},
+        kind="folder", optional_splits=("val", "test"), opener=_open_folder, counter=_count_folder,
     ),
-    "cifar10": DatasetSpec(
-        name="cifar10", title="CIFAR-10",
-        description="60,000 tiny 32×32 photos of 10 classes (airplane … truck), 50k train / 10k test. "
-                    "Download: 163 MB.",
-        offline=False, splits=("train", "test"), default_image_size=32,
-        url="https://www.cs.toronto.edu/~kriz/cifar.html",
-    ),
-    "stl10": DatasetSpec(
-        name="stl10", title="STL-10",
-        description="96×96 photos of 10 classes: 5k labelled train, 8k test and 100k unlabelled images "
-                    "(for self-training). Download: 2.6 GB.",
-        offline=False, splits=("train", "test", "unlabelled"), default_image_size=96,
-        url="https://cs.stanford.edu/~acoates/stl10/",
-    ),
-    "imagenette": DatasetSpec(
-        name="imagenette", title="Imagenette (160 px)",
-        description="10 easy ImageNet classes (tench, church, parachute, …), ~9.5k train / ~3.9k val. "
-                    "Download: 94 MB. Its 'val' split serves as the test split.",
-        offline=False, splits=("train", "val", "test"), default_image_size=128,
-        url="https://github.com/fastai/imagenette",
-    ),
-    "oxford_pets": DatasetSpec(
-        name="oxford_pets", title="Oxford-IIIT Pet",
-        description="37 cat and dog breeds, ~3.7k trainval / ~3.7k test photos: fine-grained, good for "
-                    "fine-tuning pretrained networks. Download: 800 MB.",
-        offline=False, splits=("train", "test"), default_image_size=224,
-        url="https://www.robots.ox.ac.uk/~vgg/data/pets/",
-    ),
-}
+    _download("cifar10", "CIFAR-10",
+              "60,000 tiny 32×32 photos of 10 classes (airplane … truck), 50k train / 10k test. Download: 163 MB.",
+              ("train", "test"), 32, "https://www.cs.toronto.edu/~kriz/cifar.html"),
+    _download("stl10", "STL-10",
+              "96×96 photos of 10 classes: 5k labelled train, 8k test and 100k unlabelled images "
+              "(for self-training). Download: 2.6 GB.",
+              ("train", "test", "unlabelled"), 96, "https://cs.stanford.edu/~acoates/stl10/"),
+    _download("imagenette", "Imagenette (160 px)",
+              "10 easy ImageNet classes (tench, church, parachute, …), ~9.5k train / ~3.9k val. "
+              "Download: 94 MB. Its 'val' split serves as the test split.",
+              ("train", "val", "test"), 128, "https://github.com/fastai/imagenette"),
+    _download("oxford_pets", "Oxford-IIIT Pet",
+              "37 cat and dog breeds, ~3.7k trainval / ~3.7k test photos: fine-grained, good for "
+              "fine-tuning pretrained networks. Download: 800 MB.",
+              ("train", "test"), 224, "https://www.robots.ox.ac.uk/~vgg/data/pets/"),
+)
+DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in _ENTRIES}
 
 
 def get_spec(name: str) -> DatasetSpec:
@@ -150,10 +196,9 @@ def open_dataset(name: str, split: str = "train", *, image_size: int | None = No
     (rendering Shapes, decoding a folder, downloading).
     """
     spec = get_spec(name)
-    if split not in spec.splits and not (name == "folder" and split in ("val", "test")):
+    if split not in spec.splits and split not in spec.optional_splits:
         raise DataError(f"{spec.title} has no {split!r} split; it has: {', '.join(spec.splits)}")
-    extra = {"progress"} | ({"n_eval", "lazy", "use_cache"} if name == "shapes" else set())
-    unknown = set(options) - set(spec.options) - extra
+    unknown = set(options) - set(spec.options) - set(spec.hidden_options) - {"progress"}
     if unknown:
         raise DataError(f"unknown option(s) for {spec.title}: {', '.join(sorted(unknown))}; "
                         f"known: {', '.join(spec.options) or 'none'}")
@@ -164,7 +209,7 @@ def open_dataset(name: str, split: str = "train", *, image_size: int | None = No
         raise DataError(f"image_size must be a whole number, got {image_size!r}") from None
     if not 8 <= size <= 1024:
         raise DataError(f"image_size must be between 8 and 1024 px, got {size}")
-    return _OPENERS[name](split, size, root, transform, download, **options)
+    return spec.opener(split, size, root, transform, download, **options)
 
 
 def targets_of(dataset: Dataset) -> list[int]:

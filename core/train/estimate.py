@@ -31,9 +31,8 @@ from dataclasses import dataclass
 
 import torch
 
-from core.data import DATASETS, open_dataset
-from core.data.folders import count_images
-from core.data.shapes import ShapesDataset, generate, split_size
+from core.data import DATASETS
+from core.data.shapes import ShapesDataset, generate
 from core.device import pick_device
 from core.errors import PlaygroundError
 from core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD
@@ -71,29 +70,17 @@ class Estimate:
 
 
 def split_sizes(cfg: TrainConfig) -> tuple[int | None, int, int]:
-    """(train, val, test) image counts, from the data set's options when it can tell without opening files."""
+    """(train, val, test) image counts, as the data set's entry counts them: from its options or file names,
+    without decoding an image (this runs inside the page request) or downloading anything.
+
+    The validation part follows :func:`core.data.train_val_split` (at least one image once there are two)."""
     spec = DATASETS[cfg.dataset]
-    opts = {**spec.options, **cfg.dataset_options}
-    if cfg.dataset == "shapes":
-        n = int(opts["n"])
-        n_val = min(n - 1, max(1, round(cfg.val_fraction * n))) if cfg.val_fraction > 0 else 0
-        return n - n_val, n_val, split_size("test", n, opts.get("n_eval"))
-    if cfg.dataset == "folder":  # file names only: opening the set would decode every image inside the request
-        path = cfg.dataset_options.get("path", "")
-        try:
-            n = count_images(path)
-            n_test = count_images(path, "test") if "test" in spec.splits else 0
-        except (PlaygroundError, OSError):  # not there (yet), or outside the allowed roots: the estimate says so
-            return None, 0, 0
-        n_val = round(cfg.val_fraction * n)
-        return n - n_val, n_val, n_test
-    try:  # downloaded sets: count what is on disk (no download here)
-        n = len(open_dataset(cfg.dataset, "train", image_size=cfg.image_size, **cfg.dataset_options))
-        n_test = len(open_dataset(cfg.dataset, "test", image_size=cfg.image_size, **cfg.dataset_options)) \
-            if "test" in spec.splits else 0
-    except (PlaygroundError, OSError):  # not downloaded yet (DatasetUnavailable): the estimate says so
+    try:
+        n = spec.count("train", cfg.dataset_options, cfg.image_size)
+        n_test = spec.count("test", cfg.dataset_options, cfg.image_size) if "test" in spec.splits else 0
+    except (PlaygroundError, OSError):  # not there (yet), not downloaded, outside the allowed roots: said so
         return None, 0, 0
-    n_val = round(cfg.val_fraction * n)
+    n_val = min(n - 1, max(1, round(cfg.val_fraction * n))) if cfg.val_fraction > 0 and n > 1 else 0
     return n - n_val, n_val, n_test
 
 
