@@ -10,8 +10,10 @@ import streamlit as st
 from core.data import (
     DATASETS, class_counts, open_dataset, preview_grid, size_warnings, train_val_split,
 )
+from core.budget import app_folders, dataset_cache
 from core.data.builtin import download_dataset, is_downloaded
 from core.data.folders import DatasetLayoutError, delete_imported, list_imported
+from core.data.roots import check_server_folder  # a typed folder only inside the allowed data roots
 from core.data.zipimport import import_zip
 from core.errors import PAGE_ERRORS
 from core.params import dataset_params
@@ -38,8 +40,6 @@ def _open(name: str, split: str, image_size: int, options: tuple) -> object:
     kept in core.budget's cache bounded by bytes (CNNPG_DATASET_CACHE_MB, all sessions together)."""
     if DATASETS[name].kind != "folder":
         return _open_light(name, split, image_size, options)
-    from core.budget import app_folders, dataset_cache
-
     key = (str(app_folders()[2]), split, image_size, options)  # an imported name is relative to the data folder
     ds = dataset_cache().get(key)
     if ds is None:
@@ -50,8 +50,6 @@ def _open(name: str, split: str, image_size: int, options: tuple) -> object:
 
 
 def _forget_open() -> None:
-    from core.budget import dataset_cache
-
     _open_light.clear()
     dataset_cache().clear()
 
@@ -165,8 +163,6 @@ def _folder_source() -> str | None:
     path = st.text_input("Folder on the server", key="data_folder_path", placeholder="/path/to/photos")
     if not path:
         return None
-    from core.data.roots import check_server_folder  # only inside the allowed data roots (core/data/roots.py)
-
     try:
         return str(check_server_folder(path))
     except PAGE_ERRORS as err:
