@@ -37,7 +37,8 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parent / "results" / "distill.json"
 
 
-def _stats(values: list[float]) -> dict:
+def _stats(values: list[float | None]) -> dict:
+    values = [v for v in values if v is not None]
     return {"mean": statistics.mean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
             "min": min(values), "max": max(values), "n": len(values)}
 
@@ -55,7 +56,9 @@ def _execute(cfg_dict: dict, runs: str, threads: int) -> dict:
     from core.train.config import TrainConfig
 
     torch.set_num_threads(threads)
-    run_dir = store.create_run(TrainConfig.from_dict(cfg_dict), Path(runs))
+    # a folder per run: runs in one folder share its device lock and would wait for each other (core.runs.worker)
+    folder = Path(tempfile.mkdtemp(dir=runs, prefix="job-"))
+    run_dir = store.create_run(TrainConfig.from_dict(cfg_dict), folder)
     t0, c0 = time.time(), time.process_time()
     worker.execute(run_dir)
     wall, cpu = time.time() - t0, time.process_time() - c0
@@ -116,13 +119,27 @@ def bench_kd(seeds: list[int], runs: Path, data: dict, teacher_epochs: int, stud
             "plain_agreement": _stats(col["plain_agreement"]), "cpu_s": _stats(col["kd_cpu_s"] + col["plain_cpu_s"])}
 
 
-def bench_selftrain(seeds: list[int], runs: Path, overrides: dict, jobs: int, threads: int) -> dict:
+def bench_selftrain(seeds: list[int], runs: Path, overrides: dict, jobs: int, threads: int,
+                    finished: list[Path] = ()) -> dict:
+    """``finished``: completed self-training run folders of this setting to count instead of running their seeds
+    again (their CPU time is not known and left out of the CPU-time statistics)."""
+    from core.runs import store
     from core.train.selftrain import SELF_TRAIN_DEFAULTS, self_train_config, stages_summary
 
     cfgs = {seed: self_train_config(seed=seed, **overrides) for seed in seeds}
+    done: dict[int, dict] = {}
+    for run_dir in finished:
+        cfg = store.load_config(run_dir)
+        cfgs[cfg.seed] = self_train_config(seed=cfg.seed, **overrides)
+        if cfg != cfgs[cfg.seed] or store.read_status(run_dir).get("state") != "completed":
+            raise SystemExit(f"{run_dir}: not a completed run of this setting")
+        summary = store.run_summary(run_dir)
+        done[cfg.seed] = {"run_dir": str(run_dir), "wall_s": summary.get("wall_s"), "cpu_s": None}
+    seeds = sorted(set(seeds) | set(done))
     with _pool(jobs) as pool:
-        futures = {seed: pool.submit(_execute, cfg.to_dict(), str(runs), threads) for seed, cfg in cfgs.items()}
-        done = {seed: f.result() for seed, f in futures.items()}
+        futures = {seed: pool.submit(_execute, cfgs[seed].to_dict(), str(runs), threads)
+                   for seed in seeds if seed not in done}
+        done.update({seed: f.result() for seed, f in futures.items()})
     per_seed = []
     for seed in seeds:
         stages = stages_summary(done[seed]["run_dir"])
@@ -136,8 +153,8 @@ def bench_selftrain(seeds: list[int], runs: Path, overrides: dict, jobs: int, th
         parts = [f"stage {i} {100 * a:.1f} %" + (f" (kept {k}/{n}, pseudo-label acc {100 * pa:.1f} %)"
                                                   if k is not None and pa is not None else "")
                  for i, (a, k, n, pa) in enumerate(zip(row["test_acc"], row["n_kept"], row["n_pool"], row["acc_kept"]))]
-        print(f"seed {seed}: " + " · ".join(parts) + f" · {row['wall_s']:.0f} s wall, {row['cpu_s']:.0f} s CPU",
-              flush=True)
+        print(f"seed {seed}: " + " · ".join(parts) + f" · {row['wall_s'] or 0:.0f} s wall, "
+              f"{row['cpu_s'] or 0:.0f} s CPU", flush=True)
     n_stages = len(per_seed[0]["test_acc"])
     stage_acc = [_stats([r["test_acc"][i] for r in per_seed]) for i in range(n_stages)]
     print(f"self-training over {len(seeds)} seeds (test accuracy):")
@@ -169,8 +186,12 @@ def main() -> None:
     ap.add_argument("--control", action="store_true", help="also (or with --skip-selftrain: only) the noise-only "
                     "control: one student generation with threshold 1.0, so no pseudo-label is kept and the student "
                     "differs from the teacher only by its noise (RandAugment)")
+    ap.add_argument("--st-finished", type=Path, nargs="*", default=[], help="completed self-training run "
+                    "folders of the same setting, counted instead of running their seeds again")
     ap.add_argument("--st", type=json.loads, default={}, help="self-training overrides of the page's defaults "
                     "(JSON), e.g. '{\"max_steps\": 300}'")
+    ap.add_argument("--runs", type=Path, default=None, help="keep the runs in this folder (default: a temporary "
+                    "folder, deleted at the end)")
     ap.add_argument("--out", type=Path, default=OUT, help="JSON results (the page reads bench/results/distill.json)")
     args = ap.parse_args()
     data = {}
@@ -189,12 +210,14 @@ def main() -> None:
         print(f"written: {args.out} ({part})", flush=True)
 
     with tempfile.TemporaryDirectory(prefix="cnnpg-bench-distill-") as tmp:
-        runs = Path(tmp)
+        runs = Path(tmp) if args.runs is None else args.runs
+        runs.mkdir(parents=True, exist_ok=True)
         if not args.skip_kd:
             save("kd", bench_kd(args.seeds, runs, data, args.teacher_epochs,
                                 args.student_epochs or KD_STUDENT_EPOCHS, args.jobs, args.threads))
         if not args.skip_selftrain:
-            save("self_train", bench_selftrain(args.seeds, runs, {**data, **args.st}, args.jobs, args.threads))
+            save("self_train", bench_selftrain(args.seeds, runs, {**data, **args.st}, args.jobs, args.threads,
+                                               args.st_finished))
         if args.control:
             print("control: the students' noise without pseudo-labels (threshold 1.0, one generation)", flush=True)
             save("self_train_control", bench_selftrain(args.seeds, runs, {**data, **args.st, "threshold": 1.0,
