@@ -49,7 +49,7 @@ def _pct(x: float | None) -> str:
 
 def _measured_note(m: dict, what: str) -> str:
     return (f"Measured with `python -m bench.distill` on {m.get('measured', '?')} ({len(m['seeds'])} seeds, "
-            f"{m.get('cpus', '?')} CPU cores, {m.get('jobs', 1)} run(s) side by side): {what}")
+            f"{m.get('cpus', '?')} CPU cores, {m.get('jobs', 1)} run(s) at a time): {what}")
 
 
 def _measured_kd() -> None:
@@ -63,7 +63,8 @@ def _measured_kd() -> None:
                 f"α = {s['alpha']:g}): distillation **{figs.verdict(m['diff'])}** (mean ± standard deviation "
                 "over seeds).")
     st.dataframe(figs.measured_kd_rows(m), hide_index=True, key="distill_measured")
-    st.caption(_measured_note(m, f"one student run took {m['cpu_s']['mean']:.0f} s of CPU time on average."))
+    st.caption(_measured_note(m, "CPU time is the run's own process time with one thread, about its duration "
+                              "on an idle machine (the teacher's forward is the difference)."))
 
 
 def _measured_st() -> None:

@@ -229,12 +229,18 @@ def _pm(s: dict, scale: float = 100.0, unit: str = " %") -> str:
 
 def measured_kd_rows(m: dict) -> list[dict]:
     """Table rows of a KD measurement (``measured()["kd"]``): with / without KD, mean ± sd over seeds."""
+    import statistics
+
+    def cpu(key: str) -> str:
+        v = [r[key] for r in m.get("seeds", []) if r.get(key) is not None]
+        return f"{statistics.mean(v):.0f} s" if v else ""
+
     return [{"student": "with KD", "test accuracy": _pm(m["kd_acc"]),
-             "top-1 match with the teacher": _pm(m["kd_agreement"])},
+             "top-1 match with the teacher": _pm(m["kd_agreement"]), "CPU time per run": cpu("kd_cpu_s")},
             {"student": "without KD", "test accuracy": _pm(m["plain_acc"]),
-             "top-1 match with the teacher": _pm(m["plain_agreement"])},
+             "top-1 match with the teacher": _pm(m["plain_agreement"]), "CPU time per run": cpu("plain_cpu_s")},
             {"student": "difference", "test accuracy": _pm(m["diff"], unit=" points"),
-             "top-1 match with the teacher": ""}]
+             "top-1 match with the teacher": "", "CPU time per run": ""}]
 
 
 def measured_selftrain_rows(m: dict) -> list[dict]:
