@@ -78,6 +78,12 @@ def _measured_st() -> None:
                 f"self-training **{figs.verdict(m['gain'])}** — last student minus the stage-0 teacher "
                 f"{100 * m['gain']['mean']:+.1f} ± {100 * m['gain']['sd']:.1f} points.")
     st.dataframe(figs.measured_selftrain_rows(m), hide_index=True, key="st_measured")
+    kept = [a for a in m.get("acc_kept", []) if a]
+    if figs.verdict(m["gain"]) != "helped" and kept:
+        st.markdown(f"The kept pseudo-labels were {_pct(min(a['mean'] for a in kept))}–"
+                    f"{_pct(max(a['mean'] for a in kept))} right: the wrong rest are training labels too, and a "
+                    "student learns the teacher's mistakes as facts (confirmation bias). A higher threshold keeps "
+                    "fewer, cleaner ones; the confidence histogram of a run shows where it cuts.")
     control = figs.measured().get("self_train_control")
     effect = figs.pseudo_label_effect(m, control) if control else None
     if effect:
