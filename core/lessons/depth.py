@@ -339,7 +339,7 @@ def _verdict(ratio: float) -> str:
     return "it vanishes" if ratio < 0.1 else "it explodes" if ratio > 10 else "within 10× of each other"
 
 
-def depth_lesson(depth: int = 20, *, batchnorm: bool = True, shallow_depth: int = 8, steps: int = 150,
+def depth_lesson(depth: int = 20, *, batchnorm: bool = True, shallow_depth: int = 8, steps: int = 600,
                  batch_size: int = 32, lr: float = 3e-3, optimizer: str = "adamw", grad_steps: int = 10,
                  train_size: int = 2000, n_test: int = 300, image_size: int = 32, width: int = 16, seed: int = 0,
                  progress: Callable[[float, str], None] | None = None) -> DepthLesson:
@@ -348,8 +348,13 @@ def depth_lesson(depth: int = 20, *, batchnorm: bool = True, shallow_depth: int 
     the path counts of the residual network and a lesion study of the two ``depth`` networks.
 
     The optimiser defaults to AdamW with warm-up and cosine decay: the paper used SGD for 64k iterations; in a
-    budget of ~150 steps adaptive steps get every network off the ground, so the curves compare architectures,
-    not how well a learning rate happens to suit each depth."""
+    budget of a few hundred steps adaptive steps get every network off the ground, so the curves compare
+    architectures, not how well a learning rate happens to suit each depth.
+
+    Default budget, measured (one thread, 2,000 images): 150 steps left every loss near chance (ln 6 ≈ 1.79:
+    plain-20 1.788, plain-8 1.746, residual-20 1.752) in 8 s of CPU; 600 steps (32 s) separate them (plain-20
+    1.386, plain-8 1.370, residual-20 1.096) and the lesion study shows the paths (dropping a block costs the
+    plain-20 8.7 points of test accuracy, the residual-20 3.0)."""
     check_depth(depth)
     check_depth(shallow_depth)
     if shallow_depth >= depth:  # the reference must be shallower (depth 4 has none: only two curves then)
