@@ -78,6 +78,7 @@ def test_shapes_run_with_mask_methods_and_faithfulness(shapes_run):
     assert len(at.get("plotly_chart")) == charts + 1
 
 
+@pytest.mark.slow  # trains or explains several real models
 def test_bad_class_name_is_a_clear_message(shapes_run):
     at = AppTest.from_file(PAGE, default_timeout=300)
     at.session_state["explain_source"] = "Trained run"
@@ -90,6 +91,7 @@ def test_bad_class_name_is_a_clear_message(shapes_run):
     assert not at.exception and any("“star”" in s.value for s in at.subheader)
 
 
+@pytest.mark.slow  # trains or explains several real models
 def test_no_run_offers_the_one_click_preset(runs_env, monkeypatch):
     started = []
     import core.explain.quickstart as qs
@@ -111,6 +113,7 @@ def test_no_run_offers_the_one_click_preset(runs_env, monkeypatch):
     assert len(started) == 1 and at.session_state["explain_quick_run"] == str(started[0])
 
 
+@pytest.mark.slow  # trains or explains several real models
 def test_models_grid_compares_runs_and_a_zoo_model(shapes_run, runs_env):
     """The "Models" tab: one image, one method, several models side by side; a second Shapes run is offered by
     default, a zoo model (10 ImageNet-style classes, no "circle") explains its own top-1 class with a note."""
