@@ -202,3 +202,39 @@ def test_disk_full_fails_loudly_and_keeps_the_earlier_checkpoint(tmp_path, monke
     st = store.read_status(run_dir)
     assert st["state"] == "failed" and "No space left on device" in st["message"]
     assert store.load_checkpoint(run_dir)["meta"]["step"] == 2  # the earlier checkpoint still loads
+
+
+@pytest.mark.slow  # two short trainings
+def test_loop_writes_only_to_the_writer_it_is_given(tmp_path, monkeypatch):
+    """Issue 14.4: metrics and checkpoints go to ``writer`` (no run store needed); a checkpoint it received
+    resumes the run exactly as one from a run folder does."""
+    class Memory:
+        def __init__(self):
+            self.records, self.checkpoints = [], []
+
+        def append_metrics(self, record):
+            self.records.append(record)
+
+        def save_checkpoint(self, model_state, meta, train_state=None, *, best=False):
+            self.checkpoints.append({"model": {k: v.clone() for k, v in model_state.items()}, "meta": dict(meta),
+                                     "best": best})
+
+    monkeypatch.chdir(tmp_path)
+    seen, mem = [], Memory()
+    cfg = TrainConfig(**{**TINY, "epochs": 1}, max_steps=4)
+    result = train(cfg, callback=seen.append, writer=mem)
+    assert [r["type"] for r in mem.records] == [r["type"] for r in seen] and mem.records[-1]["type"] == "end"
+    assert mem.checkpoints and mem.checkpoints[-1]["meta"]["step"] == 4
+    assert torch.equal(mem.checkpoints[-1]["model"]["classifier.3.weight"],
+                       result.model.state_dict()["classifier.3.weight"])
+    assert result.run_dir is None and list(tmp_path.iterdir()) == []  # nothing written to disk
+    # the same run with a folder writes the same records to its metrics file (data-progress phases aside: the
+    # second run finds the drawn images in the disk cache)
+    run_dir = store.create_run(cfg, tmp_path / "runs")
+    folder = train(cfg, run_dir, writer=store.RunFolder(run_dir))
+
+    def steps(records):
+        return [(r["type"], r.get("step")) for r in records if r["type"] != "phase"]
+
+    assert steps(store.read_metrics(run_dir)) == steps(mem.records)
+    assert folder.run_dir == str(run_dir) and store.checkpoint_meta(run_dir)["step"] == 4
