@@ -185,3 +185,16 @@ def test_fresh_interpreter_imports_both_orders(order):
     code = "; ".join(f"import {m}" for m in order)
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
+
+
+PACKAGES = sorted(m for m in MODULES if m.count(".") == 1 and not m.endswith("__main__"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("first", PACKAGES)
+def test_each_core_module_imports_first_in_a_fresh_interpreter(first):
+    """Imported first (then every other core module), nothing meets a half-initialised module."""
+    rest = [m for m in sorted(MODULES) if m != first and not m.endswith("__main__")]
+    code = f"import {first}\n" + "".join(f"import {m}\n" for m in rest)
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
