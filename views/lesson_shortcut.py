@@ -21,6 +21,7 @@ st.markdown(
 ss = st.session_state
 viewer = ensure_identity()
 
+from core.lessons import shortcut as sc  # noqa: E402
 from core.lessons.shortcut import ShortcutSettings  # noqa: E402
 
 DEFAULTS = ShortcutSettings()
@@ -33,6 +34,12 @@ with st.form("shortcut_form"):
     n = c3.select_slider("Training images (10 % held out for validation)", [1000, 2000, 4000, 6000, 8000],
                          value=DEFAULTS.n, key="sc_train")
     submitted = st.form_submit_button("Start the three runs", type="primary")
+last = sc.last_duration()
+if last is not None:
+    seconds, was = last
+    st.caption(f"Last time on this server the three runs took {seconds / 60:.1f} min from the first start to the "
+               f"last end ({was.n:,} images, {was.epochs} epochs, {was.arch} at {was.image_size} px; other runs "
+               "in the queue make it longer).")
 
 # A few biased training images next to unbiased test images: the bias made visible before anything trains.
 from core.data.shapes import CLASSES  # noqa: E402
@@ -66,8 +73,6 @@ if submitted:
         ss.pop("sc_result", None)
     except (PlaygroundError, OSError) as err:
         show_error(err)
-
-from core.lessons import shortcut as sc  # noqa: E402
 
 try:
     group = sc.load_group(ss["sc_group"]) if ss.get("sc_group") else sc.latest_group(viewer.owner)

@@ -39,8 +39,8 @@ import torch
 from core.errors import InputError, PlaygroundError
 
 __all__ = ["ShortcutSettings", "shortcut_configs", "start_shortcut", "advance", "wait_for_group", "ShortcutGroup",
-           "load_group", "latest_group", "RunProgress", "group_progress", "ShortcutModel", "ShortcutLesson", "shortcut_results",
-           "HUE_AUGMENTATION", "BIASED", "AUGMENTED", "UNBIASED", "LABELS"]
+           "load_group", "latest_group", "last_duration", "RunProgress", "group_progress", "ShortcutModel",
+           "ShortcutLesson", "shortcut_results", "HUE_AUGMENTATION", "BIASED", "AUGMENTED", "UNBIASED", "LABELS"]
 
 BIASED, AUGMENTED, UNBIASED = "Biased data", "Biased data + hue augmentation", "Unbiased data"
 LABELS = (BIASED, AUGMENTED, UNBIASED)
@@ -371,15 +371,39 @@ def shortcut_results(group: ShortcutGroup, *, n_pointing: int = 60) -> ShortcutL
             losses=[float(r["loss"]) for r in view.train if "loss" in r], run_dir=run_dir,
             run_test_accuracy=float(run_test) if run_test is not None else None,
             pointing=point[0], pointing_chance=point[1]))
-    statuses = [store.effective_status(p) for p in group.runs.values()]
-    begun = [float(st["started"]) for st in statuses if st.get("started")]
-    ended = [float(st["ended"]) for st in statuses if st.get("ended")]
-    span = (max(ended) - min(begun)) if begun and ended else math.nan
+    span = _span(group)
     return ShortcutLesson(
         bias=s.bias, train_size=num_train, epochs=s.epochs, arch=s.arch, image_size=s.image_size,
         shortcut_train=train_biased.background_shortcut_accuracy(),
         shortcut_test=test.background_shortcut_accuracy(),
         models=models, seconds=span, eval_seconds=time.perf_counter() - start)
+
+
+def _span(group: ShortcutGroup) -> float:
+    """Seconds from the first run's start to the last run's end (NaN until they have all ended)."""
+    from core.runs import store
+
+    statuses = [store.effective_status(p) for p in group.runs.values() if p is not None and p.is_dir()]
+    begun = [float(st["started"]) for st in statuses if st.get("started")]
+    ended = [float(st["ended"]) for st in statuses if st.get("ended")]
+    return (max(ended) - min(begun)) if len(ended) == len(LABELS) and begun else math.nan
+
+
+def last_duration() -> tuple[float, ShortcutSettings] | None:
+    """How long the most recent completed lesson on this server took (first start to last end) and with which
+    settings: the page states it before a new start. None when no lesson has completed here yet."""
+    folder = _group_dir()
+    for path in sorted(folder.glob("*.json"), reverse=True) if folder.is_dir() else []:
+        try:
+            group = load_group(path)
+        except ShortcutError:
+            continue
+        if all(p is not None for p in group.runs.values()) and all(
+                pr.state == "completed" for pr in group_progress(group)):
+            span = _span(group)
+            if math.isfinite(span):
+                return span, group.settings
+    return None
 
 
 def _pointing(model, test, arch: str, n: int) -> tuple[float | None, float | None]:

@@ -164,5 +164,6 @@ def test_shortcut_page_runs_three_engine_runs_and_compares_them(monkeypatch):
     again.query_params["u"] = token
     again.run()
     assert not again.exception and again.success[0].value == res.conclusion()
+    assert any(f"took {res.seconds / 60:.1f} min" in c.value for c in again.caption)  # stated before a new start
     other = _page("lesson_shortcut.py")
     assert not other.success and any("Start the three runs" in i.value for i in other.info)

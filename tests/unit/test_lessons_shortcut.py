@@ -113,6 +113,8 @@ def test_the_three_runs_go_through_the_engine_and_are_evaluated(monkeypatch):
     b = res.model(sc.BIASED)
     assert f"{b.val_accuracy:.0%}" in res.conclusion() and f"{b.test_accuracy:.0%}" in res.conclusion()
     assert res.seconds > 0
+    seconds, settings_then = sc.last_duration()  # what the page states before the next start
+    assert seconds == res.seconds and settings_then == settings
 
 
 def test_runs_start_one_at_a_time_and_results_wait_for_all_three(monkeypatch):
@@ -133,6 +135,7 @@ def test_runs_start_one_at_a_time_and_results_wait_for_all_three(monkeypatch):
     progress = sc.group_progress(group)
     assert progress[0].stopped and progress[0].message == "out of memory"  # ... without completing ends the lesson
     assert len(started) == 1 and sc.wait_for_group(group).runs[sc.AUGMENTED] is None
+    assert sc.last_duration() is None  # no lesson completed here
 
 
 def test_a_full_queue_leaves_no_group_behind(monkeypatch):
