@@ -4,25 +4,21 @@ A description says what the setting is (kind, default, limits, step, choices, he
 config value and a widget's value map onto each other (``to_widget`` / ``from_widget``: ``None`` shown as "0 = no
 cap", "auto" or an empty box). ``views/_params.py`` draws the widget for any description, so a page never guesses
 a widget from a default's type. Three families use it: augmentation settings (``core.augment.specs`` — its
-``Param`` is this class raising ``AugmentError``), data-set options (:func:`dataset_params`) and the Train page's
-``TrainConfig`` fields (:func:`train_params`, built from the dataclass, its commented defaults and its registries).
+``Param`` is this class raising ``AugmentError``), data-set options (:func:`core.data.options.dataset_params`, from each
+entry's ``option_widgets``) and the Train page's ``TrainConfig`` fields (:func:`core.train.params.train_params`,
+built from the dataclass, its commented defaults and its registries). This module imports no other core package,
+so every package may describe its settings with it without an import cycle.
 
 Gotcha: a widget holds its value in ``st.session_state`` in the widget's type (a range slider a tuple, an int
 number box an int): always go through ``to_widget`` / ``from_widget``, never put a config value there directly.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Sequence
 
-import torch
-
-from core.data import DATASETS, DatasetSpec, folders
 from core.errors import InputError
-from core.models import ARCHITECTURES
-from core.train.config import AMP_CHOICES, MODES, OPTIMIZERS, TrainConfig, field_help
 
 KINDS = ("int", "float", "bool", "choice", "text", "path", "range")
 # "auto": checkbox (bool), select box (choice), slider (numbers with both limits; a range slider for "range"),
@@ -163,116 +159,3 @@ class Param:
             hi = "inf" if self.max is None else f"{self.max:g}"
             raise self.error(f"{what} must be between {lo} and {hi}, got {value:g}")
         return value
-
-
-# ------------------------------------------------------------------------------------------------- data-set options
-# The widget details of each registry option (core.data.DATASETS only holds name -> default and help). A new option
-# without an entry here gets a widget from its default's type (_guess), so a data set never lacks its widgets.
-_DATASET_OPTIONS: dict[tuple[str, str], dict[str, Any]] = {
-    ("shapes", "n"): dict(kind="int", min=1, max=1_000_000, step=500, widget="number"),
-    ("shapes", "seed"): dict(kind="int", min=0, max=1_000_000, step=1, widget="number"),
-    ("shapes", "bias"): dict(kind="float", min=0.0, max=1.0, step=0.05, widget="slider"),
-    ("folder", "path"): dict(kind="path", suggest_label="Imported data set"),
-}
-
-
-def _imported() -> list[str]:
-    return folders.list_imported()  # looked up on each call: tests replace it
-
-
-def _guess(default: Any) -> dict[str, Any]:
-    if isinstance(default, bool):
-        return dict(kind="bool")
-    if isinstance(default, int):
-        return dict(kind="int", min=0, max=1_000_000, step=1, widget="number")
-    if isinstance(default, float):
-        return dict(kind="float", min=0.0, max=1.0, step=0.05) if 0 <= default <= 1 else dict(kind="float")
-    return dict(kind="text")
-
-
-def dataset_params(spec: DatasetSpec) -> tuple[Param, ...]:
-    """One description per option of data set ``spec`` (its default and help from the registry entry)."""
-    out = []
-    for opt, default in spec.options.items():
-        extra = dict(_DATASET_OPTIONS.get((spec.name, opt)) or _guess(default))
-        if extra["kind"] == "path":
-            extra["suggest"] = _imported
-            extra["label"] = "Folder on the server"
-        out.append(Param(opt, default=default, help=spec.option_help.get(opt, ""), **extra))
-    return tuple(out)
-
-
-# ------------------------------------------------------------------------------------------------ TrainConfig fields
-MODE_TITLES = {"scratch": "From scratch", "linear_probe": "Linear probe", "finetune_last_k": "Fine-tune last k blocks",
-               "full": "Full fine-tune"}
-IMAGE_SIZES = (32, 48, 64, 96, 112, 128, 160, 192, 224, 299)
-BATCH_SIZES = (4, 8, 16, 32, 64, 128, 256)
-WORKER_CHOICES = (None, 0, 1, 2, 4, 8)
-# Fields drawn by their own page code, not from one description: ``weights`` (random / pretrained / a run chosen
-# from a list), ``augmentation`` (a preset, the lab's pipeline or a JSON file), ``dataset_options`` (one widget
-# per option: dataset_params). The objective's fields belong to the Distill page (distillation, self-training).
-COMPOUND_FIELDS = ("weights", "augmentation", "dataset_options")
-OBJECTIVE_FIELDS = ("objective", "teacher", "temperature", "alpha", "iterations", "labelled_per_class", "threshold",
-                    "pseudo_labels", "class_cap", "student_augmentation")
-
-
-def _train_widgets(cuda: bool) -> dict[str, dict[str, Any]]:
-    """What a TrainConfig field's comment cannot say: its widget, label, limits and choices."""
-    return {
-        "dataset": dict(kind="choice", label="Data set", choices=tuple(DATASETS), choice_labels=tuple(
-            (k, s.title + ("" if s.offline else " (download)")) for k, s in DATASETS.items())),
-        "image_size": dict(label="Image size", unit="px", choices=IMAGE_SIZES, widget="select_slider"),
-        "val_fraction": dict(label="Validation fraction", min=0.0, max=0.5, step=0.05, widget="number"),
-        "arch": dict(kind="choice", label="Architecture", choices=tuple(ARCHITECTURES), choice_labels=tuple(
-            (k, f"{a.title} ({a.year})") for k, a in ARCHITECTURES.items())),
-        "mode": dict(kind="choice", label="Mode", choices=tuple(MODES), choice_labels=tuple(MODE_TITLES.items())),
-        "finetune_k": dict(label="k (blocks before the head that learn)", min=1, max=20, widget="number"),
-        "epochs": dict(label="Epochs", min=1, max=1000, widget="number"),
-        "max_steps": dict(label="Max steps (0 = no cap)", min=1, max=10_000_000, none_as=0, widget="number"),
-        "batch_size": dict(label="Batch size", choices=BATCH_SIZES, widget="select_slider"),
-        "optimizer": dict(kind="choice", label="Optimizer", choices=tuple(OPTIMIZERS),
-                          help="\n\n".join(f"**{k}**: {v}" for k, v in OPTIMIZERS.items())),
-        "lr": dict(label="Learning rate", min=1e-6, max=10.0, step=0.001, format="%.5f", log=True, widget="number"),
-        "momentum": dict(label="Momentum (SGD)", min=0.0, max=0.999, step=0.05, widget="number"),
-        "weight_decay": dict(label="Weight decay", min=0.0, max=1.0, step=1e-4, format="%.5f", widget="number"),
-        "warmup_steps": dict(label="Warm-up steps (empty = use the fraction)", min=0, max=10_000_000,
-                             widget="number"),
-        "warmup_fraction": dict(label="Warm-up fraction", min=0.0, max=0.9, step=0.01, widget="number"),
-        "min_lr_fraction": dict(label="Final learning rate (× peak)", min=0.0, max=1.0, step=0.05, widget="number"),
-        "label_smoothing": dict(label="Label smoothing", min=0.0, max=0.9, step=0.05, widget="number"),
-        "dropout": dict(label="Dropout (empty = the network's own)", min=0.0, max=0.95, step=0.05,
-                        widget="number"),
-        "seed": dict(label="Seed", min=0, max=2**31 - 1, widget="number"),
-        "device": dict(kind="choice", label="Device", choices=("auto", "cpu") + (("cuda",) if cuda else ())),
-        "amp": dict(kind="choice", label="Mixed precision", choices=AMP_CHOICES),
-        "num_workers": dict(kind="choice", label="Data workers", choices=WORKER_CHOICES, none_as="auto",
-                            choice_labels=((None, "auto"),)),
-        "log_every": dict(label="Log every", unit="steps", min=1, max=10_000, widget="number"),
-        "checkpoint_every_s": dict(label="Checkpoint every", unit="s", min=5.0, max=36_000.0, step=30.0,
-                                   widget="number"),
-    }
-
-
-def _kind(annotation: str) -> tuple[str, bool]:
-    """("int" | "float" | "bool" | "text", optional) from a field's annotation string, e.g. "int | None"."""
-    parts = [p.strip() for p in str(annotation).split("|")]
-    base = next(p for p in parts if p != "None")
-    return {"int": "int", "float": "float", "bool": "bool"}.get(base, "text"), "None" in parts
-
-
-def train_params(cuda: bool | None = None) -> dict[str, Param]:
-    """One description per TrainConfig field the Train page draws (all but COMPOUND_FIELDS and OBJECTIVE_FIELDS),
-    in the dataclass's order: default and type from the dataclass, help from its comments (``field_help``).
-    ``cuda``: offer the "cuda" device (default: when torch sees one)."""
-    if cuda is None:
-        cuda = torch.cuda.is_available()
-    helps, ui = field_help(), _train_widgets(cuda)
-    out = {}
-    for f in dataclasses.fields(TrainConfig):
-        if f.name in COMPOUND_FIELDS or f.name in OBJECTIVE_FIELDS:
-            continue
-        kind, optional = _kind(f.type)
-        extra = dict(ui.get(f.name, {}))
-        out[f.name] = Param(f.name, kind=extra.pop("kind", kind), default=f.default,
-                            help=extra.pop("help", helps.get(f.name, "")), optional=optional, **extra)
-    return out

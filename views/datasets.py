@@ -16,7 +16,7 @@ from core.data.folders import DatasetLayoutError, delete_imported, list_imported
 from core.data.roots import check_server_folder  # a typed folder only inside the allowed data roots
 from core.data.zipimport import import_zip
 from core.errors import PAGE_ERRORS
-from core.params import dataset_params
+from core.data.options import dataset_params
 from views._storage import clear_storage_usage, storage_panel
 from views._params import param_widget
 from views._widgets import show_error
@@ -55,7 +55,7 @@ def _forget_open() -> None:
 
 
 def _option_widgets(spec) -> dict:
-    """One widget per option of the data set's entry (core.params.dataset_params: its kind, limits and help)."""
+    """One widget per option of the data set's entry (core.data.options.dataset_params: its kind, limits and help)."""
     params = dataset_params(spec)
     cols = st.columns(max(1, len(params)))
     values = {}

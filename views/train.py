@@ -16,7 +16,8 @@ from core.augment import PRESETS as AUG_PRESETS
 from core.data import DATASETS
 from core.errors import InputError, PlaygroundError
 from core.models import ARCHITECTURES, weights_status
-from core.params import MODE_TITLES, dataset_params, train_params
+from core.data.options import dataset_params
+from core.train.params import MODE_TITLES, train_params
 from core.runs import launcher, results, store
 from core.train.config import DEFAULT_PRESET, MODES, PRESETS, TrainConfig, field_help
 from views._identity import ensure_identity, identity_sidebar

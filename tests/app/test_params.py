@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.errors import InputError
-from core.params import train_params
+from core.train.params import train_params
 from core.runs import launcher
 from core.train.config import TrainConfig
 

@@ -101,7 +101,7 @@ def test_no_data_set_name_special_cased_outside_its_entry():
 
 
 def test_option_widgets_agree_with_the_widget_descriptions():
-    from core.params import dataset_params
+    from core.data.options import dataset_params
 
     for spec in DATASETS.values():
         for param in dataset_params(spec):

@@ -9,7 +9,9 @@ import pytest
 from core.augment import REGISTRY, AugmentError
 from core.data import DATASETS, DatasetSpec
 from core.errors import InputError
-from core.params import COMPOUND_FIELDS, OBJECTIVE_FIELDS, Param, dataset_params, train_params
+from core.data.options import dataset_params
+from core.params import Param
+from core.train.params import COMPOUND_FIELDS, OBJECTIVE_FIELDS, train_params
 from core.train.config import PRESETS, TrainConfig, field_help
 
 PARAMS = train_params(cuda=False)

@@ -108,6 +108,24 @@ def test_no_module_level_import_cycle_in_core():
     assert _cycles(_graph()) == []
 
 
+def _package(module: str) -> str:
+    return ".".join(module.split(".")[:2])  # core.train.loop -> core.train; core.params -> core.params
+
+
+def test_no_import_cycle_between_core_packages():
+    """Issue 14: the packages of core/ form layers (core.augment -> core.params must not lead back through
+    core.train -> core.augment). Module-level imports, collapsed to their package."""
+    packages: dict[str, set[str]] = {}
+    for m, targets in _graph().items():
+        src = _package(m)
+        packages.setdefault(src, set())
+        packages[src] |= {_package(t) for t in targets if _package(t) != src}
+    for ts in list(packages.values()):
+        for t in ts:
+            packages.setdefault(t, set())
+    assert _cycles(packages) == []
+
+
 def test_core_runs_needs_core_train_not_the_other_way_at_import_time():
     graph = _graph()
     train_to_runs = sorted((m, t) for m, ts in graph.items() if m.startswith("core.train") for t in ts
