@@ -35,10 +35,13 @@ from multiprocessing import get_context
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "results" / "distill.json"
+TIMES_FILE = "bench-times.json"  # a run's measured wall and CPU seconds, next to its config
 
 
-def _stats(values: list[float | None]) -> dict:
+def _stats(values: list[float | None]) -> dict | None:
     values = [v for v in values if v is not None]
+    if not values:
+        return None
     return {"mean": statistics.mean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
             "min": min(values), "max": max(values), "n": len(values)}
 
@@ -65,6 +68,7 @@ def _execute(cfg_dict: dict, runs: str, threads: int) -> dict:
     status = store.read_status(run_dir)
     if status.get("state") != "completed":
         raise SystemExit(f"run {run_dir.name} did not complete: {status.get('message')}")
+    (run_dir / TIMES_FILE).write_text(json.dumps({"wall_s": wall, "cpu_s": cpu}))  # for --st-finished
     return {"run_dir": str(run_dir), "wall_s": wall, "cpu_s": cpu}
 
 
@@ -122,7 +126,8 @@ def bench_kd(seeds: list[int], runs: Path, data: dict, teacher_epochs: int, stud
 def bench_selftrain(seeds: list[int], runs: Path, overrides: dict, jobs: int, threads: int,
                     finished: list[Path] = ()) -> dict:
     """``finished``: completed self-training run folders of this setting to count instead of running their seeds
-    again (their CPU time is not known and left out of the CPU-time statistics)."""
+    again (their wall and CPU seconds from the run's bench-times.json when this bench ran it, else CPU unknown
+    and left out of the CPU-time statistics)."""
     from core.runs import store
     from core.train.selftrain import SELF_TRAIN_DEFAULTS, self_train_config, stages_summary
 
@@ -133,8 +138,9 @@ def bench_selftrain(seeds: list[int], runs: Path, overrides: dict, jobs: int, th
         cfgs[cfg.seed] = self_train_config(seed=cfg.seed, **overrides)
         if cfg != cfgs[cfg.seed] or store.read_status(run_dir).get("state") != "completed":
             raise SystemExit(f"{run_dir}: not a completed run of this setting")
-        summary = store.run_summary(run_dir)
-        done[cfg.seed] = {"run_dir": str(run_dir), "wall_s": summary.get("wall_s"), "cpu_s": None}
+        times = store.read_json(run_dir / TIMES_FILE, default=None) or {}
+        done[cfg.seed] = {"run_dir": str(run_dir), "wall_s": times.get("wall_s", store.run_summary(run_dir).get("wall_s")),
+                          "cpu_s": times.get("cpu_s")}
     seeds = sorted(set(seeds) | set(done))
     with _pool(jobs) as pool:
         futures = {seed: pool.submit(_execute, cfgs[seed].to_dict(), str(runs), threads)

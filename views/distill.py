@@ -93,9 +93,11 @@ def _measured_st() -> None:
                     f"the teacher. The pseudo-labels themselves add {100 * effect['mean']:+.1f} ± "
                     f"{100 * effect['sd']:.1f} points (stage 1 with them minus without, same seeds): "
                     f"they **{figs.verdict(effect)}**.")
-    st.caption(_measured_note(m, f"a whole run took {m['cpu_s']['mean']:.0f} s of CPU time "
-                              f"({results.format_seconds(m['cpu_s']['mean'])}, about its duration on an idle machine "
-                              f"with one thread); wall time here {results.format_seconds(m['wall_s']['mean'])}."))
+    cpu, wall = (m.get("cpu_s") or {}).get("mean"), (m.get("wall_s") or {}).get("mean")
+    st.caption(_measured_note(m, (f"a whole run took {results.format_seconds(cpu)} of CPU time (its own process "
+                                  "time with one thread, about its duration on an idle machine)" if cpu else
+                                  "CPU time not recorded")
+                              + (f"; wall time on the busy machine {results.format_seconds(wall)}." if wall else ".")))
 
 
 def _st_config() -> TrainConfig:
