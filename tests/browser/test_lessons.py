@@ -62,7 +62,8 @@ def test_depth_lesson_page(app_server, page):
 def test_fc_conv_lesson_page(app_server, page):
     open_page(page, app_server, "")
     open_page(page, app_server, "lesson_fc_conv")
-    assert page.get_by_text("Fully connected", exact=True).count() >= 1
+    # The columns (sliders, metrics) can draw a moment after the script has finished: wait for the metric.
+    page.get_by_text("Fully connected", exact=True).first.wait_for(timeout=60_000)
     _fill(page, "Training steps (AdamW, 64 images each)", "20")
     page.get_by_role("button", name="Train both").click()
     wait_for_script(page, timeout_ms=300_000)
