@@ -1,4 +1,7 @@
-"""Lesson: depth, vanishing gradients, residual paths. Widgets -> core.lessons.depth.depth_lesson -> charts."""
+"""Lesson: why deeper plain networks train worse, and how residual paths (ResNet) and auxiliary heads (GoogLeNet)
+keep the gradient alive; measured gradient norms per layer, loss curves and lesions.
+
+Page layout: widgets -> core.lessons.depth.depth_lesson -> charts."""
 from __future__ import annotations
 
 import numpy as np

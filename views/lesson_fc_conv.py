@@ -1,4 +1,7 @@
-"""Lesson: fully connected vs convolution. Widgets -> core.lessons.fc_vs_conv -> counts, charts, templates, filters."""
+"""Lesson: what convolution buys over a fully connected layer: parameter counts, accuracy on the same images
+and budget, and the templates and filters each one learns.
+
+Page layout: widgets -> core.lessons.fc_vs_conv -> counts, charts, templates, filters."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,7 @@
-"""Lesson: k-NN vs learned classifiers. Widgets -> core.lessons.knn.knn_lesson -> charts, galleries, conclusion."""
+"""Lesson: k-nearest neighbours (store every image) against trained classifiers (compress them into weights):
+accuracy, memory and time per query as the training set grows.
+
+Page layout: widgets -> core.lessons.knn.knn_lesson -> charts, galleries, conclusion."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,7 @@
-"""Lesson: shortcut learning. Widgets -> core.lessons.shortcut (three engine runs) -> live progress -> results."""
+"""Lesson: shortcut learning: a network trained where the background gives the class away aces validation and
+fails on fair test images; compare colour augmentation and unbiased data, and see with Grad-CAM where each looked.
+
+Page layout: widgets -> core.lessons.shortcut (three engine runs) -> live progress -> results."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
