@@ -470,6 +470,10 @@ SELF_TRAIN_DEFAULTS: dict[str, Any] = {
     # budget per stage: 20 epochs, at most 1,200 steps: the teacher sees its 3,000 images 20 times (920 steps), a
     # student (labelled + kept) is capped at 1,200 steps. Threshold 0.5: with label smoothing 0.1 a LeNet-5's top
     # probability stays below ~0.92, and at 0.7 the 56 % teacher kept only 527 of 7,800 pool images (96 % right).
+    # Measured (bench.distill, 3 seeds, bench/results/distill.json): teacher 63.6 ± 2.4 %, students 58.6 ± 4.5 % and
+    # 45.4 ± 7.6 %: self-training HURTS here; the ~3,700 kept labels are only ~79 % right (then ~73 %) and each
+    # student learns the mistakes (confirmation bias). One seed at threshold 0.7 (800 steps per stage, one student)
+    # went 55.8 → 61.8 %, but that is one seed, and RandAugment alone may explain it (bench.distill --control).
     "epochs": 20, "max_steps": 1200,
 }
 
