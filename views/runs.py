@@ -14,6 +14,7 @@ from streamlit.errors import StreamlitAPIException
 from core.errors import PAGE_ERRORS
 from core.runs import launcher, owners, results, store
 from views._identity import TOKEN_PARAM, ensure_identity, identity_sidebar
+from views._distill_results import render_run_extras
 from views._results import render_results
 from views._storage import clear_storage_usage, storage_panel
 from views._widgets import show_error
@@ -219,3 +220,4 @@ finished = results.load_view(run["path"])
 if finished.test is not None and not finished.active:
     st.subheader("Results")
     render_results(finished, "runs")
+render_run_extras(finished, "runs")  # distillation and self-training runs: their own views (nothing for others)

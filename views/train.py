@@ -233,7 +233,7 @@ def _split_sizes(cfg_json: str) -> tuple[int | None, int, int]:
 # The advanced settings, one column each; every field of PARAMS is drawn once on this page (a test checks it).
 ADVANCED = (("weight_decay", "momentum", "log_every", "seed"),
             ("warmup_fraction", "warmup_steps", "min_lr_fraction", "checkpoint_every_s"),
-            ("label_smoothing", "val_fraction", "dropout"),
+            ("label_smoothing", "val_fraction", "dropout", "stochastic_depth"),
             ("device", "amp", "num_workers"))
 
 

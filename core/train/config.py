@@ -74,6 +74,7 @@ class TrainConfig:
     min_lr_fraction: float = 0.0  # cosine decays from lr to lr × min_lr_fraction at the last step
     label_smoothing: float = 0.1  # 0.1 = targets 0.9/rest shared: discourages over-confident logits
     dropout: float | None = None  # set every Dropout layer's p (None = the architecture's own); a student's noise
+    stochastic_depth: float | None = None  # residual blocks skip their branch at random in training (the last block with this probability, earlier ones linearly less); a student's noise; None = the architecture's own
     # --- objective (core.train.losses.OBJECTIVES) ---
     objective: str = "plain"  # plain (cross-entropy) | distill (learn from a teacher) | self_train (Noisy Student)
     teacher: str | None = None  # distill: a finished run folder, or "pretrained:ARCH" (ImageNet classes only)
@@ -213,6 +214,8 @@ class TrainConfig:
     def _validate_objective(self, need, is_int, is_num) -> None:
         need(self.dropout is None or (is_num(self.dropout) and 0 <= self.dropout < 1),
              f"dropout must be empty (the architecture's own) or in [0, 1), got {self.dropout!r}")
+        need(self.stochastic_depth is None or (is_num(self.stochastic_depth) and 0 <= self.stochastic_depth < 1),
+             f"stochastic_depth must be empty (the architecture's own) or in [0, 1), got {self.stochastic_depth!r}")
         need(self.objective in OBJECTIVES, f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
         if self.objective == "distill":
             need(is_num(self.temperature) and self.temperature > 0,

@@ -39,6 +39,7 @@ from core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD
 from core.paths import ROOT as _ROOT
 from core.train.config import TrainConfig
 from core.train.data import epoch_steps, make_batch_mixer, make_transform, total_steps as count_total_steps
+from core.train.losses import estimate_teacher
 from core.train.loop import compute_loss, to_model_input
 from core.train.model import make_model, make_optimizer, pick_amp_dtype
 from core.train.state import capture_train_state
@@ -134,6 +135,7 @@ def measure_throughput(cfg: TrainConfig, *, max_batch: int = 64, min_steps: int 
     mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
     y = torch.randint(0, 6, (batch,), device=device)
+    teacher = estimate_teacher(cfg, 6, device)  # distillation: the teacher's forward pass is part of every step
 
     def step() -> None:
         x = torch.stack([transform(im) if transform is not None else im for im in images])
@@ -142,6 +144,9 @@ def measure_throughput(cfg: TrainConfig, *, max_batch: int = 64, min_steps: int 
         if mixer is not None:
             x, target = mixer(x, y)
         with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
+            if teacher is not None:
+                with torch.no_grad():
+                    teacher(x)
             loss, _ = compute_loss(model(x), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -54,6 +54,8 @@ def _train_widgets(cuda: bool) -> dict[str, dict[str, Any]]:
         "label_smoothing": dict(label="Label smoothing", min=0.0, max=0.9, step=0.05, widget="number"),
         "dropout": dict(label="Dropout (empty = the network's own)", min=0.0, max=0.95, step=0.05,
                         widget="number"),
+        "stochastic_depth": dict(label="Stochastic depth (empty = the network's own)", min=0.0, max=0.95, step=0.05,
+                                 widget="number"),
         "seed": dict(label="Seed", min=0, max=2**31 - 1, widget="number"),
         "device": dict(kind="choice", label="Device", choices=("auto", "cpu") + (("cuda",) if cuda else ())),
         "amp": dict(kind="choice", label="Mixed precision", choices=AMP_CHOICES),

@@ -3,7 +3,6 @@ eval(); no new weights; the rate rises linearly to the last block."""
 from __future__ import annotations
 
 import copy
-import types
 
 import pytest
 import torch
@@ -99,10 +98,17 @@ def test_efficientnet_keeps_its_own_module_and_a_deepcopy_drops_on_its_own():
     assert _dropped_rows(_branch_outputs(twin, torch.randn(8, 3, 32, 32))) == 0
 
 
+def test_the_config_field_is_validated():
+    from core.errors import InputError
+
+    assert TrainConfig(stochastic_depth=0.2).validate().stochastic_depth == 0.2
+    with pytest.raises(InputError, match="stochastic_depth"):
+        TrainConfig(stochastic_depth=1.0).validate()
+
+
 def test_make_model_applies_the_configured_rate():
     cfg = TrainConfig(arch="resnet18", weights="none", mode="scratch")
-    with_sd = types.SimpleNamespace(**cfg.to_dict(), stochastic_depth=0.2)  # the field, where the config has it
-    model, _ = make_model(with_sd, 6)
+    model, _ = make_model(cfg.replace(stochastic_depth=0.2), 6)
     assert residual_branches(model)[-1][1].stochastic_depth.p == pytest.approx(0.2)
-    model, _ = make_model(cfg, 6)
+    model, _ = make_model(cfg, 6)  # stochastic_depth=None: the architecture's own (torchvision ResNet: none)
     assert not hasattr(residual_branches(model)[-1][1], "stochastic_depth")
