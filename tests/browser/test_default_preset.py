@@ -43,8 +43,9 @@ def test_default_preset_from_a_fresh_home_survives_an_app_restart_and_reaches_85
             page.get_by_text(PRESETS[DEFAULT_PRESET].description[:40]).first.wait_for()  # the preset's caption
             page.get_by_role("button", name="Start training").click()
             wait_for_script(page)
-            _wait(lambda: "run=" in page.url, 30, "the run id in the URL")
+            page.wait_for_url(re.compile(r".*[?&]run="), timeout=30_000)  # sync Playwright refreshes page.url only in its own calls
             run_id = page.url.split("run=", 1)[1].split("&", 1)[0]
+            token = re.search(r"[?&]u=([^&]+)", page.url).group(1)  # this browser's identity (its bookmark)
             run_dir = home / "runs" / run_id
             before = _wait(lambda: max(_step_shown(page), 0), 600, "the first training steps (data drawn first)")
             page.get_by_text("Loss (cross-entropy)").first.wait_for()  # live curves
@@ -52,7 +53,8 @@ def test_default_preset_from_a_fresh_home_survives_an_app_restart_and_reaches_85
         assert store.is_active(run_dir), store.effective_status(run_dir)
 
         with streamlit_server(home) as base:  # second app process, same home
-            open_page(page, base, "train")  # no ?run= : the page finds the active run by itself
+            # no ?run= : the page finds this browser's active run by itself (the identity is in the bookmark)
+            open_page(page, base, f"train?u={token}")
             assert run_id in page.url and run_id in _run_heading(page)
             _wait(lambda: _step_shown(page) > before, 120, "progress after the app restart")
             _wait(lambda: _run_heading(page).endswith("completed"), 1500, "the run to complete")
