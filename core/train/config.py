@@ -279,7 +279,7 @@ class Preset:
     """A named starting point: ``overrides`` are the fields that differ from TrainConfig's defaults."""
 
     title: str
-    description: str  # says what it shows and what it measured on the 2-core development machine
+    description: str  # what it shows and why this recipe; measured figures come from the benches, not this text
     overrides: dict[str, Any]
 
 
@@ -293,20 +293,19 @@ PRESETS: dict[str, Preset] = {
         title="Shapes · LeNet-5 from scratch (default, minutes on a CPU)",
         description="LeNet-5 (1998, 62 k parameters) learns the 6 Shapes classes from random weights, offline: "
         "15 epochs over 10,800 images at 64 px, AdamW with warm-up and cosine decay, label smoothing, no "
-        "augmentation. Measured on this project's 2-core machine from a fresh clone: about 90 % test accuracy in "
-        "about 2½ minutes, ~20 s of it drawing the images (`python -m bench.default_preset` repeats the "
-        "measurement; a browser test checks ≥ 85 %). Why not a ResNet? On two CPU cores one ResNet-18 step at "
-        "64 px costs about as much as 15 LeNet-5 steps, so in the same minutes it sees the data 15× fewer "
-        "times: small network + many epochs wins on a small budget. The estimate below is measured on your device.",
+        "augmentation (`python -m bench.default_preset` measures its time and test accuracy from a fresh home; a "
+        "browser test checks ≥ 85 %). Why not a ResNet? On a CPU one ResNet-18 step at 64 px costs as much as many "
+        "LeNet-5 steps, so in the same minutes it sees the data far fewer times: small network + many epochs wins "
+        "on a small budget (the estimate below times either on your device).",
         overrides={**_SHAPES_SCRATCH, "arch": "lenet5", "epochs": 15, "lr": 3e-3, "weight_decay": 0.0},
     ),
     "shapes-resnet18": Preset(
         title="Shapes · ResNet-18 from scratch (slower on a CPU)",
         description="A ResNet-18 (11.7 M parameters) learns the 6 Shapes classes from random weights, offline: "
         "AdamW with warm-up and cosine decay, label smoothing, no augmentation, 3 epochs over 10,800 images at "
-        "64 px. Measured on this project's 2-core machine: 87.5 % test accuracy (86.5 % validation) in 7 min 48 s "
-        "from a fresh clone (~76 img/s), twice as long or more while other programs compete for the CPU; with "
-        "pad-crop-flip augmentation 86.0 %. The estimate below is measured on your device.",
+        "64 px (`python -m bench.default_preset --preset shapes-resnet18` measures it). Expect it to take several "
+        "times the LeNet-5 default on a CPU, and longer while other programs compete for it. The estimate below "
+        "is measured on your device.",
         overrides={**_SHAPES_SCRATCH, "arch": "resnet18", "epochs": 3, "lr": 2e-3, "weight_decay": 0.05},
     ),
     "shapes-explain": Preset(
