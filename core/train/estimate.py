@@ -12,9 +12,8 @@
    split after every epoch plus the final test split;
 5. **checkpoints**: one real checkpoint written to a temporary folder, times the number the run writes.
 
-Measured on the 2-core development machine the first version (steps on ready-made tensors only) said 2 min 07 s
-for the default preset's ~3 min 18 s and 6 s for the smoke test's ~12 s: the missing time was start-up, drawing
-the data and the per-image work of the data pipeline.
+Why every part: an estimate of the steps alone (on ready-made tensors) ran well short of real runs, because start-up,
+drawing the data and the per-image work of the data pipeline were missing (issue 8, item 7).
 
 Gotcha: it cannot know how busy the machine will be later: another run in parallel halves the speed. And a
 download (torchvision sets, pretrained weights) is not timed: it depends on the network.
