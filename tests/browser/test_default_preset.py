@@ -85,7 +85,8 @@ def test_default_preset_from_a_fresh_home_survives_an_app_restart_and_reaches_85
             open_page(page, base, "runs")
             table = page.locator('[data-testid="stDataFrame"]').first
             table.wait_for()
-            assert run_id in page.locator('[data-testid="stMultiSelect"]').first.inner_text()
+            compare = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Runs to compare").first
+            assert run_id in compare.inner_text()  # the run is offered for comparison (picked by default)
             assert "completed" in page.get_by_text("Status:").first.inner_text()
             page.get_by_text("Confusion matrix").first.wait_for()  # its results are on the Runs page too
             page.get_by_role("button", name="best checkpoint (.safetensors)").first.wait_for()
