@@ -141,6 +141,22 @@ def out_of_memory(stage: str) -> OutOfMemory:
     return OutOfMemory(OUT_OF_MEMORY.get(stage, OUT_OF_MEMORY["train"]))
 
 
+@contextlib.contextmanager
+def memory_guard(what: str, advice: str = "try a smaller image, batch or data set"):
+    """Turn running out of memory inside the block into :class:`OutOfMemory` ("out of memory while <what>: …").
+
+    Gotcha: on the CPU PyTorch's allocator failure is a plain ``RuntimeError`` ("DefaultCPUAllocator: can't
+    allocate memory"), not ``MemoryError``; pages catch only ``core.errors.PAGE_ERRORS``, so heavy work is wrapped
+    here and any other RuntimeError stays what it is: a bug, not the user's input.
+    """
+    try:
+        yield
+    except (MemoryError, RuntimeError) as err:
+        if is_out_of_memory(err):
+            raise OutOfMemory(f"out of memory while {what}: {advice}") from None
+        raise
+
+
 def is_out_of_memory(err: BaseException) -> bool:
     """MemoryError, torch.OutOfMemoryError, or a RuntimeError whose text says the allocator failed."""
     if isinstance(err, MemoryError):

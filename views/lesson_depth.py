@@ -8,7 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.errors import PlaygroundError
+from core.budget import memory_guard
+from core.errors import PAGE_ERRORS
 from views._widgets import show_error
 
 st.title("Depth, vanishing gradients and residual paths")
@@ -39,10 +40,11 @@ with st.form("depth_form"):
 if submitted:
     try:
         bar = st.progress(0.0, text="starting")
-        ss["depth_result"] = depth_lesson(int(depth), batchnorm=bool(batchnorm), steps=int(steps),
-                                          progress=lambda f, m: bar.progress(min(1.0, f), text=m))
+        with memory_guard("training the networks"):
+            ss["depth_result"] = depth_lesson(int(depth), batchnorm=bool(batchnorm), steps=int(steps),
+                                              progress=lambda f, m: bar.progress(min(1.0, f), text=m))
         bar.empty()
-    except (PlaygroundError, OSError, RuntimeError) as err:
+    except PAGE_ERRORS as err:
         show_error(err)
 
 res = ss.get("depth_result")
@@ -136,9 +138,9 @@ if st.button("Measure gradients with and without the auxiliary losses", key="dep
     from core.lessons.depth import aux_gradients
 
     try:
-        with st.spinner("one forward and two backward passes of GoogLeNet…"):
+        with st.spinner("one forward and two backward passes of GoogLeNet…"), memory_guard("running GoogLeNet"):
             ss["depth_aux"] = aux_gradients()
-    except (PlaygroundError, OSError, RuntimeError) as err:
+    except PAGE_ERRORS as err:
         show_error(err)
 aux = ss.get("depth_aux")
 if aux is not None:

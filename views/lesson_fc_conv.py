@@ -8,7 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.errors import PlaygroundError
+from core.budget import memory_guard
+from core.errors import PAGE_ERRORS
 from views._widgets import show_error
 
 st.title("Fully connected vs convolution")
@@ -64,10 +65,11 @@ with st.form("fcc_form"):
 if submitted:
     try:
         bar = st.progress(0.0, text="starting")
-        ss["fcc_result"] = fc_vs_conv_lesson(steps=int(steps), train_size=int(train_size),
-                                             progress=lambda f, m: bar.progress(min(1.0, f), text=m))
+        with memory_guard("training the networks"):
+            ss["fcc_result"] = fc_vs_conv_lesson(steps=int(steps), train_size=int(train_size),
+                                                 progress=lambda f, m: bar.progress(min(1.0, f), text=m))
         bar.empty()
-    except (PlaygroundError, OSError, RuntimeError) as err:
+    except PAGE_ERRORS as err:
         show_error(err)
 
 res = ss.get("fcc_result")

@@ -8,7 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.errors import PlaygroundError
+from core.budget import memory_guard
+from core.errors import PAGE_ERRORS, PlaygroundError
 from views._widgets import show_error
 
 st.title("k-NN vs learned classifiers")
@@ -75,13 +76,12 @@ if submitted:
                 rm = run_model(runs[run_label])
                 features = FeatureNet(rm.model, rm.image_size, f"k-NN · features of run {rm.run_dir.name}")
             bar = st.progress(0.0, text="starting")
-            ss["knn_result"] = knn_lesson(train_sizes=sizes, k=int(k), steps=int(steps), features=features,
-                                          pretrained=pretrained,
-                                          progress=lambda f, m: bar.progress(min(1.0, f), text=m))
+            with memory_guard("running the experiment"):
+                ss["knn_result"] = knn_lesson(train_sizes=sizes, k=int(k), steps=int(steps), features=features,
+                                              pretrained=pretrained,
+                                              progress=lambda f, m: bar.progress(min(1.0, f), text=m))
             bar.empty()
-        except PlaygroundError as err:
-            show_error(err)
-        except (OSError, RuntimeError) as err:
+        except PAGE_ERRORS as err:
             show_error(err)
 
 res = ss.get("knn_result")

@@ -7,7 +7,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.errors import PlaygroundError
+from core.budget import memory_guard
+from core.errors import PAGE_ERRORS, PlaygroundError
 from views._identity import ensure_identity
 from views._widgets import show_error
 
@@ -128,10 +129,11 @@ if any(p.stopped for p in progress):
 res = ss.get("sc_result")
 if res is None or ss.get("sc_result_group") != group.id:
     try:
-        with st.spinner("Testing the three networks on unbiased images (and the Grad-CAM pointing game)…"):
+        with st.spinner("Testing the three networks on unbiased images (and the Grad-CAM pointing game)…"), \
+                memory_guard("testing the networks"):
             res = sc.shortcut_results(group)
         ss["sc_result"], ss["sc_result_group"] = res, group.id
-    except (PlaygroundError, OSError, RuntimeError) as err:
+    except PAGE_ERRORS as err:
         show_error(err)
         st.stop()
 

@@ -7,7 +7,8 @@ import io
 
 import streamlit as st
 
-from core.errors import PlaygroundError
+from core.budget import memory_guard
+from core.errors import PAGE_ERRORS, PlaygroundError
 from core.models import ARCHITECTURES, get_spec
 from core.models.weights import weights_status
 from core.receptive_field import receptive_fields, unit_field
@@ -171,12 +172,10 @@ if st.button("Compute the effective field", key="rf_erf_go"):
     try:
         for trained in ([False, True] if has_trained else [False]):
             model, label = _model(trained)
-            with st.spinner(f"Back-propagating through {label}…"):
+            with st.spinner(f"Back-propagating through {label}…"), memory_guard("computing the effective field"):
                 results.append((label, effective_receptive_field(model, layer, table, n_inputs=n_inputs, seed=0)))
         ss["rf_erf"] = (erf_key, results)
-    except PlaygroundError as err:
-        show_error(err)
-    except (RuntimeError, OSError) as err:  # memory, a bad weights file
+    except PAGE_ERRORS as err:  # includes out of memory and a bad weights file
         show_error(err)
 stored = ss.get("rf_erf")
 if stored and stored[0] == erf_key:
@@ -207,10 +206,9 @@ else:
     use_trained = f1.toggle("Trained weights", value=has_trained, disabled=not has_trained, key="rf_fm_trained")
     try:
         model, label = _model(use_trained and has_trained)
-        fm = top_channels(model, run_transform(int(size))(picked[0]), layer, k=k)
-    except PlaygroundError as err:
-        show_error(err)
-    except (RuntimeError, OSError) as err:
+        with memory_guard("computing the feature maps"):
+            fm = top_channels(model, run_transform(int(size))(picked[0]), layer, k=k)
+    except PAGE_ERRORS as err:
         show_error(err)
     else:
         with f2:

@@ -14,7 +14,8 @@ import streamlit as st
 from core.augment import PRESET_DESCRIPTIONS, REGISTRY, from_json, to_json
 from core.augment import PRESETS as AUG_PRESETS
 from core.data import DATASETS
-from core.errors import InputError, PlaygroundError
+from core.budget import memory_guard
+from core.errors import PAGE_ERRORS, InputError, PlaygroundError
 from core.models import ARCHITECTURES, weights_status
 from core.data.options import dataset_params
 from core.train.params import MODE_TITLES, train_params
@@ -319,10 +320,10 @@ def _settings() -> None:
         from core.train.estimate import estimate_duration
 
         try:
-            with st.spinner("Timing a few training steps…"):
+            with st.spinner("Timing a few training steps…"), memory_guard("timing training steps"):
                 est = estimate_duration(cfg)
             ss["train_estimate_result"] = (cfg.to_json(), est)
-        except (PlaygroundError, RuntimeError) as err:
+        except PAGE_ERRORS as err:
             show_error(err)
     shown = ss.get("train_estimate_result")
     if shown and cfg is not None and shown[0] == cfg.to_json():

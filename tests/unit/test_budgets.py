@@ -427,3 +427,20 @@ def test_cancel_during_a_download_stops_it_and_keeps_no_partial_file(home, monke
         builtin.download_dataset("cifar10", progress=progress)
     assert Slow.reads == stop_after
     assert [p for p in (home / "data").rglob("*") if p.is_file()] == []
+
+
+def test_memory_guard_names_out_of_memory_and_leaves_other_errors_alone():
+    """On the CPU torch's allocator failure is a RuntimeError: the guard makes it a clear typed error; a
+    RuntimeError that is not about memory stays a bug (pages catch only PAGE_ERRORS)."""
+    from core.errors import PAGE_ERRORS, OutOfMemory
+
+    with pytest.raises(OutOfMemory, match="out of memory while drawing the maps"):
+        with budget.memory_guard("drawing the maps"):
+            raise RuntimeError("[enforce fail at alloc_cpu.cpp:114] DefaultCPUAllocator: can't allocate memory")
+    with pytest.raises(OutOfMemory):
+        with budget.memory_guard("x"):
+            raise MemoryError()
+    with pytest.raises(RuntimeError, match="shape mismatch") as info:
+        with budget.memory_guard("x"):
+            raise RuntimeError("shape mismatch")
+    assert not isinstance(info.value, PAGE_ERRORS)
