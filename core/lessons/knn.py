@@ -146,13 +146,13 @@ def network_features(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -
         device = next(model.parameters()).device
     except StopIteration:
         device = torch.device("cpu")
-    handle = head.register_forward_pre_hook(hook)
-    try:
-        with exclusive(model), torch.no_grad():
+    with exclusive(model), torch.no_grad():  # the hook only while this thread alone uses the (shared) model
+        handle = head.register_forward_pre_hook(hook)
+        try:
             for i in range(0, len(x), batch_size):
                 main_output(model(x[i:i + batch_size].to(device)))
-    finally:
-        handle.remove()
+        finally:
+            handle.remove()
     return torch.cat(captured) if captured else torch.empty(0, head.in_features)
 
 

@@ -220,3 +220,27 @@ def test_without_the_cached_file_the_lesson_says_so_and_runs_without(offline_cac
                          pretrained="resnet18")
     assert res.at(knn.RUN_FEATURES) is None and res.at(knn.PIXELS) is not None
     assert res.notes == [str(info.value)] and "never download" in res.notes[0]
+
+
+def test_network_features_never_capture_another_sessions_forward():
+    """The model may be the app's shared cache: while another session holds it (a Classify), the feature hook must
+    not be on it yet. Main thread holds the lock and forwards a batch of 5; the feature thread (3 images) must get
+    exactly its own 3 rows, equal to the features computed alone."""
+    import threading
+    import time
+
+    from core.models.shared import exclusive
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2)).eval()
+    x = torch.randn(3, 3, 8, 8)
+    alone = network_features(model, x)
+    got = {}
+    with exclusive(model):
+        worker = threading.Thread(target=lambda: got.setdefault("f", network_features(model, x)))
+        worker.start()
+        time.sleep(0.3)  # the feature thread is now waiting for the model
+        with torch.no_grad():
+            model(torch.randn(5, 3, 8, 8))  # another session's forward
+    worker.join(30)
+    assert got["f"].shape == (3, 4) and torch.equal(got["f"], alone)
