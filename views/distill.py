@@ -52,10 +52,16 @@ def _measured_note(m: dict, what: str) -> str:
             f"{m.get('cpus', '?')} CPU cores, {m.get('jobs', 1)} run(s) at a time): {what}")
 
 
-def _measured_kd() -> None:
-    m = figs.measured().get("kd")
+def _measured(part: str) -> dict | None:
+    """The bench's figures for ``part`` of bench/results/distill.json, or None (with a note saying how to get them)."""
+    m = figs.measured().get(part)
     if not m:
         st.caption("Not measured over seeds yet: `python -m bench.distill` writes bench/results/distill.json.")
+    return m or None
+
+
+def _measured_kd() -> None:
+    if not (m := _measured("kd")):
         return
     s = m["setting"]
     st.markdown(f"**Measured at these defaults** (teacher: {s['teacher']}, {_pct(s['teacher_test_acc'])} test; "
@@ -68,9 +74,7 @@ def _measured_kd() -> None:
 
 
 def _measured_st() -> None:
-    m = figs.measured().get("self_train")
-    if not m:
-        st.caption("Not measured over seeds yet: `python -m bench.distill` writes bench/results/distill.json.")
+    if not (m := _measured("self_train")):
         return
     s = m["setting"]
     st.markdown(f"**Measured at these defaults** ({s['labelled_per_class']} labelled images per class, threshold "
