@@ -97,7 +97,7 @@ with right:
 with left:
     if picked is not None:
         from core.data.resize import square
-        from core.receptive_field_figures import field_figure
+        from core.receptive_field.figures import field_figure
 
         image, display = picked
         st.plotly_chart(field_figure(square(image, int(size)), unit), key="rf_field_fig")
@@ -124,7 +124,7 @@ g1, g2 = st.columns([4, 1])
 chosen = g1.multiselect("Architectures", list(ARCHITECTURES), default=GROWTH_DEFAULT, key="rf_growth_archs")
 gsize = g2.number_input("Input size (px)", min_value=80, max_value=1024, value=224, key="rf_growth_size")
 if chosen:
-    from core.receptive_field_figures import growth_figure
+    from core.receptive_field.figures import growth_figure
 
     tables, skipped = [], []
     for a in chosen:
@@ -179,7 +179,7 @@ if st.button("Compute the effective field", key="rf_erf_go"):
         show_error(err)
 stored = ss.get("rf_erf")
 if stored and stored[0] == erf_key:
-    from core.receptive_field_figures import erf_figure
+    from core.receptive_field.figures import erf_figure
 
     cols = st.columns(len(stored[1]))
     for col, (label, erf) in zip(cols, stored[1]):
@@ -199,7 +199,7 @@ if picked is None:
 else:
     from core.feature_maps import top_channels
     from core.models.shared import run_transform
-    from core.receptive_field_figures import feature_grid
+    from core.receptive_field.figures import feature_grid
 
     f1, f2 = st.columns([1, 3])
     k = f1.slider("Channels", 4, 32, 12, step=4, key="rf_fm_k")

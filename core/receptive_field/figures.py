@@ -12,9 +12,11 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
+from plotly.subplots import make_subplots
 
 from core.feature_maps import FeatureMaps
-from core.receptive_field import ERF, FieldTable, UnitField
+from core.receptive_field.analytic import FieldTable, UnitField
+from core.receptive_field.effective import ERF
 
 __all__ = ["growth_points", "growth_figure", "field_figure", "erf_figure", "feature_grid"]
 
@@ -102,8 +104,6 @@ def erf_figure(erf: ERF, title: str = "") -> go.Figure:
 def feature_grid(fm: FeatureMaps, cols: int = 4, unit: tuple[int, int] | None = None) -> go.Figure:
     """The top channels as small heatmaps (each on its own colour scale), titled with index and mean;
     ``unit`` marks the selected unit on every map."""
-    from plotly.subplots import make_subplots
-
     n = len(fm.channels)
     rows = max(1, -(-n // cols))
     titles = [f"ch {c.channel} · mean {c.mean:.2g}" for c in fm.channels]

@@ -1,8 +1,8 @@
-"""Receptive fields of every layer of a real network — branched ones included — and the effective field.
+"""The theoretical receptive field of every layer of a real network, branched ones included.
 
-**Theoretical receptive field** (Araujo et al., "Computing Receptive Fields of Convolutional Neural Networks",
-Distill 2019, https://distill.pub/2019/computing-receptive-fields/). Per spatial axis a feature map carries
-three numbers, in input pixels:
+Araujo et al., "Computing Receptive Fields of Convolutional Neural Networks", Distill 2019
+(https://distill.pub/2019/computing-receptive-fields/). Per spatial axis a feature map carries three numbers,
+in input pixels:
 
 - ``size``: how many input pixels one unit depends on (``None``: every pixel — the map is *global*);
 - ``jump``: the distance between two neighbouring units (the product of the strides so far);
@@ -28,14 +28,13 @@ operation and propagates the three numbers *per tensor* — tensors are the edge
   **global** — every later field is global too (an SE block multiplies every unit by a function of the
   whole image).
 
+Results: :func:`receptive_fields` gives a :class:`FieldTable` (one :class:`LayerField` per reported module,
+its output map's ``(h, w)`` and :class:`Field`); :func:`unit_field` the box of one unit in input pixels.
 Checked against the exact *gradient support* (input pixels whose gradient for the unit can be non-zero) for
 the zoo in ``tests/unit/test_receptive_field.py``.
 
-**Effective receptive field** (Luo, Li, Urtasun, Zemel, "Understanding the Effective Receptive Field in Deep
-Convolutional Neural Networks", NeurIPS 2016, https://arxiv.org/abs/1701.04128): ``|∂ y_centre / ∂ x|``
-averaged over several inputs. It is roughly Gaussian and much smaller than the theoretical box.
-
-Gotcha: the theoretical field is an upper bound of what a unit *can* see; most of its area barely matters.
+Gotcha: the theoretical field is an upper bound of what a unit *can* see; most of its area barely matters
+(:mod:`core.receptive_field.effective` measures how much).
 """
 from __future__ import annotations
 
@@ -50,6 +49,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from core.errors import InputError
+from core.models.activations import feature_layers
+from core.models.registry import get_spec
+from core.models.summary import _check_size, _meta_model, forward_hooks, min_input_size
 
 __all__ = [
     "ReceptiveFieldError",
@@ -58,12 +60,12 @@ __all__ = [
     "LayerField",
     "FieldTable",
     "UnitField",
-    "ERF",
+    "input_field",
+    "union",
     "trace_fields",
     "receptive_fields",
     "report_layers",
     "unit_field",
-    "effective_receptive_field",
 ]
 
 
@@ -397,8 +399,6 @@ class FieldTable:
 def report_layers(model: nn.Module) -> list[str]:
     """The modules whose output maps are reported: those of :func:`core.models.activations.feature_layers`
     (convolutions, pools, blocks and stages) plus adaptive pools (where a field becomes global)."""
-    from core.models.activations import feature_layers
-
     names = set(feature_layers(model))
     for name, m in model.named_modules():
         if isinstance(m, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
@@ -414,8 +414,6 @@ def trace_fields(model: nn.Module, input_size: int | tuple[int, int], *, in_chan
     module's forward and read the field of its output tensor; a module called twice reports its last call.
     Raises ``RuntimeError`` from the model itself when the input is too small for it.
     """
-    from core.models.summary import forward_hooks
-
     h, w = (input_size, input_size) if isinstance(input_size, int) else input_size
     names = list(layers) if layers is not None else report_layers(model)
     modules = [(n, model.get_submodule(n)) for n in names]
@@ -456,9 +454,6 @@ def receptive_fields(arch: str, input_size: int | str | None = None) -> FieldTab
     Weights do not matter, so the model is built on the ``meta`` device and cached results are shared
     (do not mutate). Too-small inputs raise :class:`InputError` naming the minimum.
     """
-    from core.models import get_spec
-    from core.models.summary import _check_size, _meta_model, min_input_size
-
     spec = get_spec(arch)
     size = _check_size(spec.input_size if input_size is None else input_size)
     too_small = ReceptiveFieldError(
@@ -515,99 +510,3 @@ def unit_field(layer: LayerField, row: int, col: int, input_size: int | tuple[in
     inside = max(0, cb - ct + 1) * max(0, cr - cl + 1)
     area = int(round((b - t + 1) * (r - l + 1)))
     return UnitField(layer.layer, row, col, layer.is_global, (t, l, b, r), (ct, cl, cb, cr), area, inside)
-
-
-# ------------------------------------------------------------------------------------------ effective RF
-@dataclass(frozen=True)
-class ERF:
-    """Effective receptive field of the centre unit of ``layer`` (Luo et al. 2016).
-
-    ``grad`` is ``[H, W]``: ``|∂ Σ_c y[c, i, j] / ∂ x|`` summed over colour channels and averaged over
-    ``n_inputs`` inputs, normalised to sum 1. ``mass_share``: the share of the theoretical field's (clipped)
-    area that holds ``mass`` of the gradient — small means the unit effectively looks at a small core.
-    """
-
-    layer: str
-    unit: tuple[int, int]
-    grad: torch.Tensor
-    theoretical: UnitField
-    mass: float
-    mass_pixels: int
-    n_inputs: int
-
-    @property
-    def mass_share(self) -> float:
-        return self.mass_pixels / max(1, self.theoretical.clipped_area)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"layer": self.layer, "unit": list(self.unit), "mass": self.mass, "mass_pixels": self.mass_pixels,
-                "mass_share": self.mass_share, "n_inputs": self.n_inputs, "theoretical": self.theoretical.to_dict()}
-
-
-class _Stop(Exception):
-    pass
-
-
-def pixels_holding(grad: torch.Tensor, mass: float = 0.95) -> int:
-    """Fewest pixels of ``grad`` (non-negative) whose sum reaches ``mass`` of the total."""
-    v = grad.flatten().double().sort(descending=True).values
-    total = float(v.sum())
-    if total <= 0:
-        return 0
-    target = mass * total * (1 - 1e-9)  # rounding must not push an exact hit to the next pixel
-    return int(torch.searchsorted(v.cumsum(0), torch.tensor([target], dtype=v.dtype)).item()) + 1
-
-
-def effective_receptive_field(model: nn.Module, layer: str, table: FieldTable, *, inputs: torch.Tensor | None = None,
-                              n_inputs: int = 8, seed: int = 0, mass: float = 0.95) -> ERF:
-    """ERF of the centre unit of ``layer`` at ``table``'s input size.
-
-    ``inputs``: ``[N, 3, H, W]`` normalised images; default ``n_inputs`` standard-normal images drawn with
-    ``seed`` (the noise inputs of Luo et al.). Runs under the model's lock in eval mode and stops the forward
-    at ``layer``. Gotcha: gradients are taken with ``torch.autograd.grad`` w.r.t. the input only, so a shared
-    model's parameters never get a ``.grad``.
-    """
-    from core.models.activations import resolve_layer
-    from core.models.shared import exclusive
-    from core.models.summary import forward_hooks
-
-    row = table.get(layer)
-    module = resolve_layer(model, layer)
-    H, W = table.input_size
-    try:
-        device = next(model.parameters()).device
-    except StopIteration:
-        device = torch.device("cpu")
-    if inputs is None:
-        g = torch.Generator().manual_seed(seed)
-        inputs = torch.randn(n_inputs, 3, H, W, generator=g)
-    if tuple(inputs.shape[-2:]) != (H, W):
-        raise ReceptiveFieldError(f"inputs are {tuple(inputs.shape[-2:])}, the field table is for {(H, W)}")
-    x = inputs.to(device=device, dtype=torch.float32).clone().requires_grad_(True)
-    captured: dict[str, torch.Tensor] = {}
-
-    def make_hook(name: str):
-        def hook(mod, args, output):
-            captured["y"] = output[0] if isinstance(output, (tuple, list)) else output
-            raise _Stop
-
-        return hook
-
-    with exclusive(model), torch.enable_grad():
-        with forward_hooks([(layer, module)], make_hook):
-            try:
-                model(x)
-            except _Stop:
-                pass
-        if "y" not in captured:
-            raise ReceptiveFieldError(f"layer {layer!r} did not run in this forward")
-        y = captured["y"]
-        i, j = y.shape[-2] // 2, y.shape[-1] // 2
-        (grad,) = torch.autograd.grad(y[:, :, i, j].sum(), x)
-    erf = grad.detach().abs().sum(1).mean(0).double().cpu()
-    total = float(erf.sum())
-    if total > 0:
-        erf = erf / total
-    theo = unit_field(row, i, j, (H, W))
-    return ERF(layer=layer, unit=(int(i), int(j)), grad=erf.float(), theoretical=theo, mass=mass,
-               mass_pixels=pixels_holding(erf, mass), n_inputs=int(x.shape[0]))
