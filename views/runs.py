@@ -13,13 +13,12 @@ from streamlit.errors import StreamlitAPIException
 
 from core.errors import PAGE_ERRORS
 from core.runs import launcher, owners, results, store
+from views import _runs_state as state
 from views._identity import TOKEN_PARAM, ensure_identity, identity_sidebar
 from views._distill_results import render_run_extras
 from views._results import render_results
-from views._storage import clear_storage_usage, storage_panel
+from views._storage import storage_panel
 from views._widgets import show_error
-
-PAGE_SIZE = 20  # table rows per page
 
 st.title("Runs")
 st.markdown(
@@ -28,7 +27,6 @@ st.markdown(
     "**interrupted** and continues from its last checkpoint when you resume it. Compare runs to see what a "
     "setting changed: pretrained vs. scratch, augmentation vs. none, a bigger learning rate…"
 )
-ss = st.session_state
 viewer = ensure_identity()
 identity_sidebar(viewer)
 
@@ -49,57 +47,13 @@ def _row(r: dict) -> dict:
 def _act(action, path: str, done: str) -> None:
     """Resume: on success a toast and a fresh page, on a refusal the reason (never a traceback)."""
     try:
-        _check_owner(path)
+        state.check_owner(path, viewer)
         action(path)
     except PAGE_ERRORS as err:
         show_error(err)
         return
     st.toast(done)
     st.rerun()
-
-
-CONFIRM_PREFIX = "runs_confirm_delete_"
-
-
-def _disarm_delete() -> None:
-    for key in [k for k in ss if str(k).startswith(CONFIRM_PREFIX)]:
-        del ss[key]
-
-
-def _check_owner(path: str) -> None:
-    """Raise NotYourRun unless this browser may act on the run (read afresh: the button was drawn earlier)."""
-    owners.check_may_act(store.run_summary(path).get("owner"), viewer.owner, viewer.instructor,
-                         run_id=path.rstrip("/").rsplit("/", 1)[-1])
-
-
-def _delete(rid: str, path: str) -> None:
-    """Delete button callback: it deletes the run the button was drawn for, then selects nothing (no run
-    slides into the freed place) and clears every confirmation tick."""
-    if not ss.get(f"{CONFIRM_PREFIX}{rid}"):
-        return
-    _disarm_delete()
-    try:
-        _check_owner(path)
-        launcher.delete(path)
-    except PAGE_ERRORS as err:
-        ss["runs_flash"] = ("error", err)
-        return
-    clear_storage_usage()
-    ss["runs_selected"] = None
-    ss["runs_flash"] = ("ok", f"Deleted {rid}.")
-
-
-def _filtered(runs: list[dict]) -> list[dict]:
-    """The runs the filters above the table let through: mine or everyone's, and the chosen states."""
-    if ss.get("runs_filter_owner") == "mine":
-        runs = [r for r in runs if r.get("owner") == viewer.owner]
-    states = ss.get("runs_filter_state") or []
-    return [r for r in runs if r["state"] in states] if states else runs
-
-
-def _page_of(runs: list[dict]) -> list[dict]:
-    page = min(int(ss.get("runs_page") or 1), max(1, math.ceil(len(runs) / PAGE_SIZE)))
-    return runs[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
 
 
 runs = store.list_runs()  # the index: a warm call opens no finished run's files
@@ -110,10 +64,9 @@ if runs:
     f[0].radio("Show", ["all", "mine"], key="runs_filter_owner", horizontal=True,
                format_func={"all": "Everyone's runs", "mine": "My runs"}.get)
     f[1].multiselect("State", list(store.STATES), key="runs_filter_state", placeholder="every state")
-shown = _filtered(runs)
-n_pages = max(1, math.ceil(len(shown) / PAGE_SIZE))
-if int(ss.get("runs_page") or 1) > n_pages:
-    ss["runs_page"] = n_pages  # fewer pages after a filter or a delete
+shown = state.filtered(runs, viewer)
+n_pages = max(1, math.ceil(len(shown) / state.PAGE_SIZE))
+state.clamp_page(n_pages)
 
 
 @st.fragment(run_every=3 if any_active else None)
@@ -122,7 +75,7 @@ def table() -> None:
     if not current:
         st.info("No runs yet: start one on the Train page.")
         return
-    rows = _page_of(_filtered(current))
+    rows = state.page_of(state.filtered(current, viewer))
     if not rows:
         st.info("No run matches these filters.")
     else:
@@ -136,25 +89,18 @@ if not runs:
     st.markdown("[Go to the Train page](train)")
     st.stop()
 if n_pages > 1:
-    f[2].caption(f"{len(shown):,} runs, {PAGE_SIZE} a page")
+    f[2].caption(f"{len(shown):,} runs, {state.PAGE_SIZE} a page")
     st.pagination(n_pages, key="runs_page")
 storage_panel("runs")  # what uses the server's storage, next to the runs that hold most of it
 
 by_id = {r["id"]: r for r in runs}
 # The pickers offer the runs of the table's page (plus what is already picked): a long history does not make
 # every rerun send thousands of options.
-ids = [r["id"] for r in _page_of(shown)]
-# a run deleted meanwhile (here or in another tab) must not linger in the widgets' state
-if "runs_selected" not in ss:
-    ss["runs_selected"] = ids[0] if ids else None
-elif ss["runs_selected"] not in (None, *by_id):
-    ss["runs_selected"] = None  # gone: select nothing rather than silently another run
-# the widget's value lives in session state only (a default as well would make Streamlit warn)
-ss["runs_compare"] = ([i for i in ss["runs_compare"] if i in by_id] if "runs_compare" in ss
-                      else results.default_comparison(runs))
+ids = [r["id"] for r in state.page_of(shown)]
+state.prune_pickers(runs, ids)  # a run deleted meanwhile (here or in another tab) must not linger in the widgets
 
 st.subheader("Compare")
-chosen = st.multiselect("Runs to compare", list(dict.fromkeys([*ss["runs_compare"], *ids])), key="runs_compare")
+chosen = st.multiselect("Runs to compare", state.compare_choices(ids), key="runs_compare")
 if chosen:
     views = {rid: results.load_view(by_id[rid]["path"]) for rid in chosen}
     c1, c2 = st.columns(2)
@@ -162,9 +108,9 @@ if chosen:
     c2.plotly_chart(results.compare_figure(views, "loss", "train"), config=results.PLOTLY_CONFIG, key="runs_fig_loss")
 
 st.subheader("Manage a run")
-picked = [ss["runs_selected"]] if ss["runs_selected"] and ss["runs_selected"] not in ids else []
-rid = st.selectbox("Run", [*ids, *picked], key="runs_selected", placeholder="Choose a run", on_change=_disarm_delete)
-flash = ss.pop("runs_flash", None)
+rid = st.selectbox("Run", state.manage_choices(ids), key="runs_selected", placeholder="Choose a run",
+                   on_change=state.disarm_delete)
+flash = state.pop_flash()
 if flash:
     if flash[0] == "ok":
         st.success(results.plain_markdown(flash[1]))
@@ -204,17 +150,17 @@ else:
     if run["state"] in store.ACTIVE_STATES:
         if a[1].button("Cancel", key="runs_cancel"):
             try:
-                _check_owner(run["path"])
+                state.check_owner(run["path"], viewer)
                 launcher.cancel(run["path"])
                 st.toast("Stop requested.")
             except PAGE_ERRORS as err:
                 show_error(err)
     else:
         # keyed by run id and cleared on every delete and selection change: one tick arms one click for one run
-        confirm = a[2].checkbox("I want to delete it", key=f"{CONFIRM_PREFIX}{rid}",
+        confirm = a[2].checkbox("I want to delete it", key=f"{state.CONFIRM_PREFIX}{rid}",
                                 help="removes the folder with its checkpoints and metrics")
-        a[3].button("Delete run", key="runs_delete", disabled=not confirm, on_click=_delete,
-                    args=(rid, run["path"]))
+        a[3].button("Delete run", key="runs_delete", disabled=not confirm, on_click=state.on_delete,
+                    args=(rid, run["path"], viewer))
 
 finished = results.load_view(run["path"])
 if finished.test is not None and not finished.active:
