@@ -2,19 +2,27 @@
 feature maps. Every number comes from core.receptive_field (traced through the real graph)."""
 from __future__ import annotations
 
-import csv
-import io
-
 import streamlit as st
 
 from core.budget import memory_guard
+from core.data.resize import square
 from core.errors import PAGE_ERRORS, PlaygroundError
+from core.feature_maps import top_channels
 from core.models import ARCHITECTURES, get_spec
-from core.models.weights import weights_status
-from core.receptive_field import receptive_fields, unit_field
+from core.models.shared import run_transform
+from core.receptive_field import effective_receptive_field, receptive_fields, tables_for, unit_field
+from core.receptive_field.figures import (
+    erf_figure,
+    feature_grid,
+    field_figure,
+    growth_figure,
+    rows_csv,
+    size_label,
+    table_rows,
+)
+from views import _receptive_state as state
 from views._widgets import image_input, show_error
 
-ss = st.session_state
 st.title("Receptive fields")
 st.markdown(
     "A unit of a feature map depends on a square of input pixels, its **receptive field**: small in the first "
@@ -26,42 +34,26 @@ st.markdown(
 
 GROWTH_DEFAULT = ["alexnet", "vgg16", "resnet50", "googlenet", "densenet121"]
 
-
-def _runs_with_checkpoints() -> list[dict]:
-    from core.runs import store
-
-    try:
-        return [r for r in store.list_runs() if r["has_checkpoint"]]
-    except OSError:
-        return []
-
-
 # ------------------------------------------------------------------------------------------ model choice
 c1, c2, c3 = st.columns([2, 2, 1])
 source = c1.radio("Model", ["Zoo architecture", "A training run"], horizontal=True, key="rf_source")
-run = None
 if source == "Zoo architecture":
     names = list(ARCHITECTURES)
-    arch = c2.selectbox("Architecture", names, index=names.index("resnet18"), key="rf_arch",
-                        format_func=lambda n: f"{n} — {get_spec(n).title}")
-    trained_weights = "default" if weights_status(arch) == "cached" else None
-    default_size = get_spec(arch).input_size
+    choice = state.zoo_choice(c2.selectbox("Architecture", names, index=names.index("resnet18"), key="rf_arch",
+                                           format_func=lambda n: f"{n} — {get_spec(n).title}"))
 else:
-    runs = _runs_with_checkpoints()
+    runs = state.runs_with_checkpoints()
     if not runs:
         c2.info("No run with a checkpoint yet: train one on the Train page.")
         st.stop()
-    run = c2.selectbox("Run", runs, key="rf_run", format_func=lambda r: f"{r['id']} · {r['arch']} · {r['dataset']}")
-    arch = run["arch"]
-    trained_weights = None
-    from core.runs import store
-
-    default_size = int(store.load_config(run["path"]).image_size)
-size = c3.number_input("Input size (px)", min_value=16, max_value=1024, value=default_size, step=1,
-                       key=f"rf_size_{source}_{arch}")
+    choice = state.run_choice(c2.selectbox("Run", runs, key="rf_run",
+                                           format_func=lambda r: f"{r['id']} · {r['arch']} · {r['dataset']}"))
+arch = choice.arch
+size = int(c3.number_input("Input size (px)", min_value=16, max_value=1024, value=choice.default_size, step=1,
+                           key=f"rf_size_{source}_{arch}"))
 
 try:
-    table = receptive_fields(arch, int(size))
+    table = receptive_fields(arch, size)
 except PlaygroundError as err:
     show_error(err)
     st.stop()
@@ -81,10 +73,9 @@ with right:
     h, w = row.shape
     i = st.slider("Unit row", 0, h - 1, h // 2, key=f"rf_row_{arch}_{size}_{layer}") if h > 1 else 0
     j = st.slider("Unit column", 0, w - 1, w // 2, key=f"rf_col_{arch}_{size}_{layer}") if w > 1 else 0
-    unit = unit_field(row, i, j, int(size))
+    unit = unit_field(row, i, j, size)
     m1, m2, m3 = st.columns(3)
-    m1.metric("Receptive field", "global" if row.is_global else
-              f"{row.size[0]} px" if row.size[0] == row.size[1] else f"{row.size[0]}×{row.size[1]} px")
+    m1.metric("Receptive field", size_label(row))
     m2.metric("Jump (stride so far)", f"{row.jump[0]} px")
     m3.metric("In padding", f"{unit.padding_share:.0%}")
     st.caption(
@@ -96,26 +87,15 @@ with right:
     )
 with left:
     if picked is not None:
-        from core.data.resize import square
-        from core.receptive_field.figures import field_figure
-
         image, display = picked
-        st.plotly_chart(field_figure(square(image, int(size)), unit), key="rf_field_fig")
+        st.plotly_chart(field_figure(square(image, size), unit), key="rf_field_fig")
         st.caption(f"{display}, as the network sees it: shorter side to {size} px, centre crop.")
 
 # ------------------------------------------------------------------------------------------ table
 with st.expander(f"All {len(table.layers)} layers of {arch} at {size} px (size, jump, start)"):
-    rows = table.to_rows()
-    flat = [{"layer": r["layer"], "type": r["type"], "map": "×".join(map(str, r["shape"])),
-             "size": "global" if r["size"] is None else "×".join(map(str, r["size"])),
-             "in image": "×".join(map(str, r["clipped"])), "jump": r["jump"][0], "start": r["start"][0],
-             "depth": r["depth"], "aligned": r["aligned"]} for r in rows]
+    flat = table_rows(table)
     st.dataframe(flat, hide_index=True)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(flat[0]))
-    writer.writeheader()
-    writer.writerows(flat)
-    st.download_button("Download CSV", buf.getvalue(), file_name=f"receptive_fields_{arch}_{size}.csv",
+    st.download_button("Download CSV", rows_csv(flat), file_name=f"receptive_fields_{arch}_{size}.csv",
                        mime="text/csv", key="rf_csv")
 
 # ------------------------------------------------------------------------------------------ growth
@@ -124,14 +104,7 @@ g1, g2 = st.columns([4, 1])
 chosen = g1.multiselect("Architectures", list(ARCHITECTURES), default=GROWTH_DEFAULT, key="rf_growth_archs")
 gsize = g2.number_input("Input size (px)", min_value=80, max_value=1024, value=224, key="rf_growth_size")
 if chosen:
-    from core.receptive_field.figures import growth_figure
-
-    tables, skipped = [], []
-    for a in chosen:
-        try:
-            tables.append(receptive_fields(a, int(gsize)))
-        except PlaygroundError as err:
-            skipped.append(f"{a}: {err}")
+    tables, skipped = tables_for(chosen, int(gsize))
     st.plotly_chart(growth_figure(tables), key="rf_growth_fig")
     st.caption(
         "Largest field per depth (convolutions on the longest path from the input), convolution and pooling "
@@ -140,23 +113,7 @@ if chosen:
         + (" Skipped: " + "; ".join(skipped) if skipped else "")
     )
 
-# ------------------------------------------------------------------------------------------ model-dependent
-def _model(trained: bool):
-    """(model, label) of the current choice: untrained zoo model, pretrained (cached) or the run's checkpoint."""
-    from views._models import run_model, zoo_model
-
-    if run is not None:
-        if trained:
-            rm = run_model(run["path"])
-            return rm.model, rm.label
-        return zoo_model(arch, "none"), f"{arch}, untrained"
-    if trained:
-        return zoo_model(arch, trained_weights), f"{arch}, pretrained (ImageNet)"
-    return zoo_model(arch, "none"), f"{arch}, untrained"
-
-
-has_trained = run is not None or trained_weights is not None
-
+# ------------------------------------------------------------------------------------------ effective field
 st.subheader("Effective receptive field")
 st.markdown(
     "Luo et al. (2016) measured where a unit's gradient really goes: averaged over inputs, it is roughly "
@@ -164,50 +121,43 @@ st.markdown(
     "|gradient| averaged over noise images, and the share of the theoretical field holding 95 % of it."
 )
 n_inputs = st.slider("Noise inputs to average", 1, 16, 4, key="rf_erf_n")
-erf_key = (source, arch, run["id"] if run else None, int(size), layer, n_inputs)
+settings = state.erf_settings(source, choice, size, layer, n_inputs)
 if st.button("Compute the effective field", key="rf_erf_go"):
-    from core.receptive_field import effective_receptive_field
-
     results = []
     try:
-        for trained in ([False, True] if has_trained else [False]):
-            model, label = _model(trained)
+        for trained in ([False, True] if choice.has_trained else [False]):
+            model, label = choice.model(trained)
             with st.spinner(f"Back-propagating through {label}…"), memory_guard("computing the effective field"):
                 results.append((label, effective_receptive_field(model, layer, table, n_inputs=n_inputs, seed=0)))
-        ss["rf_erf"] = (erf_key, results)
+        state.save_erf(settings, results)
     except PAGE_ERRORS as err:  # includes out of memory and a bad weights file
         show_error(err)
-stored = ss.get("rf_erf")
-if stored and stored[0] == erf_key:
-    from core.receptive_field.figures import erf_figure
-
-    cols = st.columns(len(stored[1]))
-    for col, (label, erf) in zip(cols, stored[1]):
+erfs, stale = state.stored_erf(settings)
+if erfs:
+    for col, (label, erf) in zip(st.columns(len(erfs)), erfs):
         with col:
             st.plotly_chart(erf_figure(erf, title=label), key=f"rf_erf_fig_{label}")
             st.metric("95 % of the gradient on", f"{erf.mass_share:.0%} of the field",
                       help=f"{erf.mass_pixels} of {erf.theoretical.clipped_area} pixels of the theoretical field")
-    if not has_trained:
+    if not choice.has_trained:
         st.caption("No pretrained weights are cached here for this architecture: only the untrained network "
                    "is shown (download them on the Architectures page, or pick a training run).")
-elif stored:
+elif stale:
     st.caption("Settings changed: compute again.")
 
+# ------------------------------------------------------------------------------------------ feature maps
 st.subheader("Feature maps")
 if picked is None:
     st.info("Choose an image above to see its feature maps.")
 else:
-    from core.feature_maps import top_channels
-    from core.models.shared import run_transform
-    from core.receptive_field.figures import feature_grid
-
     f1, f2 = st.columns([1, 3])
     k = f1.slider("Channels", 4, 32, 12, step=4, key="rf_fm_k")
-    use_trained = f1.toggle("Trained weights", value=has_trained, disabled=not has_trained, key="rf_fm_trained")
+    use_trained = f1.toggle("Trained weights", value=choice.has_trained, disabled=not choice.has_trained,
+                            key="rf_fm_trained")
     try:
-        model, label = _model(use_trained and has_trained)
+        model, label = choice.model(use_trained and choice.has_trained)
         with memory_guard("computing the feature maps"):
-            fm = top_channels(model, run_transform(int(size))(picked[0]), layer, k=k)
+            fm = top_channels(model, run_transform(size)(picked[0]), layer, k=k)
     except PAGE_ERRORS as err:
         show_error(err)
     else:

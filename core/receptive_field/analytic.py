@@ -48,7 +48,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from core.errors import InputError
+from core.errors import InputError, PlaygroundError
 from core.models.activations import feature_layers
 from core.models.registry import get_spec
 from core.models.summary import _check_size, _meta_model, forward_hooks, min_input_size
@@ -64,6 +64,7 @@ __all__ = [
     "union",
     "trace_fields",
     "receptive_fields",
+    "tables_for",
     "report_layers",
     "unit_field",
 ]
@@ -467,6 +468,18 @@ def receptive_fields(arch: str, input_size: int | str | None = None) -> FieldTab
         if size < min_input_size(spec.name):
             raise too_small from err
         raise
+
+
+def tables_for(archs: Iterable[str], input_size: int) -> tuple[list[FieldTable], list[str]]:
+    """:func:`receptive_fields` of several architectures at one square size, for a comparison. One that cannot
+    be traced at that size is skipped with its reason (``"alexnet: input size 40 is too small …"``)."""
+    tables, skipped = [], []
+    for arch in archs:
+        try:
+            tables.append(receptive_fields(arch, int(input_size)))
+        except PlaygroundError as err:
+            skipped.append(f"{arch}: {err}")
+    return tables, skipped
 
 
 # ------------------------------------------------------------------------------------------ one unit

@@ -1,4 +1,4 @@
-"""Plotly figures of the Receptive fields page, built here so the page stays thin and notebooks can reuse them.
+"""Figures and tables of the Receptive fields page, built here so the page stays thin and notebooks can reuse them.
 
 Coordinates: an image of S×S pixels is drawn with pixel centres at 0 … S−1 (``go.Image`` convention), so the
 field of a unit, ``(top, left, bottom, right)`` inclusive, is the rectangle ``left − ½ … right + ½``.
@@ -7,6 +7,8 @@ stands for the zero padding; the solid box is the part made of real pixels.
 """
 from __future__ import annotations
 
+import csv
+import io
 from typing import Sequence
 
 import numpy as np
@@ -15,10 +17,11 @@ from PIL import Image
 from plotly.subplots import make_subplots
 
 from core.feature_maps import FeatureMaps
-from core.receptive_field.analytic import FieldTable, UnitField
+from core.receptive_field.analytic import FieldTable, LayerField, UnitField
 from core.receptive_field.effective import ERF
 
-__all__ = ["growth_points", "growth_figure", "field_figure", "erf_figure", "feature_grid"]
+__all__ = ["growth_points", "growth_figure", "field_figure", "erf_figure", "feature_grid", "size_label", "table_rows",
+           "rows_csv"]
 
 _SPATIAL = {"Conv2d", "MaxPool2d", "AvgPool2d", "Conv2dSame", "Conv2dNormActivation"}
 
@@ -122,3 +125,33 @@ def feature_grid(fm: FeatureMaps, cols: int = 4, unit: tuple[int, int] | None = 
     fig.update_annotations(font_size=11)
     fig.update_layout(height=170 * rows + 40, margin=dict(l=0, r=0, t=30, b=0))
     return fig
+
+
+# ------------------------------------------------------------------------------------------ numbers as shown
+def size_label(row: LayerField) -> str:
+    """The field's size as the page shows it: ``"global"``, ``"435 px"`` (square) or ``"35×51 px"``."""
+    if row.is_global:
+        return "global"
+    h, w = row.size
+    return f"{h} px" if h == w else f"{h}×{w} px"
+
+
+def _x(v) -> str:
+    return "×".join(map(str, v))
+
+
+def table_rows(table: FieldTable) -> list[dict]:
+    """One flat row per layer (strings like ``"56×56"``), for the page's table and its CSV download."""
+    return [{"layer": r["layer"], "type": r["type"], "map": _x(r["shape"]),
+             "size": "global" if r["size"] is None else _x(r["size"]),
+             "in image": _x(r["clipped"]), "jump": r["jump"][0], "start": r["start"][0],
+             "depth": r["depth"], "aligned": r["aligned"]} for r in table.to_rows()]
+
+
+def rows_csv(rows: list[dict]) -> str:
+    """``rows`` (same keys each) as CSV text with a header line."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
