@@ -129,7 +129,7 @@ def test_disk_full_refuses_before_writing(home, fake_spawn, monkeypatch):
     import shutil
 
     real = shutil.disk_usage
-    monkeypatch.setattr(budget.shutil, "disk_usage", lambda p: real(p)._replace(free=10 * 2**20))
+    monkeypatch.setattr(budget.disk.shutil, "disk_usage", lambda p: real(p)._replace(free=10 * 2**20))
     with pytest.raises(budget.StorageError, match="disk full"):
         launcher.start(TrainConfig(**QUICK), home / "runs")
 
@@ -148,7 +148,7 @@ def test_memory_estimate_matches_what_shapes_holds(home):
 
 
 def test_validate_refuses_a_million_shapes_with_the_numbers(home, monkeypatch):
-    monkeypatch.setattr(budget, "available_memory", lambda: 8 * 2**30)
+    monkeypatch.setattr(budget.memory, "available_memory", lambda: 8 * 2**30)  # memory_limit reads it there
     cfg = TrainConfig.from_preset("shapes-lenet5", dataset_options={"n": 1_000_000}, device="cpu")
     with pytest.raises(budget.NotEnoughMemory) as err:
         cfg.validate()

@@ -1,0 +1,142 @@
+"""Will this run fit in memory? An estimate of a run's peak, made *before* it starts, checked against what this
+machine has free now (:func:`check_run_memory`, called by ``TrainConfig.validate``).
+
+The estimate (:class:`MemoryEstimate`, bytes) has three parts:
+
+- ``data_bytes``: Shapes keeps every image of a split decoded: ``3·S²`` pixel bytes + ``S²/8`` (its mask,
+  bit-packed) + 43 bytes of labels and drawing parameters per image, for S px images;
+- ``draw_bytes``: while the largest split is drawn, its masks take one byte per pixel (``S²`` each), freed after;
+- ``model_bytes``: the worker process (:data:`PROCESS_BYTES`) and, on a CPU only, one training batch's
+  activations: ``batch × 3·S² × 4 B ×`` :data:`ACTIVATION_FACTOR` (on a GPU they are in the GPU's memory).
+
+The limit is ``CNNPG_MEMORY_FRACTION`` of :func:`available_memory` (MemAvailable, capped by a container's cgroup).
+Only Shapes is estimated: a folder data set's size is not known without opening it, and
+:func:`core.data.folders.decode_folder` refuses more than 4 GiB of pixels itself.
+
+Gotcha: every figure is an estimate made before the work starts; it exists to refuse what clearly cannot fit with
+a message that says the numbers, not to predict the exact peak. Running out anyway is :mod:`core.budget.oom`.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.budget.settings import MiB, fmt_bytes, setting
+from core.errors import NotEnoughMemory
+
+# Bytes per Shapes image besides its pixels: labels, bg_index, texture (int64), colors (3 B), radius, rotation,
+# cx, cy (float32); its mask is kept bit-packed (S²/8 bytes) but drawn as one byte per pixel first.
+_SHAPES_EXTRA_PER_IMAGE = 8 + 8 + 8 + 3 + 4 * 4
+# Training activations kept for backward, per input byte (float32 input = 12 B per pixel): a rough factor that
+# fits ResNet-18 at 224 px (~40 MB per image in training) within 2×; small networks need far less.
+ACTIVATION_FACTOR = 64
+# A worker process before any data: the interpreter with torch imported, the model and the optimizer state.
+PROCESS_BYTES = 512 * MiB
+
+
+def available_memory() -> int | None:
+    """Bytes of memory a new process can use now: MemAvailable, capped by the cgroup's limit. None if unknown."""
+    avail = None
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    if avail is None:
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    with contextlib.suppress(OSError, ValueError):  # cgroup v2: a container's own limit
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
+        if limit != "max":
+            room = max(0, int(limit) - used)
+            avail = room if avail is None else min(avail, room)
+    return avail
+
+
+@dataclass
+class MemoryEstimate:
+    data_bytes: int  # the splits the run holds in memory (decoded pixels, packed masks, labels)
+    draw_bytes: int  # extra while drawing the largest split (its masks unpacked), freed afterwards
+    model_bytes: int  # the process itself + activations of one training batch (CPU runs only: else on the GPU)
+    detail: str  # how the figure was made, in words
+    limit_bytes: int | None = None  # what this machine allows one run now (None: unknown)
+
+    @property
+    def total_bytes(self) -> int:
+        return self.data_bytes + self.draw_bytes + self.model_bytes
+
+    @property
+    def fits(self) -> bool:
+        return self.limit_bytes is None or self.total_bytes <= self.limit_bytes
+
+
+def shapes_splits_held(options: dict, objective: str = "plain") -> list[int]:
+    """Sizes of the Shapes splits a run holds: training (validation is carved out of it) and test; self-training
+    also draws the unlabelled split."""
+    from core.data import DATASETS  # here: the data sets import torch; this module stays light
+    from core.data.shapes import split_size
+
+    opts = {**DATASETS["shapes"].options, **(options or {})}
+    n = int(opts["n"])
+    held = [split_size("train", n), split_size("test", n, opts.get("n_eval"))]
+    if objective == "self_train":
+        held.append(split_size("unlabelled", n))
+    return held
+
+
+def estimate_run_memory(cfg) -> MemoryEstimate | None:
+    """Memory ``cfg``'s run (a ``TrainConfig``) needs at its peak, or None when the data set's size is not known
+    without opening it (anything but Shapes). The parts are explained in the module docstring."""
+    s = int(cfg.image_size)
+    if cfg.dataset != "shapes":
+        return None
+    splits = shapes_splits_held(cfg.dataset_options, cfg.objective)
+    n = sum(splits)
+    data = n * (3 * s * s + -(-s * s // 8) + _SHAPES_EXTRA_PER_IMAGE)
+    draw = max(splits) * s * s
+    detail = f"{n:,} Shapes images at {s} px"
+    model = PROCESS_BYTES
+    if _runs_on_cpu(cfg.device):
+        model += int(cfg.batch_size) * 3 * s * s * 4 * ACTIVATION_FACTOR
+        detail += f" + the training process with a batch of {cfg.batch_size}"
+    else:
+        detail += " + the training process"
+    return MemoryEstimate(data_bytes=data, draw_bytes=draw, model_bytes=model, detail=detail)
+
+
+def _runs_on_cpu(device: str) -> bool:
+    if device == "cpu":
+        return True
+    if device != "auto":
+        return False
+    try:
+        import torch  # here: only when "auto" must be decided; this module stays light
+
+        return not (torch.cuda.is_available() or torch.backends.mps.is_available())
+    except Exception:  # noqa: BLE001 - no torch: assume the CPU
+        return True
+
+
+def memory_limit() -> int | None:
+    """Bytes one run may plan to use now: ``CNNPG_MEMORY_FRACTION`` of :func:`available_memory` (None: unknown)."""
+    avail = available_memory()
+    return None if avail is None else int(avail * min(1.0, setting("CNNPG_MEMORY_FRACTION")))
+
+
+def check_run_memory(cfg) -> MemoryEstimate | None:
+    """Raise :class:`NotEnoughMemory` when ``cfg``'s run clearly cannot fit; returns the estimate otherwise."""
+    est = estimate_run_memory(cfg)
+    if est is None:
+        return None
+    est.limit_bytes = memory_limit()
+    if not est.fits:
+        frac = min(1.0, setting("CNNPG_MEMORY_FRACTION"))
+        raise NotEnoughMemory(
+            f"this run needs about {fmt_bytes(est.total_bytes)} of memory ({est.detail}); one run may use "
+            f"{fmt_bytes(est.limit_bytes)} here ({frac:.0%} of the {fmt_bytes(est.limit_bytes / frac if frac else 0)} "
+            "free now). Choose fewer images (n), a smaller image size or batch size")
+    return est
