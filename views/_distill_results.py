@@ -4,7 +4,8 @@
 parts, the teacher's and the student's curves on one chart and, once the student is finished, their top-1
 agreement and per-class accuracy. Self-training: test accuracy per stage against the labelled-only teacher,
 pseudo-label accuracy and share kept per round, and one round's confidence histogram and kept-per-class bars.
-Figures come from core.runs.distill_figures; numbers from the run folders.
+Figures come from core.runs.distill_figures; numbers from the run folders. ``pct`` and the cached ``agreement``
+are shared with the Distill page's own views (views/_distill_live.py, views/_distill_measured.py).
 """
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ from core.train.selftrain import stages_summary
 from views._widgets import show_error
 
 
-def _pct(x: float | None) -> str:
+def pct(x: float | None) -> str:
+    """An accuracy in [0, 1] as "83.4 %", or "–" when there is none."""
     return "–" if x is None else f"{100 * x:.1f} %"
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing teacher and student on the test images…")
-def _agreement(teacher: str, student: str, stamp: float) -> dict:  # stamp: a redone run is new
+def agreement(teacher: str, student: str, stamp: float) -> dict:  # stamp: a redone run is new
+    """figs.agreement of two run folders, cached for all sessions (the Distill and the Runs page share it)."""
     return figs.agreement(teacher, student)
 
 
@@ -58,15 +61,15 @@ def _distill(view: results.RunView, key: str) -> None:
     if not (is_run and view.status.get("state") == "completed"):
         return
     try:
-        a = _agreement(str(teacher_dir), str(view.run_dir), (view.run_dir / store.METRICS_FILE).stat().st_mtime)
+        a = agreement(str(teacher_dir), str(view.run_dir), (view.run_dir / store.METRICS_FILE).stat().st_mtime)
     except (PlaygroundError, OSError) as err:
         show_error(err)
         return
     m = st.columns(3)
-    m[0].metric("Teacher test accuracy", _pct(a["teacher_acc"]))
-    m[1].metric("Student test accuracy", _pct(a["student_acc"]),
+    m[0].metric("Teacher test accuracy", pct(a["teacher_acc"]))
+    m[1].metric("Student test accuracy", pct(a["student_acc"]),
                 f"{100 * (a['student_acc'] - a['teacher_acc']):+.1f} points vs the teacher")
-    m[2].metric("Agreement with the teacher", _pct(a["agreement"]),
+    m[2].metric("Agreement with the teacher", pct(a["agreement"]),
                 help=f"top-1 match rate on {a['n']} test images, right or wrong")
     st.plotly_chart(figs.per_class_pair_figure(a["classes"], {"teacher": a["teacher_per_class"],
                                                               "student": a["student_per_class"]}),
@@ -88,8 +91,8 @@ def _self_train(view: results.RunView, key: str) -> None:
         c2.plotly_chart(figs.pseudo_rounds_figure(stages), config=results.PLOTLY_CONFIG, key=f"{key}_st_fig_rounds")
     if len(done) >= 2 and done[0]["stage"] == 0:
         gain = done[-1]["test_acc"] - done[0]["test_acc"]
-        st.markdown(f"Stage {done[-1]['stage']} scores {_pct(done[-1]['test_acc'])} on the test images, the "
-                    f"labelled-only teacher {_pct(done[0]['test_acc'])}: **{100 * gain:+.1f} points**.")
+        st.markdown(f"Stage {done[-1]['stage']} scores {pct(done[-1]['test_acc'])} on the test images, the "
+                    f"labelled-only teacher {pct(done[0]['test_acc'])}: **{100 * gain:+.1f} points**.")
     if not rounds:
         return
     pick = st.selectbox("Pseudo-labels of stage", [s["stage"] for s in rounds], index=len(rounds) - 1,
