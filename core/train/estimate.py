@@ -36,6 +36,7 @@ from core.device import pick_device
 from core.errors import PlaygroundError
 from core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD
 from core.paths import ROOT as _ROOT
+from core.runfiles import save_checkpoint
 from core.train.config import TrainConfig
 from core.train.data import epoch_steps, make_batch_mixer, make_transform, total_steps as count_total_steps
 from core.train.losses import estimate_teacher
@@ -172,8 +173,6 @@ def measure_eval_throughput(cfg: TrainConfig, *, max_batch: int = 128, min_time_
 
 def measure_checkpoint(cfg: TrainConfig) -> float:
     """Seconds to write one real checkpoint (weights + optimizer state, fsync'ed) of ``cfg``'s network."""
-    from core.runs import store  # here: core.runs builds on core.train (times the run store's real write)
-
     model, opt, device, amp, _ = _model_for(cfg, 2)
     x = torch.randn(2, 3, cfg.image_size, cfg.image_size, device=device)
     loss, _ = compute_loss(model(x), torch.zeros(2, dtype=torch.long, device=device))
@@ -181,7 +180,7 @@ def measure_checkpoint(cfg: TrainConfig) -> float:
     opt.step()  # the optimizer's moments exist only after a step
     with tempfile.TemporaryDirectory(prefix="estimate-ckpt-") as tmp:
         t0 = time.perf_counter()
-        store.save_checkpoint(tmp, model.state_dict(), {"step": 1}, capture_train_state(opt, None, 1, None, 0.0))
+        save_checkpoint(tmp, model.state_dict(), {"step": 1}, capture_train_state(opt, None, 1, None, 0.0))
         return time.perf_counter() - t0
 
 

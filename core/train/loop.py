@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.runfiles import RunFolder
 from core.train import distributed
 from core.train.config import TrainConfig
 from core.budget import out_of_memory
@@ -71,9 +72,9 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
           should_stop: Callable[[], bool] | None = None, resume_state: dict | None = None,
           select_train: Callable | None = None, *, writer: RunWriter | None = None) -> TrainResult:
     """Train ``config``; write metrics and checkpoints to ``writer`` (a :class:`~core.train.state.RunWriter`,
-    e.g. ``core.runs.store.RunFolder(run_dir)``; given only ``run_dir``, that folder's) and call
+    e.g. ``core.runfiles.RunFolder(run_dir)``; given only ``run_dir``, that folder's) and call
     ``callback(record)`` for every metrics record. ``should_stop()`` is polled every step (cancel): the loop then
-    checkpoints and returns with state "cancelled". ``resume_state`` is :func:`core.runs.store.load_checkpoint`'s
+    checkpoints and returns with state "cancelled". ``resume_state`` is :func:`core.runfiles.load_checkpoint`'s
     result. ``select_train`` swaps the training images (see ``data.make_data``); self-training stages use it.
     The objective (``cfg.objective``) comes from :mod:`core.train.losses`; ``self_train`` runs its stages, each
     one call of this loop (:mod:`core.train.selftrain`).
@@ -316,13 +317,8 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
 
 
 def _folder_writer(run_dir: str | Path) -> RunWriter:
-    """The run store's writer for callers that pass only a folder (self-training stages, notebooks, tests).
-
-    Imported here, not at the top: ``core.runs`` builds on ``core.train`` (the worker runs this loop), so the
-    loop itself must not need the run store; the worker passes ``writer=`` and never reaches this.
-    """
-    from core.runs.store import RunFolder  # here: core.runs imports this module's package (see the docstring)
-
+    """The run folder's writer for callers that pass only a folder (self-training stages, notebooks, tests); the
+    worker passes ``writer=`` and never reaches this."""
     return RunFolder(run_dir)
 
 

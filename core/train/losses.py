@@ -26,8 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core import runfiles
 from core.errors import InputError
-from core.train.config import OBJECTIVES  # noqa: F401 - the names, with the config's other choices
+from core.train.config import OBJECTIVES, TrainConfig  # noqa: F401 - OBJECTIVES: the names, with the config's other choices
 
 AUX_LOSS_WEIGHT = 0.3  # GoogLeNet / Inception-v3 auxiliary classifiers (Szegedy et al. 2015 used 0.3)
 
@@ -172,19 +173,17 @@ def teacher_info(teacher: str | None) -> dict[str, Any]:
         if arch not in ARCHITECTURES or not ARCHITECTURES[arch].has_pretrained:
             raise InputError(f"teacher {teacher!r}: {arch!r} is not an architecture with pretrained weights")
         return {"kind": "pretrained", "arch": arch, "classes": None, "run_dir": None}
-    from core.runs import store
-
     run_dir = Path(teacher)
-    if not (run_dir / store.CONFIG_FILE).is_file():
+    if not (run_dir / runfiles.CONFIG_FILE).is_file():
         raise InputError(f"teacher: no such run folder: {teacher}")
-    state = store.effective_status(run_dir).get("state")
+    state = runfiles.effective_status(run_dir).get("state")
     if state != "completed":
         raise InputError(f"teacher run {run_dir.name} is {state or 'unknown'}, not completed: distil from a "
                          "finished run")
-    kind = "best" if store.has_checkpoint(run_dir, "best") else "last"
-    meta = store.checkpoint_meta(run_dir, kind) or {}
-    return {"kind": "run", "arch": store.load_config(run_dir).arch, "classes": list(meta.get("classes") or []),
-            "run_dir": run_dir}
+    kind = "best" if runfiles.has_checkpoint(run_dir, "best") else "last"
+    meta = runfiles.checkpoint_meta(run_dir, kind) or {}
+    arch = TrainConfig.load(run_dir / runfiles.CONFIG_FILE).arch
+    return {"kind": "run", "arch": arch, "classes": list(meta.get("classes") or []), "run_dir": run_dir}
 
 
 def check_teacher_classes(info: dict[str, Any], classes: list[str]) -> None:
@@ -254,9 +253,7 @@ def kd_pair(teacher_run: str, *, arch: str | None = None, temperature: float = 4
     lists match and the budget (epochs, batch, optimizer, schedule) is the same: the difference in accuracy is
     the teacher's doing. ``arch`` defaults to the teacher's architecture.
     """
-    from core.runs import store
-
-    base = store.load_config(teacher_run)
+    base = TrainConfig.load(Path(teacher_run) / runfiles.CONFIG_FILE)
     changes: dict[str, Any] = {"arch": arch or base.arch, "epochs": epochs, "max_steps": None, "weights": "none",
                                "mode": "scratch", "objective": "plain", "teacher": None, **overrides}
     if seed is not None:

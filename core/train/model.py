@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from core.runfiles import has_checkpoint, load_checkpoint
 from core.train.config import TrainConfig
 from core.train.errors import TrainError
 
@@ -134,12 +135,10 @@ def load_start_weights(model: nn.Module, source: str) -> None:
 
     Tensors whose shape differs (the classifier head when the class count changed) keep their fresh init.
     """
-    from core.runs import store
-
     p = Path(source)
     if p.is_dir():
-        kind = "best" if store.has_checkpoint(p, "best") else "last"
-        state = store.load_checkpoint(p, kind, with_train_state=False)["model"]
+        kind = "best" if has_checkpoint(p, "best") else "last"
+        state = load_checkpoint(p, kind, with_train_state=False)["model"]
     elif p.suffix == ".safetensors":
         from safetensors.torch import load_file
 

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 
+from core import runfiles
 from core.errors import InputError
 from core.train import distributed
 from core.train.config import TrainConfig
@@ -172,8 +173,6 @@ class StageImages:
 
     def __call__(self, train_set: Dataset) -> Dataset:
         from core.data import classes_of, targets_of
-        from core.runs import store
-
         cfg = self.cfg
         K = len(classes_of(train_set))
         targets = targets_of(train_set)
@@ -185,11 +184,11 @@ class StageImages:
         path = self.stage_dir / PSEUDO_FILE if self.stage_dir is not None else None
         pseudo = None
         if self.dist.is_main:  # rank 0 labels (or reads back) the pool; every rank trains on the same result
-            pseudo = store.read_json(path, default=None) if path is not None else None
+            pseudo = runfiles.read_json(path, default=None) if path is not None else None
             if not (isinstance(pseudo, dict) and pseudo.get("n_pool") == len(pool)):
                 pseudo = self._pseudo_label(train_set, pool, targets)
                 if path is not None:
-                    store.atomic_write_json(path, pseudo)
+                    runfiles.atomic_write_json(path, pseudo)
         pseudo = distributed.broadcast_object(pseudo, self.dist)
         self.pseudo = pseudo
         self.record({"type": "pseudo", "stage": self.stage,
@@ -230,7 +229,6 @@ def train_self(cfg: TrainConfig, run_dir: str | Path | None = None, callback: Ca
     """Run (or resume) stages 0…``cfg.iterations``; returns the final student's ``TrainResult`` (state
     "cancelled" when stopped in between). Records go to ``run_dir/metrics.jsonl`` and ``callback``."""
     from core.models.shared import load_run_model
-    from core.runs import store
     from core.train.loop import TrainResult, train
 
     cfg = cfg.validate()
@@ -245,7 +243,7 @@ def train_self(cfg: TrainConfig, run_dir: str | Path | None = None, callback: Ca
             return
         rec = {**rec, "time": rec.get("time", time.time())}
         if main_dir is not None:
-            store.append_metrics(main_dir, rec)
+            runfiles.append_metrics(main_dir, rec)
         if callback is not None:
             callback(rec)
 
@@ -254,7 +252,7 @@ def train_self(cfg: TrainConfig, run_dir: str | Path | None = None, callback: Ca
     for stage in range(n_stages):
         sdir = run_dir / STAGES_DIR / str(stage) if run_dir is not None else None
         scfg = stage_config(cfg, stage)
-        done = store.read_json(sdir / STAGE_FILE, default=None) if sdir is not None else None
+        done = runfiles.read_json(sdir / STAGE_FILE, default=None) if sdir is not None else None
         if isinstance(done, dict) and done.get("state") == "completed":
             summaries.append(done)
             step_offset += int(done["total_steps"])
@@ -262,7 +260,7 @@ def train_self(cfg: TrainConfig, run_dir: str | Path | None = None, callback: Ca
             continue
         if sdir is not None and dist.is_main:
             sdir.mkdir(parents=True, exist_ok=True)
-            store.atomic_write_json(sdir / store.CONFIG_FILE, scfg.to_dict())
+            runfiles.atomic_write_json(sdir / runfiles.CONFIG_FILE, scfg.to_dict())
         prev_dir = run_dir / STAGES_DIR / str(stage - 1) if run_dir is not None else None
         prev_model = previous
 
@@ -272,11 +270,11 @@ def train_self(cfg: TrainConfig, run_dir: str | Path | None = None, callback: Ca
             return load_run_model(prev_dir, "last", device=dist.device).model  # the final weights, strictly
 
         resume_state = None
-        if sdir is not None and store.has_checkpoint(sdir, "last"):
-            resume_state = store.load_checkpoint(sdir, "last")
-        elif sdir is not None and dist.is_main and store.read_metrics(sdir, resolve_resumes=False):
+        if sdir is not None and runfiles.has_checkpoint(sdir, "last"):
+            resume_state = runfiles.load_checkpoint(sdir, "last")
+        elif sdir is not None and dist.is_main and runfiles.read_metrics(sdir, resolve_resumes=False):
             # died before its first checkpoint: start the stage again, and say so to both logs
-            store.append_metrics(sdir, {"type": "resume", "step": 0, "time": time.time()})
+            runfiles.append_metrics(sdir, {"type": "resume", "step": 0, "time": time.time()})
             record({"type": "resume", "step": step_offset, "stage": stage})
 
         offset = step_offset
@@ -311,7 +309,7 @@ def train_self(cfg: TrainConfig, run_dir: str | Path | None = None, callback: Ca
                    "test": result.test, "val": result.val, "train_time_s": result.train_time_s,
                    "num_pseudo": (images.pseudo or {}).get("n_kept", 0)}
         if sdir is not None and dist.is_main:
-            store.atomic_write_json(sdir / STAGE_FILE, summary)
+            runfiles.atomic_write_json(sdir / STAGE_FILE, summary)
         summaries.append(summary)
         step_offset += result.total_steps
         previous = result.model
@@ -321,9 +319,9 @@ def train_self(cfg: TrainConfig, run_dir: str | Path | None = None, callback: Ca
         result = _result_from_disk(run_dir, summaries, dist)
     if state == "completed" and main_dir is not None:
         # the run folder's own checkpoint is the final student: Runs page, downloads and reuse as a teacher
-        last = store.load_checkpoint(run_dir / STAGES_DIR / str(n_stages - 1), "last", with_train_state=False)
+        last = runfiles.load_checkpoint(run_dir / STAGES_DIR / str(n_stages - 1), "last", with_train_state=False)
         meta = {k: v for k, v in last["meta"].items() if k not in ("weights", "state", "train_state_json")}
-        store.save_checkpoint(main_dir, last["model"], {**meta, "step": step_offset, "stages": summaries},
+        runfiles.save_checkpoint(main_dir, last["model"], {**meta, "step": step_offset, "stages": summaries},
                               best=True)
     record({"type": "selftrain", "step": step_offset, "stages": summaries})
     record({"type": "end", "step": step_offset, "state": state, "best_val_acc": result.best_val_acc if result else None,
@@ -355,15 +353,13 @@ def _result_from_disk(run_dir: Path, summaries: list[dict], dist):
 # ------------------------------------------------------------------ reading a run back (pages, notebooks)
 def stages_summary(run_dir: str | Path) -> list[dict]:
     """Per stage: {"stage", "state", "test_acc", "val_acc", "pseudo": pseudo.json without the big lists}."""
-    from core.runs import store
-
     root = Path(run_dir) / STAGES_DIR
     out = []
     if not root.is_dir():
         return out
     for sdir in sorted((p for p in root.iterdir() if p.name.isdigit()), key=lambda p: int(p.name)):
-        done = store.read_json(sdir / STAGE_FILE, default=None) or {}
-        pseudo = store.read_json(sdir / PSEUDO_FILE, default=None)
+        done = runfiles.read_json(sdir / STAGE_FILE, default=None) or {}
+        pseudo = runfiles.read_json(sdir / PSEUDO_FILE, default=None)
         if isinstance(pseudo, dict):
             pseudo = {k: v for k, v in pseudo.items() if k not in ("positions", "targets")}
         out.append({"stage": int(sdir.name), "state": done.get("state", "running"),

@@ -18,8 +18,8 @@ from core.train.errors import TrainError
 
 
 class RunWriter(Protocol):
-    """Where the loop writes, given from outside as ``callback`` is (``core.runs.store.RunFolder`` writes a run
-    folder): the loop never imports the run store, so ``core.train`` does not depend on ``core.runs``."""
+    """Where the loop writes, given from outside as ``callback`` is (``core.runfiles.RunFolder`` writes a run
+    folder): the loop never needs to know where its records go."""
 
     def append_metrics(self, record: dict) -> None: ...
 

@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from core import budget
+from core.runfiles import checkpoints
 from core.runs import launcher, store, worker
 from core.train import TrainConfig
 
@@ -120,7 +121,7 @@ def test_worker_status_says_disk_full_not_interrupted(home, monkeypatch):
     def full(run_dir, *a, **k):
         raise OSError(errno.ENOSPC, "No space left on device", str(Path(run_dir) / "checkpoints" / ".w.tmp"))
 
-    monkeypatch.setattr(store, "save_checkpoint", full)
+    monkeypatch.setattr(checkpoints, "save_checkpoint", full)  # the writer the worker uses (RunFolder)
     with pytest.raises(OSError):
         worker.execute(run)
     st = store.effective_status(run)

@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from core.runfiles import checkpoints
 from core.runs import store, worker
 from core.train import OOM_MESSAGE, TrainConfig, TrainError
 from core.train import loop, losses
@@ -196,7 +197,7 @@ def test_disk_full_fails_loudly_and_keeps_the_earlier_checkpoint(tmp_path, monke
     def full(*a, **k):
         raise OSError(28, "No space left on device", str(run_dir / "checkpoints"))
 
-    monkeypatch.setattr(store, "save_checkpoint", full)
+    monkeypatch.setattr(checkpoints, "save_checkpoint", full)  # the writer the worker uses (RunFolder)
     with pytest.raises(OSError):
         worker.execute(run_dir)  # resumes at step 2, trains to 4, cannot save
     st = store.read_status(run_dir)
