@@ -3,8 +3,8 @@
 Each setting is a whole or decimal number in an environment variable of the server; a missing, unreadable or
 negative value means the default in :data:`DEFAULTS`:
 
-- ``CNNPG_MAX_QUEUED`` (default 6): queued + running runs on the whole server. Each queued worker already holds
-  an interpreter with torch imported (about 0.5 GB) while it waits for the device.
+- ``CNNPG_MAX_QUEUED`` (default 6): queued + running runs on the whole server. A queued worker waits for the
+  device as a small process that has not imported torch; once it runs, it holds torch, its model and its data.
 - ``CNNPG_MAX_QUEUED_PER_OWNER`` (default 2): queued + running runs of one browser identity (the run's
   ``owner``); runs without an owner (the CLI, runs from before owners existed) count only towards the global cap.
 - ``CNNPG_DISK_BUDGET_GB`` (default 10): what ``var/`` (runs, imported data sets, caches, downloads, staging) may
