@@ -32,6 +32,7 @@ from core.runfiles.liveness import pid_alive, process_start_time  # noqa: F401
 from core.runfiles.status import (  # noqa: F401
     begin_session, can_resume, compute_seconds, effective_status, end_session, is_active, read_status, wall_seconds,
     write_status)
-from core.runfiles.metrics import STEP_RECORDS, append_metrics, last_step, read_metrics  # noqa: F401
+from core.runfiles.metrics import (  # noqa: F401
+    STEP_RECORDS, Records, RecordViews, append_metrics, last_step, read_metrics)
 from core.runfiles.checkpoints import checkpoint_meta, has_checkpoint, load_checkpoint, save_checkpoint  # noqa: F401
 from core.runfiles.folder import RunFolder  # noqa: F401

@@ -3,6 +3,10 @@
 Record types: ``meta`` (once per start: total steps, classes, ...), ``train`` (every ``log_every`` steps),
 ``eval`` / ``test`` (a split's accuracy), ``resume`` (a restart from the checkpoint at ``step``), ``end``.
 
+:class:`Records` derives what every reader needs from the list (the latest ``meta``, the best validation, the
+step reached), so the Runs table (:func:`core.runs.store.list_runs`) and a run's live view
+(:class:`core.runs.results.RunView`) cannot disagree.
+
 Gotcha: a resumed run redoes the steps after its checkpoint, so the file holds some steps twice;
 :func:`read_metrics` drops the records a ``resume`` made obsolete, so curves show each step once.
 """
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.runfiles.atomic import json_safe
@@ -65,3 +70,55 @@ def last_step(records: list[dict]) -> int:
     its ``end`` record (written with the final checkpoint) says 777. ``records``: :func:`read_metrics` output.
     """
     return max((int(r.get("step") or 0) for r in records if r.get("type") in STEP_RECORDS), default=0)
+
+
+class RecordViews:
+    """What a run's metrics records say, derived one way for every reader. Subclasses hold ``records``."""
+
+    records: list[dict]
+
+    def _latest(self, kind: str) -> dict | None:
+        return next((r for r in reversed(self.records) if r.get("type") == kind), None)
+
+    @property
+    def meta(self) -> dict:
+        """The latest ``meta`` record. A self-training run writes one per stage, each with the steps of the stages
+        so far as ``total_steps``; a resumed run writes one per start."""
+        return self._latest("meta") or {}
+
+    @property
+    def train(self) -> list[dict]:
+        return [r for r in self.records if r.get("type") == "train"]
+
+    @property
+    def evals(self) -> list[dict]:
+        return [r for r in self.records if r.get("type") == "eval"]
+
+    @property
+    def test(self) -> dict | None:
+        return self._latest("test")
+
+    @property
+    def phase(self) -> dict | None:
+        return self._latest("phase")
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.meta.get("classes") or [])
+
+    @property
+    def best_val(self) -> dict:
+        """The validation record with the highest accuracy, or {}."""
+        return max((r for r in self.evals if r.get("split") == "val" and r.get("acc") is not None),
+                   key=lambda r: r["acc"], default={})
+
+    @property
+    def step(self) -> int:
+        return last_step(self.records)
+
+
+@dataclass
+class Records(RecordViews):
+    """A bare list of records (:func:`read_metrics` output) with :class:`RecordViews`' derivations."""
+
+    records: list[dict]

@@ -12,42 +12,20 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
+from core.runfiles import RecordViews
 from core.runs import store
 from core.runs.worker import format_seconds  # noqa: F401 - one duration format for the log and the pages
 
 
 @dataclass
-class RunView:
-    """One snapshot of a run folder (a poll of the live view)."""
+class RunView(RecordViews):
+    """One snapshot of a run folder (a poll of the live view). ``meta``, ``train``, ``evals``, ``test``, ``phase``,
+    ``classes``, ``best_val`` and ``step`` come from :class:`core.runfiles.RecordViews`, as the Runs table's do."""
 
     run_dir: Path
     status: dict  # effective status
     config: dict
     records: list[dict]
-
-    @property
-    def meta(self) -> dict:
-        return next((r for r in reversed(self.records) if r.get("type") == "meta"), {})
-
-    @property
-    def train(self) -> list[dict]:
-        return [r for r in self.records if r.get("type") == "train"]
-
-    @property
-    def evals(self) -> list[dict]:
-        return [r for r in self.records if r.get("type") == "eval"]
-
-    @property
-    def test(self) -> dict | None:
-        return next((r for r in reversed(self.records) if r.get("type") == "test"), None)
-
-    @property
-    def phase(self) -> dict | None:
-        return next((r for r in reversed(self.records) if r.get("type") == "phase"), None)
-
-    @property
-    def classes(self) -> list[str]:
-        return list(self.meta.get("classes") or [])
 
     @property
     def active(self) -> bool:
@@ -57,7 +35,7 @@ class RunView:
         """step, total, fraction, img/s, ETA and a one-line text for the progress bar."""
         last = self.train[-1] if self.train else {}
         total = self.meta.get("total_steps") or last.get("total_steps") or 0
-        step = store.last_step(self.records)  # the same number as the Runs table and the status message
+        step = self.step  # the same number as the Runs table and the status message
         frac = min(1.0, step / total) if total else 0.0
         if self.status.get("state") == "completed":
             frac = 1.0

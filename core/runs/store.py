@@ -30,8 +30,8 @@ from core.errors import InputError, RunError
 from core.paths import runs_dir as default_runs_dir
 from core.runfiles import (  # noqa: F401 - the run-folder format, re-exported: store.X is how callers read runs
     ACTIVE_STATES, CANCEL_FILE, CKPT_DIR, CONFIG_FILE, LOG_FILE, METRICS_FILE, RESUMABLE_STATES, STATES, STATUS_FILE,
-    STEP_RECORDS, RunFolder, append_metrics, atomic_write_bytes, atomic_write_json, begin_session, can_resume,
-    checkpoint_meta, compute_seconds, effective_status, end_session, file_lock, has_checkpoint, is_active, json_safe,
+    STEP_RECORDS, Records, RecordViews, RunFolder, append_metrics, atomic_write_bytes, atomic_write_json,
+    begin_session, can_resume, checkpoint_meta, compute_seconds, effective_status, end_session, file_lock, has_checkpoint, is_active, json_safe,
     last_step, load_checkpoint, pid_alive, process_start_time, read_json, read_metrics, read_status, save_checkpoint,
     wall_seconds, write_status)
 from core.train.config import TrainConfig
@@ -139,13 +139,9 @@ def _read_summary(run_dir: Path) -> tuple[dict, bool]:
     """The summary from the files, and whether it may be cached (finished: nothing changes it but a file write)."""
     cfg = read_json(run_dir / CONFIG_FILE, default={}) or {}
     st = effective_status(run_dir)
-    metrics = read_metrics(run_dir)
-    meta = next((r for r in metrics if r.get("type") == "meta"), {})
-    evals = [r for r in metrics if r.get("type") == "eval"]
-    tests = [r for r in metrics if r.get("type") == "test"]
+    rec = Records(read_metrics(run_dir))  # the same derivations as a run's live view (core.runs.results.RunView)
+    best_val, test = rec.best_val, rec.test or {}
     started = st.get("started")
-    best_val = max((r for r in evals if r.get("split") == "val" and r.get("acc") is not None),
-                   key=lambda r: r["acc"], default={})
     summary = {
         "id": run_dir.name,
         "path": str(run_dir),
@@ -160,12 +156,12 @@ def _read_summary(run_dir: Path) -> tuple[dict, bool]:
         "started": started,
         "duration_s": compute_seconds(st),  # computing only: not the time it sat queued or cancelled
         "wall_s": wall_seconds(st),
-        "step": last_step(metrics),
-        "total_steps": meta.get("total_steps"),
+        "step": rec.step,
+        "total_steps": rec.meta.get("total_steps"),
         "best_val_acc": best_val.get("acc"),
         "best_val_n": best_val.get("n"),  # images the accuracy was measured on (2 images: 0, 50 or 100 %)
-        "test_acc": tests[-1].get("acc") if tests else None,
-        "test_n": tests[-1].get("n") if tests else None,
+        "test_acc": test.get("acc"),
+        "test_n": test.get("n"),
         "has_checkpoint": has_checkpoint(run_dir),
     }
     # An active run changes with time and pid liveness, not only with its files; a run that *looks* finished only
