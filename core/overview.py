@@ -20,6 +20,9 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
+import torch
+import torch.hub
+
 from core import paths
 from core.device import DeviceInfo, device_info
 
@@ -42,8 +45,6 @@ class Overview:
 
 def overview() -> Overview:
     """Device and weights-cache status, computed now (nothing typed in). Looks at caches only: no download."""
-    import torch
-
     return Overview(device=device_info(), torch_version=torch.__version__, weights=weights_statuses())
 
 
@@ -68,6 +69,8 @@ def build_weights_index() -> dict[str, dict[str, str]]:
     "repo": "timm/seresnet50.a1_in1k", "files": [...], "manual": "seresnet50.a1_in1k.safetensors"}, "lenet5": {"kind": "none"}}``
     (file names relative to ``$TORCH_HOME/hub/checkpoints``).
     """
+    # Deferred: core.models imports torchvision and timm (what the index exists to avoid), and its sources
+    # module imports this one (hf_cache_dir): at the top it would be a cycle.
     from core.models import ARCHITECTURES
     from core.models.weights import _HF_FILES, _hf_repo, _tv_cache_file, manual_weights_path
 
@@ -106,8 +109,6 @@ def weights_index() -> dict[str, dict[str, str]]:
 def weights_statuses() -> dict[str, str]:
     """Architecture -> ``cached`` | ``downloadable`` | ``unavailable``, as :func:`core.models.weights_status`
     says it, from the index (no torchvision / timm import once indexed)."""
-    import torch.hub
-
     checkpoints = Path(torch.hub.get_dir()) / "checkpoints"
     out: dict[str, str] = {}
     for name, entry in weights_index().items():
@@ -136,7 +137,7 @@ def hf_cache_dir() -> Path:
 
 
 def _hf_cached(repo: str, files: list[str]) -> bool:
-    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub import try_to_load_from_cache  # optional, heavy: only when a timm entry is looked up
 
     return any(isinstance(found := try_to_load_from_cache(repo, f, cache_dir=str(hf_cache_dir())), str)
                and os.path.isfile(found) for f in files)

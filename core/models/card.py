@@ -21,7 +21,7 @@ from core.models.weights import weights_status
 
 __all__ = [
     "weights_meta", "categories", "arch_facts", "model_card", "zoo", "signature_block", "format_flops",
-    "params_note", "label_positions",
+    "format_macs", "format_params", "params_note", "label_positions",
 ]
 
 
@@ -123,7 +123,13 @@ def format_flops(flops: float) -> str:
     return f"{flops:.0f} FLOPs"
 
 
-def _fmt_m(n: int) -> str:
+def format_macs(flops: float) -> str:
+    """The multiply-adds of ``flops`` (2 FLOPs each), the number papers and torchvision quote: ``"1.82 GMACs"``."""
+    return format_flops(flops / 2).replace("FLOPs", "MACs")
+
+
+def format_params(n: int) -> str:
+    """A parameter count: millions from 100 k up (``"6.62 M"``), the exact count below (``"61,706"``)."""
     return f"{n / 1e6:.2f} M" if n >= 1e5 else f"{n:,}"
 
 
@@ -136,8 +142,8 @@ def params_note(card: dict[str, Any]) -> str | None:
     """
     if card["params"] == card["inference_params"]:
         return None
-    return (f"{_fmt_m(card['inference_params'])} at inference, {_fmt_m(card['params'])} with the auxiliary heads "
-            "used in training")
+    return (f"{format_params(card['inference_params'])} at inference, {format_params(card['params'])} with the "
+            "auxiliary heads used in training")
 
 
 def label_positions(xs: list[float], ys: list[float], texts: list[str], *, x_range: tuple[float, float],
