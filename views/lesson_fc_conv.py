@@ -1,16 +1,16 @@
 """Lesson: what convolution buys over a fully connected layer: parameter counts, accuracy on the same images
 and budget, and the templates and filters each one learns.
 
-Page layout: widgets -> core.lessons.fc_vs_conv -> counts, charts, templates, filters."""
+Page layout: widgets -> core.lessons.fc_vs_conv -> counts, charts, templates, filters (core.lessons.figures);
+results in session state through views/_lesson_state.py."""
 from __future__ import annotations
 
-import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
-from core.budget import memory_guard
-from core.errors import PAGE_ERRORS
-from views._widgets import show_error
+from core.lessons import figures
+from core.lessons.fc_vs_conv import fc_vs_conv_lesson, layer_counts
+from core.lessons.fit import lesson_defaults
+from views import _lesson_state as state
 
 st.title("Fully connected vs convolution")
 st.markdown(
@@ -19,14 +19,11 @@ st.markdown(
     "for the same output, then both trained on Shapes with the same budget, and what they learned — one "
     "image-sized **template** per class for the fully connected layer, small **filters** for the convolution."
 )
-ss = st.session_state
+SIZES = [8, 16, 32, 64, 128, 224]
 
 # --- parameter counts: instant, from modules on the meta device --------------------------------------------------
-from core.lessons.fc_vs_conv import fc_vs_conv_lesson, layer_counts  # noqa: E402
-from core.lessons.fit import lesson_defaults  # noqa: E402
-
 c1, c2, c3 = st.columns(3)
-size = c1.select_slider("Input size S (px)", [8, 16, 32, 64, 128, 224], value=32, key="fcc_size")
+size = c1.select_slider("Input size S (px)", SIZES, value=32, key="fcc_size")
 out_ch = c2.select_slider("Output channels C", [4, 8, 16, 32, 64], value=16, key="fcc_out")
 kernel = c3.select_slider("Kernel k", [1, 3, 5, 7], value=3, key="fcc_kernel")
 counts = layer_counts(int(size), int(out_ch), int(kernel))
@@ -38,19 +35,8 @@ m3.metric("Convolution", f"{counts.convolution:,}", help="C·3·k² weights + C 
 st.caption(f"Input 3×{size}×{size}, output {out_ch}×{size}×{size} for all three; counted from real PyTorch modules "
            f"built on the meta device. The fully connected layer needs "
            f"{counts.fully_connected / counts.convolution:,.0f}× the convolution's parameters.")
-sizes = [8, 16, 32, 64, 128, 224]
-rows = [layer_counts(s, int(out_ch), int(kernel)) for s in sizes]
-fig = go.Figure()
-for attr, name, color in (("fully_connected", "fully connected", "#d62728"),
-                          ("locally_connected", "locally connected", "#ff7f0e"),
-                          ("convolution", "convolution", "#1f77b4")):
-    fig.add_trace(go.Scatter(x=sizes, y=[getattr(r, attr) for r in rows], name=name, mode="lines+markers",
-                             line={"color": color}))
-fig.update_layout(xaxis_title="input size S (px, log)", yaxis_title="parameters (log)", height=330,
-                  margin={"t": 20}, legend={"orientation": "h", "y": -0.3})
-fig.update_xaxes(type="log")
-fig.update_yaxes(type="log")
-st.plotly_chart(fig, width="stretch", key="fcc_counts_chart")
+rows = [layer_counts(s, int(out_ch), int(kernel)) for s in SIZES]
+st.plotly_chart(figures.param_counts_figure(rows), width="stretch", key="fcc_counts_chart")
 
 # --- the same budget on Shapes -----------------------------------------------------------------------------------
 st.subheader("Same budget on Shapes (32 px)")
@@ -63,16 +49,10 @@ with st.form("fcc_form"):
                                   key="fcc_train")
     submitted = st.form_submit_button("Train both", type="primary")
 if submitted:
-    try:
-        bar = st.progress(0.0, text="starting")
-        with memory_guard("training the networks"):
-            ss["fcc_result"] = fc_vs_conv_lesson(steps=int(steps), train_size=int(train_size),
-                                                 progress=lambda f, m: bar.progress(min(1.0, f), text=m))
-        bar.empty()
-    except PAGE_ERRORS as err:
-        show_error(err)
+    state.run_lesson("fcc_result", "training the networks", fc_vs_conv_lesson, steps=int(steps),
+                     train_size=int(train_size))
 
-res = ss.get("fcc_result")
+res = state.result("fcc_result")
 if res is None:
     st.info("Press **Train both**: one fully connected layer and a small CNN, the same steps on the same images; "
             "the time it took is shown with the results.")
@@ -87,33 +67,14 @@ a2.metric("FC layer: training accuracy", f"{res.fc_train_accuracy:.1%}")
 a3.metric("Small CNN: test accuracy", f"{res.conv_accuracy:.1%}")
 a4.metric("Small CNN: training accuracy", f"{res.conv_train_accuracy:.1%}")
 
-
-def _smooth(v: list[float], w: int) -> list[float]:
-    a = np.asarray(v, dtype=float)
-    if len(a) < w or w < 2:
-        return a.tolist()
-    return np.convolve(a, np.ones(w) / w, mode="valid").tolist()
-
-
-w = max(1, res.steps // 15)
-fig = go.Figure()
-for name, losses, color in (("fully connected", res.fc_losses, "#d62728"), ("small CNN", res.conv_losses, "#1f77b4")):
-    sm = _smooth(losses, w)
-    fig.add_trace(go.Scatter(x=list(range(len(losses) - len(sm) + 1, len(losses) + 1)), y=sm, name=name,
-                             mode="lines", line={"color": color}))
-fig.update_layout(xaxis_title="step", yaxis_title=f"training loss (mean of {w} steps)", height=300, margin={"t": 20},
-                  legend={"orientation": "h", "y": -0.3})
-st.plotly_chart(fig, width="stretch", key="fcc_loss_chart")
+st.plotly_chart(figures.fc_conv_loss_figure(res), width="stretch", key="fcc_loss_chart")
 
 st.subheader("What they learned")
 st.markdown("**Fully connected layer: one template per class** (its weights for that class, as an image)")
 cols = st.columns(len(res.classes))
-for i, name in enumerate(res.classes):
-    cols[i].image(res.templates[i].numpy(), caption=name, width=96)
-n_filters = res.filters.shape[0]
-k = res.filters.shape[1]
+for col, name, image in zip(cols, res.classes, figures.template_images(res)):
+    col.image(image, caption=name, width=96)
+n_filters, k = res.filters.shape[0], res.filters.shape[1]
 st.markdown(f"**Convolution: the first layer's {n_filters} filters** ({k}×{k}, shown enlarged)")
-cols = st.columns(n_filters)
-for i in range(n_filters):
-    big = np.kron(res.filters[i].numpy(), np.ones((12, 12, 1), dtype=np.uint8))
-    cols[i].image(big, width=48)
+for col, image in zip(st.columns(n_filters), figures.enlarged_filters(res)):
+    col.image(image, width=48)

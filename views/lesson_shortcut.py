@@ -1,14 +1,16 @@
 """Lesson: shortcut learning: a network trained where the background gives the class away aces validation and
 fails on fair test images; compare colour augmentation and unbiased data, and see with Grad-CAM where each looked.
 
-Page layout: widgets -> core.lessons.shortcut (three engine runs) -> live progress -> results."""
+Page layout: widgets -> core.lessons.shortcut (three engine runs) -> live progress -> results (the chart from
+core.lessons.figures); the group and its results in session state through views/_lesson_state.py."""
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from core.budget import memory_guard
-from core.errors import PAGE_ERRORS, PlaygroundError
+from core.errors import PlaygroundError
+from core.lessons import figures
+from core.lessons import shortcut as sc
+from views import _lesson_state as state
 from views._identity import ensure_identity
 from views._widgets import show_error
 
@@ -22,13 +24,9 @@ st.markdown(
     "(the `hue` augmentation at full strength), and **unbiased** training data. The three networks are runs of "
     "the training engine: they keep training when you leave or reload this page, and appear on the Runs page."
 )
-ss = st.session_state
 viewer = ensure_identity()
 
-from core.lessons import shortcut as sc  # noqa: E402
-from core.lessons.shortcut import ShortcutSettings  # noqa: E402
-
-DEFAULTS = ShortcutSettings()
+DEFAULTS = sc.ShortcutSettings()
 with st.form("shortcut_form"):
     c1, c2, c3 = st.columns(3)
     bias = c1.slider("Bias: how often the background gives the class away", 0.0, 1.0, DEFAULTS.bias, 0.05,
@@ -45,18 +43,11 @@ if last is not None:
                f"last end ({was.n:,} images, {was.epochs} epochs, {was.arch} at {was.image_size} px; other runs "
                "in the queue make it longer).")
 
-# A few biased training images next to unbiased test images: the bias made visible before anything trains.
-from core.data.shapes import CLASSES  # noqa: E402
-
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _examples(b: float):
-    from core.data.shapes import ShapesDataset
-
-    tr = ShapesDataset("train", n=6, image_size=64, bias=b, lazy=True, use_cache=False)
-    te = ShapesDataset("test", n=6, n_eval=6, image_size=64, lazy=True, use_cache=False)
-    return ([(tr[i][0].permute(1, 2, 0).numpy(), CLASSES[tr[i][1]]) for i in range(6)],
-            [(te[i][0].permute(1, 2, 0).numpy(), CLASSES[te[i][1]]) for i in range(6)])
+    """A few biased training images next to unbiased test images: the bias made visible before anything trains."""
+    return sc.example_images(b)
 
 
 train_ex, test_ex = _examples(float(bias))
@@ -67,23 +58,9 @@ for title, ex in ((f"Training images (bias {bias:.2f})", train_ex), ("Test image
         col.image(img, caption=name, width=80)
 
 if submitted:
-    from core.lessons.shortcut import start_shortcut
-    from core.runs import store
-
-    try:
-        settings = ShortcutSettings(bias=float(bias), n=int(n), epochs=int(epochs), image_size=DEFAULTS.image_size)
-        with store.owned_by(viewer.owner):  # the runs record this browser as their owner
-            ss["sc_group"] = str(start_shortcut(settings).path)
-        ss.pop("sc_result", None)
-    except (PlaygroundError, OSError) as err:
-        show_error(err)
-
-try:
-    group = sc.load_group(ss["sc_group"]) if ss.get("sc_group") else sc.latest_group(viewer.owner)
-except (PlaygroundError, OSError) as err:  # e.g. the group file was deleted: forget it, offer a new start
-    show_error(err)
-    ss.pop("sc_group", None)
-    group = None
+    state.start_shortcut_group(sc.ShortcutSettings(bias=float(bias), n=int(n), epochs=int(epochs),
+                                                   image_size=DEFAULTS.image_size), viewer.owner)
+group = state.shortcut_group(viewer.owner)
 if group is None:
     st.info("Press **Start the three runs**: the engine trains them one after another; progress, each run's "
             "measured duration and the results appear here.")
@@ -126,16 +103,9 @@ if any(p.stopped for p in progress):
     st.error("Not every run completed, so there is nothing to compare: start the three runs again.")
     st.stop()
 
-res = ss.get("sc_result")
-if res is None or ss.get("sc_result_group") != group.id:
-    try:
-        with st.spinner("Testing the three networks on unbiased images (and the Grad-CAM pointing game)…"), \
-                memory_guard("testing the networks"):
-            res = sc.shortcut_results(group)
-        ss["sc_result"], ss["sc_result_group"] = res, group.id
-    except PAGE_ERRORS as err:
-        show_error(err)
-        st.stop()
+res = state.shortcut_result(group)
+if res is None:
+    st.stop()
 
 st.success(res.conclusion())
 st.caption(f"Measured on this server: the three runs took {res.seconds:.0f} s from the first start to the last end "
@@ -143,21 +113,8 @@ st.caption(f"Measured on this server: the three runs took {res.seconds:.0f} s fr
            f"{res.eval_seconds:.1f} s); {res.arch} at {res.image_size} px, {res.train_size:,} training images, "
            f"{res.epochs} epoch{'s' if res.epochs != 1 else ''} each. Background colour predicts the class in "
            f"{res.shortcut_train:.0%} of the training images and {res.shortcut_test:.0%} of the test images "
-           f"(chance {1 / 6:.0%}).")
-fig = go.Figure()
-labels = [m.label for m in res.models]
-fig.add_trace(go.Bar(x=labels, y=[m.val_accuracy for m in res.models], name="held-out, own training distribution",
-                     marker_color="#9ecae1", text=[f"{m.val_accuracy:.0%}" for m in res.models]))
-fig.add_trace(go.Bar(x=labels, y=[m.test_accuracy for m in res.models], name="unbiased test split",
-                     marker_color="#1f77b4", text=[f"{m.test_accuracy:.0%}" for m in res.models]))
-fig.add_trace(go.Bar(x=labels, y=[m.colour_test_accuracy for m in res.models],
-                     name="test: agrees with the background colour", marker_color="#d62728",
-                     text=[f"{m.colour_test_accuracy:.0%}" for m in res.models]))
-fig.add_hline(y=1 / 6, line_dash="dot", annotation_text="chance")
-fig.update_layout(barmode="group", yaxis_title="accuracy", height=380, margin={"t": 20},
-                  legend={"orientation": "h", "y": -0.2})
-fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
-st.plotly_chart(fig, width="stretch", key="sc_chart")
+           f"(chance {res.chance:.0%}).")
+st.plotly_chart(figures.shortcut_accuracy_figure(res), width="stretch", key="sc_chart")
 st.caption("Red bars: how often the prediction is the class whose colour the background has — high means the "
            "network reads the background.")
 pointed = [m for m in res.models if m.pointing is not None]

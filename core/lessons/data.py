@@ -11,11 +11,14 @@ which is what an "accuracy vs data" curve wants.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
+from core.data import classes_of, get_spec, open_dataset, train_val_split
+from core.data.shapes import ShapesDataset
 from core.errors import InputError
 
 __all__ = ["LessonData", "load_lesson_data", "to_float", "ShapesTensors", "load_shapes_tensors"]
@@ -68,18 +71,12 @@ def load_lesson_data(dataset: str = "shapes", *, train_size: int, n_test: int, i
     split only), "folder" (``path``: a server folder or an imported zip's name), or a torchvision set that is
     already downloaded. Raises :class:`InputError` / :class:`core.data.DataError` with a clear message.
     """
-    import time
-
-    from core.data import classes_of, get_spec, open_dataset, train_val_split
-
     for name, value, lo, hi in (("train_size", train_size, 1, 100_000), ("n_test", n_test, 1, 20_000),
                                 ("image_size", image_size, 8, 256)):
         if not isinstance(value, int) or not lo <= value <= hi:
             raise InputError(f"{name} must be a whole number between {lo} and {hi}, got {value!r}")
     start = time.perf_counter()
     if dataset == "shapes":
-        from core.data.shapes import ShapesDataset
-
         tr = ShapesDataset("train", n=train_size, image_size=image_size, seed=seed, bias=bias, progress=progress)
         te = ShapesDataset("test", n=train_size, n_eval=n_test, image_size=image_size, seed=seed, progress=progress)
         x_tr, y_tr = tr.tensors()

@@ -35,6 +35,7 @@ from torch.nn import functional as F
 from core.errors import InputError
 from core.lessons.data import LessonData, load_lesson_data, load_shapes_tensors, to_float
 from core.lessons.fit import accuracy, fit, seeded
+from core.models import build
 
 __all__ = [
     "DeepCNN", "build_deep_cnn", "check_depth", "gradient_hooks", "gradient_norms", "GradientProfile",
@@ -295,6 +296,16 @@ class DepthLesson:
     seconds: float
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def n_blocks(self) -> int:
+        """Residual blocks of the ``depth`` network (``paths`` has one count per path length 0..n)."""
+        return len(self.paths) - 1
+
+    def short_path_share(self) -> float:
+        """Share of the ``2**n`` paths that go through at most half of the ``n`` blocks."""
+        n = self.n_blocks
+        return sum(self.paths[: n // 2 + 1]) / 2**n
+
     def curve(self, depth: int, residual: bool) -> CurveResult | None:
         return next((c for c in self.curves if c.depth == depth and c.residual == residual), None)
 
@@ -411,12 +422,18 @@ class AuxGradients:
         pairs = [(w, m) for w, m in zip(self.with_aux[:n], self.main_only[:n]) if m > 0]
         return sum(w / m for w, m in pairs) / len(pairs) if pairs else math.nan
 
+    def conclusion(self) -> str:
+        """One sentence read off :meth:`early_gain` (it says so when the textbook boost does not show)."""
+        gain = self.early_gain()
+        effect = "larger" if gain > 1.1 else "smaller" if gain < 0.9 else "about the same"
+        return (f"With the auxiliary losses the first three stages' gradients are {gain:.2f}× those of the main loss "
+                f"alone: {effect}" + (" — the textbook boost does not show at initialisation here." if gain <= 1.1
+                                      else "."))
+
 
 def aux_gradients(*, batch_size: int = 8, image_size: int = 96, aux_weight: float = 0.3, seed: int = 0) -> AuxGradients:
     """An untrained GoogLeNet (the zoo's, 6 classes, in train mode so the auxiliary heads run) on one batch of
     Shapes: per-stage ‖∂L/∂W‖ with and without the auxiliary losses (the paper's weight: 0.3)."""
-    from core.models import build
-
     if not 1 <= batch_size <= 256 or not 64 <= image_size <= 512:
         raise InputError("batch_size must be 1-256 and image_size 64-512 px for GoogLeNet")
     start = time.perf_counter()

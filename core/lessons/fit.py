@@ -11,6 +11,7 @@ Gotcha: ``fit`` trains the model it is given, in place: never pass a model from 
 """
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from dataclasses import dataclass
@@ -144,7 +145,5 @@ def linear_classifier(num_classes: int, image_size: int, seed: int = 0) -> nn.Mo
 
 def lesson_defaults(fn: Callable) -> dict:
     """A lesson function's keyword defaults, so its page starts from exactly what ``bench.lessons`` times."""
-    import inspect
-
     return {name: p.default for name, p in inspect.signature(fn).parameters.items()
             if p.default is not inspect.Parameter.empty}

@@ -29,6 +29,11 @@ from core.errors import InputError, PlaygroundError
 from core.lessons.data import LessonData, load_lesson_data, load_shapes_tensors, to_float
 from core.lessons.fit import (CNN_LR, LINEAR_LR, accuracy, fit, linear_classifier, param_bytes, predict,
                               small_cnn)
+from core.models import build
+from core.models import weights as W
+from core.models.activations import main_output
+from core.models.registry import get_spec
+from core.models.shared import exclusive
 
 __all__ = [
     "knn_predict", "knn_neighbours", "tensor_bytes", "FeatureNet", "network_features", "KnnScore", "knn_evaluate",
@@ -133,9 +138,6 @@ def _classifier(model: nn.Module) -> nn.Linear:
 def network_features(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """Penultimate features ``float [N, D]`` of ``model`` for normalised images ``x [N, 3, S, S]``: the input of
     its last linear layer, captured by a forward hook that is removed afterwards."""
-    from core.models.activations import main_output
-    from core.models.shared import exclusive
-
     head = _classifier(model)
     captured: list[torch.Tensor] = []
 
@@ -172,10 +174,6 @@ def pretrained_features(arch: str = PRETRAINED_ARCH, image_size: int = PRETRAINE
     classroom server may have no network). When the file is absent this raises :class:`PretrainedMissing`
     naming the exact file to copy in and where to download it in the app.
     """
-    from core.models import build
-    from core.models import weights as W
-    from core.models.registry import get_spec
-
     spec = get_spec(arch)
     status = W.weights_status(spec.name)
     if status == "unavailable":
@@ -264,6 +262,12 @@ class Gallery:
     pixel_labels: list[list[int]]
     feature_neighbours: torch.Tensor  # uint8 [G, k, 3, S, S]
     feature_labels: list[list[int]]
+
+    def same_class_share(self, space: str) -> float:
+        """Share of the shown neighbours (``space``: "pixels" or "features") whose class is their query's."""
+        rows = {"pixels": self.pixel_labels, "features": self.feature_labels}[space]
+        hits = [lab == q for q, row in zip(self.query_labels, rows) for lab in row]
+        return sum(hits) / len(hits) if hits else math.nan
 
 
 @dataclass

@@ -34,13 +34,24 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
+from core.data.shapes import CLASSES, ShapesDataset
 from core.errors import InputError, PlaygroundError
+from core.explain import ExplainError
+from core.explain.metrics import pointing_game
+from core.lessons.data import to_float
+from core.lessons.fit import accuracy, predict
+from core.models.shared import load_run_model
+from core.paths import home
+from core.runs import launcher, results, store
+from core.train.config import TrainConfig
 
 __all__ = ["ShortcutSettings", "shortcut_configs", "start_shortcut", "advance", "wait_for_group", "ShortcutGroup",
            "load_group", "latest_group", "last_duration", "RunProgress", "group_progress", "ShortcutModel",
-           "ShortcutLesson", "shortcut_results", "HUE_AUGMENTATION", "BIASED", "AUGMENTED", "UNBIASED", "LABELS"]
+           "ShortcutLesson", "shortcut_results", "example_images", "HUE_AUGMENTATION", "BIASED", "AUGMENTED",
+           "UNBIASED", "LABELS"]
 
 BIASED, AUGMENTED, UNBIASED = "Biased data", "Biased data + hue augmentation", "Unbiased data"
 LABELS = (BIASED, AUGMENTED, UNBIASED)
@@ -86,8 +97,6 @@ class ShortcutSettings:
 def shortcut_configs(settings: ShortcutSettings) -> dict[str, Any]:
     """The three runs' :class:`core.train.config.TrainConfig`, by label: the same network, budget and seed;
     only the data (biased or not) and the augmentation (none or hue) differ."""
-    from core.train.config import TrainConfig
-
     s = settings.validate()
     base = dict(dataset="shapes", image_size=s.image_size, arch=s.arch, weights="none", mode="scratch",
                 epochs=s.epochs, batch_size=64, optimizer="adamw", lr=s.lr, weight_decay=0.0, label_smoothing=0.1,
@@ -101,6 +110,16 @@ def shortcut_configs(settings: ShortcutSettings) -> dict[str, Any]:
         AUGMENTED: TrainConfig(dataset_options=options(s.bias), augmentation=HUE_AUGMENTATION, **base),
         UNBIASED: TrainConfig(dataset_options=options(0.0), augmentation="none", **base),
     }
+
+
+def example_images(bias: float, n: int = 6, image_size: int = 64) -> tuple[list[tuple[np.ndarray, str]],
+                                                                           list[tuple[np.ndarray, str]]]:
+    """The bias made visible before anything trains: ``n`` training images at ``bias`` and ``n`` unbiased test
+    images, each as ``(uint8 [S, S, 3] array, class name)``. Rendered on the fly (never written to the cache)."""
+    tr = ShapesDataset("train", n=n, image_size=image_size, bias=bias, lazy=True, use_cache=False)
+    te = ShapesDataset("test", n=n, n_eval=n, image_size=image_size, lazy=True, use_cache=False)
+    return ([(tr[i][0].permute(1, 2, 0).numpy(), CLASSES[tr[i][1]]) for i in range(n)],
+            [(te[i][0].permute(1, 2, 0).numpy(), CLASSES[te[i][1]]) for i in range(n)])
 
 
 # ------------------------------------------------------------------------------------------ the group on disk
@@ -120,16 +139,12 @@ class ShortcutGroup:
         return self.path.stem
 
     def _write(self) -> None:
-        from core.runs import store
-
         store.atomic_write_json(self.path, {
             "settings": asdict(self.settings), "created": self.created, "owner": self.owner,
             "runs": {label: (str(p) if p is not None else None) for label, p in self.runs.items()}})
 
 
 def _group_dir() -> Path:
-    from core.paths import home
-
     return home().joinpath(*_GROUP_DIR)
 
 
@@ -140,8 +155,6 @@ def start_shortcut(settings: ShortcutSettings) -> ShortcutGroup:
     a time, not three at once: each browser may hold only a couple of queued runs (:mod:`core.budget`), and on
     one device the runs would train one after another anyway. Raises the launcher's errors (queue full, disk
     budget) with nothing left behind."""
-    from core.runs import store
-
     shortcut_configs(settings)  # refuse bad settings before anything is written
     folder = _group_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -160,8 +173,6 @@ def advance(group: ShortcutGroup) -> ShortcutGroup:
     """Start the group's next run when none of its runs is queued or running and every earlier one completed;
     returns the group as it is now on disk. Safe to call from every poll of every open page: the group file's
     lock makes sure two polls never start the same run twice."""
-    from core.runs import launcher, store
-
     lock = group.path.with_name(group.path.name + ".lock")
     with store.file_lock(lock):
         group = load_group(group.path)
@@ -180,8 +191,6 @@ def advance(group: ShortcutGroup) -> ShortcutGroup:
 def wait_for_group(group: ShortcutGroup, timeout: float = 3600.0, poll: float = 0.5) -> ShortcutGroup:
     """Advance the group until its three runs have completed or one of them stopped otherwise (scripts, the
     benchmark, tests; the page advances it from its live view instead)."""
-    from core.runs import launcher
-
     deadline = time.time() + timeout
     while True:
         group = advance(group)
@@ -197,8 +206,6 @@ def wait_for_group(group: ShortcutGroup, timeout: float = 3600.0, poll: float = 
 
 def load_group(path: str | os.PathLike) -> ShortcutGroup:
     """Read a group file. Raises :class:`ShortcutError` when it is missing or not a shortcut group."""
-    from core.runs import store
-
     path = Path(path)
     data = store.read_json(path)
     try:
@@ -250,8 +257,6 @@ class RunProgress:
 def group_progress(group: ShortcutGroup) -> list[RunProgress]:
     """One :class:`RunProgress` per run, read from the run folders (a run folder deleted meanwhile reads as
     failed with a message that says so)."""
-    from core.runs import results, store
-
     out = []
     for label, run_dir in group.runs.items():
         if run_dir is None:
@@ -300,6 +305,11 @@ class ShortcutLesson:
     eval_seconds: float  # evaluating the three networks here
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def chance(self) -> float:
+        """Accuracy of a uniform guess among Shapes' classes."""
+        return 1 / len(CLASSES)
+
     def model(self, label: str) -> ShortcutModel | None:
         return next((m for m in self.models if m.label == label), None)
 
@@ -334,12 +344,6 @@ def shortcut_results(group: ShortcutGroup, *, n_pointing: int = 60) -> ShortcutL
     background colour and (``n_pointing`` > 0) the Grad-CAM pointing game against Shapes' masks.
 
     Raises :class:`ShortcutError` naming the runs that are not completed."""
-    from core.data.shapes import ShapesDataset
-    from core.lessons.data import to_float
-    from core.lessons.fit import accuracy, predict
-    from core.models.shared import load_run_model
-    from core.runs import results, store
-
     progress = group_progress(group)
     unfinished = [p for p in progress if p.state != "completed"]
     if unfinished:
@@ -381,8 +385,6 @@ def shortcut_results(group: ShortcutGroup, *, n_pointing: int = 60) -> ShortcutL
 
 def _span(group: ShortcutGroup) -> float:
     """Seconds from the first run's start to the last run's end (NaN until they have all ended)."""
-    from core.runs import store
-
     statuses = [store.effective_status(p) for p in group.runs.values() if p is not None and p.is_dir()]
     begun = [float(st["started"]) for st in statuses if st.get("started")]
     ended = [float(st["ended"]) for st in statuses if st.get("ended")]
@@ -409,9 +411,6 @@ def last_duration() -> tuple[float, ShortcutSettings] | None:
 def _pointing(model, test, arch: str, n: int) -> tuple[float | None, float | None]:
     """Pointing-game hit rate of Grad-CAM on the architecture's CAM layer, or (None, None) when the explain
     package cannot score this model."""
-    from core.explain import ExplainError
-    from core.explain.metrics import pointing_game
-
     try:
         res = pointing_game(model, test, "gradcam", n=min(n, len(test)), arch=arch)
     except ExplainError:
