@@ -1,19 +1,28 @@
-"""Pictures of explanations: colour maps, overlays, the native grid, comparison figures. No Streamlit here.
+"""Pictures of explanations: colour maps, overlays, the native grid, comparison figures, downloads. No Streamlit.
 
-Arrays in, arrays / Plotly figures / PNG bytes out: ``uint8 [H, W, 3]`` images, maps ``float [H, W]`` already
+Arrays in, arrays / Plotly figures / bytes out: ``uint8 [H, W, 3]`` images, maps ``float [H, W]`` already
 scaled to [0, 1] (``Explanation.normalized()``; ``None`` means "no signal": the image is shown unchanged and
-the caller prints the note instead of a stretched picture).
+the caller prints the note instead of a stretched picture). Which tile the Explain page shows with which caption
+is :mod:`core.explain.figures`.
 """
 from __future__ import annotations
 
 import io
+import json
 import math
+import shlex
 from typing import Any, Sequence
 
 import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+from plotly.colors import hex_to_rgb, sequential, unlabel_rgb
+from plotly.subplots import make_subplots
 
-__all__ = ["COLORMAPS", "colorize", "overlay", "native_image", "png_bytes", "stride_sentence", "curves_figure",
-           "sanity_figure", "cli_command"]
+from core.explain.base import Explanation
+
+__all__ = ["COLORMAPS", "colorize", "overlay", "native_image", "png_bytes", "npy_bytes", "settings_json",
+           "stride_sentence", "curves_figure", "sanity_figure", "cli_command"]
 
 COLORMAPS = ("inferno", "viridis", "jet", "turbo", "gray")
 
@@ -23,8 +32,6 @@ def _lut(name: str) -> np.ndarray:
     if name == "gray":
         v = np.arange(256, dtype=np.uint8)
         return np.stack([v, v, v], 1)
-    from plotly.colors import hex_to_rgb, sequential, unlabel_rgb
-
     scale = {"inferno": sequential.Inferno, "viridis": sequential.Viridis, "jet": sequential.Jet,
              "turbo": sequential.Turbo}[name]
     rgb = np.array([hex_to_rgb(c) if c.startswith("#") else unlabel_rgb(c) for c in scale], dtype=np.float64)
@@ -60,11 +67,26 @@ def native_image(native: np.ndarray, cmap: str = "inferno", size: int = 224) -> 
 
 
 def png_bytes(image: np.ndarray) -> bytes:
-    from PIL import Image
-
+    """``uint8 [H, W, 3]`` -> the bytes of a PNG file."""
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    """The bytes of a ``.npy`` file holding ``array`` (``np.load`` gives it back, dtype and shape included)."""
+    buf = io.BytesIO()
+    np.save(buf, array)
+    return buf.getvalue()
+
+
+def settings_json(e: Explanation, *, arch: str | None, weights: str, checkpoint: str | None, image_size: int) -> str:
+    """What reproduces ``e``: method, model (zoo ``weights``, or the run folder ``checkpoint``), layer, class,
+    parameters, input size and notes, as indented JSON (``weights`` is null for a run)."""
+    settings = {"method": e.method, "arch": arch, "weights": weights if checkpoint is None else None,
+                "checkpoint": checkpoint, "layer": e.layer, "target": e.target, "label": e.label, "score": e.score,
+                "params": e.params, "image_size": image_size, "notes": e.notes}
+    return json.dumps(settings, indent=2, default=str)
 
 
 def stride_sentence(layer: str | None, native_shape: Sequence[int], size: int) -> str:
@@ -80,9 +102,6 @@ def stride_sentence(layer: str | None, native_shape: Sequence[int], size: int) -
 
 def curves_figure(curves: dict[str, dict[str, Any]]):
     """Deletion (left) and insertion (right) curves of several methods, with their areas in the legend."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Deletion (lower area = more faithful)",
                                                         "Insertion (higher area = more faithful)"))
     palette = ["#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880"]
@@ -101,8 +120,6 @@ def curves_figure(curves: dict[str, dict[str, Any]]):
 
 def sanity_figure(steps: list[dict[str, Any]]):
     """Spearman correlation with the original map as more stages are randomised (top first)."""
-    import plotly.graph_objects as go
-
     names = [s["stage"] for s in steps]
     rho = [None if (s["spearman"] is None or math.isnan(s["spearman"])) else s["spearman"] for s in steps]
     fig = go.Figure(go.Scatter(x=names, y=rho, mode="lines+markers"))
@@ -116,9 +133,6 @@ def cli_command(*, method: str, arch: str | None = None, weights: str = "default
                 layer: str | None = None, target: int | str | None = None, params: dict | None = None,
                 image: str = "IMAGE.png", out: str = "map.npy") -> str:
     """The ``python -m core explain`` command that computes the same map."""
-    import json
-    import shlex
-
     parts = ["python -m core explain"]
     if checkpoint:
         parts.append(f"--checkpoint {shlex.quote(str(checkpoint))}")
