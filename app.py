@@ -7,14 +7,13 @@ st.set_page_config(page_title="CNN Playground", page_icon=":material/neurology:"
 
 # One PyTorch thread policy for the server (core/threads.py: measured by bench/threads.py).
 from core.threads import apply_thread_policy  # noqa: E402
+from views._home import render as render_home  # noqa: E402
 
 apply_thread_policy("server")
 
 
 def home() -> None:
-    from views._home import render
-
-    render(NAV)
+    render_home(NAV)
 
 
 # Only working pages are listed. Groups follow the curriculum.

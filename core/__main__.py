@@ -12,6 +12,7 @@ import pkgutil
 import sys
 
 import core.cli
+from core.errors import PlaygroundError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,8 +28,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from core.errors import PlaygroundError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

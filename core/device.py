@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import os
+import platform
 from dataclasses import dataclass
 
 import torch
+
+from core.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -24,8 +27,6 @@ def pick_device(preferred: str = "auto") -> torch.device:
     if preferred and preferred != "auto":
         dev = torch.device(preferred)
         if dev.type == "cuda" and not torch.cuda.is_available():
-            from core.errors import InputError
-
             raise InputError("CUDA was requested but no CUDA GPU is available on this machine")
         return dev
     if torch.cuda.is_available():
@@ -44,8 +45,6 @@ def device_info(preferred: str = "auto") -> DeviceInfo:
         return DeviceInfo("cuda", props.name, round(props.total_memory / 2**30, 1), threads)
     if dev.type == "mps":
         return DeviceInfo("mps", "Apple GPU (Metal)", None, threads)
-    import platform
-
     name = platform.processor() or platform.machine() or "CPU"
     return DeviceInfo("cpu", f"{name} ({threads} threads)", _system_ram_gb(), threads)
 

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from core.errors import InputError
+from core.models.activations import capture_activations
 
 __all__ = ["ChannelMap", "FeatureMaps", "top_channels"]
 
@@ -63,8 +64,6 @@ def top_channels(model: nn.Module, x: torch.Tensor, layer: str, k: int = 16) -> 
     One forward under the model's lock (:func:`core.models.activations.capture_activations`); the layer must
     produce a ``[1, C, h, w]`` map.
     """
-    from core.models.activations import capture_activations
-
     if not 1 <= int(k) <= MAX_K:
         raise InputError(f"number of channels must be between 1 and {MAX_K}, got {k}")
     if x.dim() != 4 or x.shape[0] != 1:

@@ -67,6 +67,8 @@ def thread_policy(role: str, cores: int | None = None) -> int:
 
 def apply_thread_policy(role: str) -> int:
     """Set this process's PyTorch threads by :func:`thread_policy` and return the number set."""
+    # torch here: core.runs.worker imports this module while it is a small queued process (~20 MB); torch loads
+    # only once the run starts
     import torch
 
     n = thread_policy(role)

@@ -5,6 +5,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.overview import overview, page_summary
+from core.samples import SAMPLE_INFO, SAMPLE_NAMES, load_sample
+
 INTRO = """
 **CNN Playground** lets you explore how convolutional image classifiers work with real models and real
 experiments: every number on these pages is computed, not typed in.
@@ -13,15 +16,11 @@ experiments: every number on these pages is computed, not typed in.
 
 @st.cache_data(ttl=30, show_spinner=False)
 def _overview():
-    from core.overview import overview
-
     return overview()
 
 
 @st.cache_data(show_spinner=False)
 def _thumb(name: str):
-    from core.samples import load_sample
-
     img = load_sample(name)
     img.thumbnail((200, 200))
     return img
@@ -29,8 +28,6 @@ def _thumb(name: str):
 
 def _summary(page) -> str:
     """The page file's own docstring says what it teaches (st.Page keeps its source in ``_page``)."""
-    from core.overview import page_summary
-
     source = getattr(page, "_page", None)
     return page_summary(source, page.title) if isinstance(source, (str, Path)) else ""
 
@@ -55,8 +52,6 @@ def _where_to_go(nav: dict) -> None:
 
 
 def render(nav: dict) -> None:
-    from core.samples import SAMPLE_INFO, SAMPLE_NAMES
-
     st.title("CNN Playground")
     st.markdown(INTRO)
     _where_to_go(nav)

@@ -11,27 +11,25 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.device import pick_device
+from core.models import build
+from core.models.shared import load_run_model
+from core.runs import store
+
 
 @st.cache_resource(show_spinner="Building the model…", max_entries=4)
 def zoo_model(name: str, weights: str):
     """Architecture ``name`` with ``weights`` ("default" = pretrained ImageNet, "none" = untrained), in eval mode."""
-    from core.device import pick_device
-    from core.models import build
-
     return build(name, weights=weights, device=pick_device()).eval()
 
 
 @st.cache_resource(show_spinner="Loading the run's checkpoint…", max_entries=4)
 def _run_model(run_dir: str, kind: str, stamp: float):
-    from core.models.shared import load_run_model
-
     return load_run_model(run_dir, kind)
 
 
 def run_model(run_dir: str | Path, kind: str | None = None):
     """A run's :class:`core.models.shared.RunModel` (cached until the run writes a newer checkpoint)."""
-    from core.runs import store
-
     run_dir = Path(run_dir)
     if kind is None:
         kind = "best" if store.has_checkpoint(run_dir, "best") else "last"

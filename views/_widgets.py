@@ -4,18 +4,19 @@ from __future__ import annotations
 import streamlit as st
 from PIL import Image
 
+from core import budget
 from core.errors import PlaygroundError
-from core.images import ALLOWED_TEXT, UPLOAD_EXTENSIONS
+from core.images import ALLOWED_TEXT, UPLOAD_EXTENSIONS, ImageError, safe_display_name
+from core.paths import runs_dir
+from core.runs import store
+from core.runs.results import plain_markdown
+from core.samples import SAMPLE_NAMES, load_sample
 
 UPLOAD_TYPES = list(UPLOAD_EXTENSIONS)  # the loader's own allowlist: the picker and the messages agree
 
 
 def show_error(err: BaseException) -> None:
     """Show a user-caused error as a clear message (never a traceback)."""
-    from core import budget
-
-    from core.runs.results import plain_markdown
-
     if isinstance(err, PlaygroundError):  # messages repeat what the user typed (paths, names): shown as typed
         st.error(plain_markdown(err), icon="⚠️")
     elif budget.is_storage_error(err):  # read-only or full disk: "cannot write to <dir>: disk full"
@@ -29,15 +30,11 @@ def show_error(err: BaseException) -> None:
 def _decode_upload(data: bytes, name: str) -> Image.Image:
     """Decoded uploads are remembered for reruns in a cache bounded by bytes (CNNPG_UPLOAD_CACHE_MB, all sessions
     together), not by count: 32 entries of a 40 MP photo were 3.8 GB."""
-    from core.budget import load_upload
-
-    return load_upload(data, name)
+    return budget.load_upload(data, name)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _sample(name: str) -> Image.Image:
-    from core.samples import load_sample
-
     return load_sample(name)
 
 
@@ -47,9 +44,6 @@ def image_input(key_prefix: str, label: str = "Image", default_sample: int = 0) 
     Uploads go through ``core.images.load_image`` (format allowlist, size limit, EXIF, modes); a bad file shows
     a specific message. The file name is only ever displayed, escaped, never used as a path.
     """
-    from core.images import ImageError, safe_display_name
-    from core.samples import SAMPLE_NAMES
-
     source = st.radio(
         f"{label} source", ["Sample photo", "Upload", "Camera"], horizontal=True, key=f"{key_prefix}_src"
     )
@@ -83,9 +77,6 @@ def image_input(key_prefix: str, label: str = "Image", default_sample: int = 0) 
 def run_from_url(key: str = "run"):
     """The run folder named in the address bar (``?key=ID``), or None; a stale or malformed id is dropped with
     a note (the id is validated, never used as a path before that)."""
-    from core.paths import runs_dir
-    from core.runs import store
-
     run_id = st.query_params.get(key)
     if not run_id:
         return None

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
 
+from core.data.builtin import open_builtin
 from core.data.errors import DataError, DatasetUnavailable
 from core.data.folders import FolderDataset, count_images
 from core.data.shapes import ShapesDataset, overlay_mask, split_size
@@ -116,8 +117,6 @@ def _count_folder(split: str, options: Options, image_size: int) -> int:
 # ---------------------------------------------------------------------------------------------- downloads
 def _open_builtin(name: str) -> Callable[..., Dataset]:
     def opener(split, image_size, root, transform, download, **options):
-        from core.data.builtin import open_builtin  # here: builtin reads this registry (titles)
-
         return open_builtin(name, split, image_size=image_size, root=root, transform=transform,
                             download=download, **options)
 

@@ -52,7 +52,7 @@ def _tv():
 
 
 def _titles() -> dict[str, str]:
-    from core.data import DATASETS  # here: core.data opens this module's sets (its registry imports us)
+    from core.data import DATASETS  # here: a cycle (core.data's registry imports this module to open its sets)
 
     return {k: v.title for k, v in DATASETS.items()}
 

@@ -32,6 +32,7 @@ from core.explain.base import Context, ExplainError, Explanation, LogitsModel, h
 from core.explain.guidance import guided_support
 from core.explain.layers import check_layer, default_layer, layer_shapes
 from core.explain.registry import METHODS, MethodSpec, get_method
+from core.models import get_spec, min_input_size
 from core.models.shared import exclusive, run_transform
 
 __all__ = ["explain", "Explanation", "ExplainError", "METHODS", "MethodSpec", "get_method", "prepare_input",
@@ -111,13 +112,9 @@ def explain(model: nn.Module, image: Image.Image | torch.Tensor, method: str = "
     p = _merge_params(spec, params)
     arch_spec = None
     if arch is not None:
-        from core.models import get_spec
-
         arch_spec = get_spec(arch)
     min_size = 1
     if arch_spec is not None:
-        from core.models import min_input_size
-
         min_size = min_input_size(arch_spec.name)
     size = int(image_size or (arch_spec.input_size if arch_spec else 224))
     if size < min_size:

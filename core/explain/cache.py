@@ -27,7 +27,10 @@ import torch
 from PIL import Image
 from torch import nn
 
+import core.explain as ce  # ce.explain is looked up per call: one seam to count or replace attributions
+from core.explain import prepare_input
 from core.explain.base import Explanation
+from core.models import get_spec
 
 __all__ = ["cached_explain", "input_digest", "clear", "stats", "MAX_ENTRIES"]
 
@@ -69,12 +72,8 @@ def cached_explain(model: nn.Module, image: Image.Image | torch.Tensor, method: 
                    classes: Sequence[str] | None = None, image_size: int | None = None, arch: str | None = None,
                    topk: int = 5) -> Explanation:
     """:func:`core.explain.explain` through the shared LRU (same arguments, same result, same errors)."""
-    from core.explain import explain, prepare_input
-
     size = image_size
     if size is None and arch is not None:
-        from core.models import get_spec
-
         size = get_spec(arch).input_size
     # the key is the pixels the network sees: resize a PIL image first (cheap next to any attribution)
     x = prepare_input(image, int(size or 224)) if isinstance(image, Image.Image) else prepare_input(image, 1)
@@ -88,8 +87,8 @@ def cached_explain(model: nn.Module, image: Image.Image | torch.Tensor, method: 
             _STATS["hits"] += 1
             return hit
         _STATS["misses"] += 1
-    e = explain(model, image, method, target=target, layer=layer, params=params, classes=classes,
-                image_size=image_size, arch=arch, topk=topk)
+    e = ce.explain(model, image, method, target=target, layer=layer, params=params, classes=classes,
+                   image_size=image_size, arch=arch, topk=topk)
     with _LOCK:
         _ENTRIES[key] = e
         _ENTRIES.move_to_end(key)

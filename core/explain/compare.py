@@ -20,7 +20,8 @@ from PIL import Image
 from torch import nn
 
 from core.errors import PlaygroundError
-from core.explain.base import Explanation
+from core.explain.base import ExplainError, Explanation
+from core.explain.cache import cached_explain
 
 __all__ = ["ModelEntry", "ModelResult", "explain_models", "MAX_MODELS"]
 
@@ -47,9 +48,6 @@ class ModelResult:
 def explain_models(entries: Sequence[ModelEntry], image: Image.Image, method: str = "gradcam", *,
                    target: str | None = None, params: dict | None = None) -> list[ModelResult]:
     """Explain ``image`` with ``method`` on every entry (at most :data:`MAX_MODELS`); see the module docstring."""
-    from core.explain.base import ExplainError
-    from core.explain.cache import cached_explain
-
     if not isinstance(image, Image.Image):
         raise ExplainError("the model comparison needs a PIL image (each model resizes it to its own input size)")
     if len(entries) > MAX_MODELS:

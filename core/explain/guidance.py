@@ -30,6 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from core.explain.base import ExplainError
+from core.models.activations import main_output
 from core.models.shared import exclusive
 
 __all__ = ["guided_support", "guided_input_gradient", "GuidedMode", "RECTIFIERS"]
@@ -99,8 +101,6 @@ class GuidedMode(TorchFunctionMode):
 
 def guided_input_gradient(forward: nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
     """Guided-backprop gradient of logit ``target`` w.r.t. ``x`` ``[1, 3, S, S]`` (call under the model's lock)."""
-    from core.explain.base import ExplainError
-
     xg = x.detach().clone().requires_grad_(True)
     with torch.enable_grad():
         with GuidedMode() as mode:
@@ -123,8 +123,6 @@ def guided_support(model: nn.Module, size: int = 64) -> tuple[bool, str]:
     model's lock; cached per model object."""
     if model in _CACHE:
         return _CACHE[model]
-    from core.models.activations import main_output
-
     try:
         device = next(model.parameters()).device
     except StopIteration:

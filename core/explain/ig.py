@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import torch
 from captum.attr import IntegratedGradients
+from torchvision.transforms.v2.functional import gaussian_blur
 
 from core.explain.base import Context, ExplainError, black_baseline
+from core.models.shared import IMAGENET_MEAN, IMAGENET_STD
 
 DEFAULTS = {"baseline": "black", "steps": 64, "internal_batch_size": 16, "adaptive": True, "max_steps": 512,
             "tolerance": 0.05, "seed": 0}
@@ -29,8 +31,6 @@ def make_baseline(x: torch.Tensor, kind: str, seed: int = 0) -> torch.Tensor:
     if kind == "black":
         return black
     if kind == "blurred":
-        from torchvision.transforms.v2.functional import gaussian_blur
-
         sigma = max(1.0, x.shape[-1] / 20)
         k = int(2 * round(3 * sigma) + 1)
         return gaussian_blur(x.detach(), kernel_size=[k, k], sigma=[sigma, sigma])
@@ -43,8 +43,6 @@ def make_baseline(x: torch.Tensor, kind: str, seed: int = 0) -> torch.Tensor:
 
 
 def _mean_std(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    from core.models.shared import IMAGENET_MEAN, IMAGENET_STD
-
     mean = torch.tensor(IMAGENET_MEAN, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return mean, std

@@ -27,7 +27,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.data.shapes import ShapesDataset
+from core.explain import explain
 from core.explain.base import ExplainError, LogitsModel, black_baseline
+from core.models import get_spec
+from core.models.registry import get_module
 from core.models.shared import IMAGENET_MEAN, IMAGENET_STD, exclusive
 
 __all__ = ["deletion_insertion", "pointing_game", "point_hit", "sanity_check", "spearman", "shapes_test_set",
@@ -35,6 +39,7 @@ __all__ = ["deletion_insertion", "pointing_game", "point_hit", "sanity_check", "
 
 
 def _blurred(x: torch.Tensor) -> torch.Tensor:
+    # captum (~0.4 s) here: core.explain.ig imports it, and the registry loads a method's module only when it runs
     from core.explain.ig import make_baseline
 
     return make_baseline(x, "blurred")
@@ -102,8 +107,6 @@ class PointingResult:
 
 def shapes_test_set(image_size: int, dataset_options: dict | None = None):
     """The Shapes test split a run was evaluated on (same size, seed and n), with masks."""
-    from core.data.shapes import ShapesDataset
-
     opts = {k: v for k, v in (dataset_options or {}).items() if k in ("n", "seed", "n_eval")}
     return ShapesDataset("test", image_size=image_size, **opts)
 
@@ -119,8 +122,6 @@ def pointing_game(model: nn.Module, dataset, method: str = "gradcam", *, n: int 
                   arch: str | None = None, params: dict | None = None, target: str = "true") -> PointingResult:
     """Pointing game over the first ``n`` items of a Shapes split (``dataset.mask(i)``), explaining the true
     class (``target="true"``) or the predicted one (``"predicted"``)."""
-    from core.explain import explain
-
     if n < 1:
         raise ExplainError("the pointing game needs n ≥ 1 images")
     n = min(int(n), len(dataset))
@@ -141,7 +142,7 @@ def pointing_game(model: nn.Module, dataset, method: str = "gradcam", *, n: int 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
     """Spearman rank correlation of two maps (NaN when one is constant)."""
-    from scipy.stats import spearmanr
+    from scipy.stats import spearmanr  # heavy (~1 s): scipy.stats, only for the sanity check's rank correlation
 
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
@@ -170,13 +171,8 @@ def sanity_check(model: nn.Module, x: torch.Tensor, method: str = "gradcam", *, 
 
     ``stages``: ``(name, module paths)`` input → output (default: the architecture's ``stages``, else the
     model's top-level children). Each step randomises one more stage of a deep copy and explains again."""
-    from core.explain import explain
-    from core.models.registry import get_module
-
     if stages is None:
         if arch is not None:
-            from core.models import get_spec
-
             stages = get_spec(arch).stages
         else:
             stages = [(n, (n,)) for n, c in model.named_children() if any(True for _ in c.parameters())]

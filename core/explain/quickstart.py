@@ -9,6 +9,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from core.runs import launcher, store
+from core.train.config import TrainConfig
+
 __all__ = ["PRESET", "is_preset_run", "measured", "start"]
 
 PRESET = "shapes-explain"
@@ -17,9 +20,6 @@ _IGNORED = {"device", "num_workers", "checkpoint_every_s", "log_every"}
 
 def is_preset_run(run_dir: str | os.PathLike) -> bool:
     """True when the run's config is the preset's (runtime-only fields aside)."""
-    from core.runs import store
-    from core.train.config import TrainConfig
-
     try:
         cfg = store.load_config(run_dir).to_dict()
     except Exception:  # noqa: BLE001 - an unreadable config is simply not the preset
@@ -38,7 +38,4 @@ def measured(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 def start(runs_dir: str | os.PathLike | None = None) -> Path:
     """Start the preset through :func:`core.runs.launcher.start` (validated, one worker) and return its folder."""
-    from core.runs import launcher
-    from core.train.config import TrainConfig
-
     return launcher.start(TrainConfig.from_preset(PRESET), runs_dir)

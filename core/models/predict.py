@@ -26,6 +26,7 @@ from core.models.build import build, weights_label
 from core.models.card import categories as pretrained_categories
 from core.models.preprocessing import preprocess
 from core.models.registry import get_spec
+from core.models.shared import exclusive
 from core.models.weights import read_state_dict
 
 __all__ = ["Prediction", "predict", "classify", "class_names", "UNTRAINED_NOTE"]
@@ -111,8 +112,6 @@ def predict(
     pre_ms = (time.perf_counter() - t0) * 1e3
 
     times = []
-    from core.models.shared import exclusive
-
     with exclusive(model), torch.inference_mode():
         for _ in range(runs):
             _sync(device)

@@ -27,7 +27,9 @@ from typing import Iterator
 import torch
 from torch import nn
 
+from core.data.resize import to_tensor
 from core.errors import InputError
+from core.models.build import build
 from core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = ["model_lock", "exclusive", "RunModel", "load_run_model", "run_transform"]
@@ -81,8 +83,6 @@ class RunModel:
 def run_transform(image_size: int):
     """PIL image -> normalised ``float [1, 3, S, S]``: exactly what the training loop fed the network
     (shorter side to S, centre crop, [0, 1], ImageNet mean/std)."""
-    from core.data.resize import to_tensor
-
     mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
 
@@ -97,8 +97,7 @@ def load_run_model(run_dir: str | os.PathLike, kind: str | None = None, *,
                    device: str | torch.device | None = None) -> RunModel:
     """Build a run's architecture and load its checkpoint strictly (``kind``: "best", "last", or None =
     best when present, else last). Raises :class:`core.runs.RunError` / :class:`InputError` with a message."""
-    from core.models import build
-    from core.runs import store
+    from core.runs import store  # here: a cycle (core.runs imports core.train, which imports core.models)
 
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").is_file():

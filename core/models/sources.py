@@ -219,7 +219,7 @@ class TimmSource(WeightsSource):
     # second, and most pages never touch an SE-ResNet's weights.
     @staticmethod
     def _cfg(spec):
-        import timm.models
+        import timm.models  # timm: see the note above
 
         return timm.models.get_pretrained_cfg(spec.timm_pretrained_name)
 
@@ -229,7 +229,7 @@ class TimmSource(WeightsSource):
     def categories(self, spec) -> tuple[str, ...] | None:
         if not spec.has_pretrained:
             return None
-        from timm.data import ImageNetInfo
+        from timm.data import ImageNetInfo  # timm: see the note above _cfg
 
         info = ImageNetInfo("imagenet-1k")
         # timm's descriptions read "tench, Tinca tinca"; keep the common name like torchvision does.
@@ -243,7 +243,7 @@ class TimmSource(WeightsSource):
     def eval_transform(self, spec, build):
         if not spec.has_pretrained:
             return None
-        import timm.data
+        import timm.data  # timm: see the note above _cfg
 
         cfg = timm.data.resolve_data_config(pretrained_cfg=self._cfg(spec).to_dict())
         return build(int(cfg["input_size"][-1]), float(cfg["crop_pct"]), cfg.get("interpolation", "bilinear"),
@@ -253,7 +253,7 @@ class TimmSource(WeightsSource):
         return _checkpoints() / f"{spec.timm_pretrained_name}.safetensors" if spec.has_pretrained else None
 
     def hub_cached_file(self, spec) -> Path | None:
-        from huggingface_hub import try_to_load_from_cache
+        from huggingface_hub import try_to_load_from_cache  # huggingface_hub: see the note above _cfg
 
         for filename in HF_FILES:
             found = try_to_load_from_cache(self.hub_repo(spec), filename, cache_dir=str(hf_cache_dir()))
@@ -279,7 +279,8 @@ class TimmSource(WeightsSource):
         return fetch.hub(spec, self.hub_repo(spec), HF_FILES, progress)
 
     def state_dict(self, spec, path: Path) -> dict[str, torch.Tensor]:
-        # timm's own pretrained loader, pointed at the cached file (no network round trip).
+        # timm's own pretrained loader, pointed at the cached file (no network round trip); timm imported here:
+        # see the note above _cfg
         import timm
 
         try:

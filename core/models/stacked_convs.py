@@ -14,6 +14,7 @@ smaller and roughly Gaussian (Luo et al. 2016, https://arxiv.org/abs/1701.04128)
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable
@@ -23,6 +24,7 @@ from torch import nn
 
 from core.errors import InputError
 from core.models.registry import get_spec
+from core.models.summary import _meta_model
 
 __all__ = [
     "receptive_field",
@@ -124,8 +126,6 @@ def kernel_lessons(channels: int = 64) -> list[KernelComparison]:
 def features_receptive_field(name: str) -> list[dict[str, Any]] | None:
     """Layer by layer through ``model.features`` of a plain conv/pool network (LeNet, AlexNet, VGG):
     receptive field, stride so far ("jump") and cumulative parameters. None for networks with branches."""
-    from core.models.summary import _meta_model
-
     spec = get_spec(name)
     model = _meta_model(spec.name)
     features = getattr(model, "features", None)
@@ -163,8 +163,6 @@ def empirical_receptive_field(layers: nn.Module, input_size: int = 32, channels:
     """Measure the receptive field by back-propagation: the width of the input region whose gradient
     w.r.t. the centre output pixel is non-zero. Uses a copy of ``layers`` with all weights set to 1
     (random weights could cancel by chance); meant for small conv stacks, runs on the CPU."""
-    import copy
-
     net = copy.deepcopy(layers).to("cpu").float()
     with torch.no_grad():
         for p in net.parameters():
