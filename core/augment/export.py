@@ -17,7 +17,8 @@ import torchvision
 
 from core.augment import prepare
 from core.augment.errors import AugmentError
-from core.augment.pipeline import PRESETS, resolve_spec, step_calls, to_jsonable, validate_spec
+from core.augment.pipeline import resolve_spec, step_calls, to_jsonable, validate_spec
+from core.augment.presets import PRESETS
 
 MAX_JSON_BYTES = 1_000_000
 

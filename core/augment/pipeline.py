@@ -26,7 +26,6 @@ Float tensors in [0, 1] are accepted too (converted to 8 bits and back: quantise
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import json
 import threading
@@ -42,6 +41,13 @@ from torchvision.transforms.v2._transform import _RandomApplyTransform
 
 from core.augment import describe, policies
 from core.augment.errors import AugmentError
+from core.augment.presets import (  # noqa: F401 (AUGMENT_PRESETS, PRESET_DESCRIPTIONS, AugmentPreset: re-exported)
+    AUGMENT_PRESETS,
+    PRESET_DESCRIPTIONS,
+    PRESETS,
+    AugmentPreset,
+    preset_spec,
+)
 from core.augment.specs import REGISTRY, AugSpec, Call, get_spec
 
 SPEC_VERSION = 1
@@ -122,55 +128,13 @@ def to_jsonable(spec: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(spec))
 
 
-# -------------------------------------------------------------------------------------------------- presets
-def _step(name: str, p: float | None = None, **params: Any) -> dict[str, Any]:
-    s: dict[str, Any] = {"name": name, "params": params}
-    if p is not None:
-        s["p"] = p
-    return s
-
-
-@dataclass(frozen=True)
-class AugmentPreset:
-    """A named augmentation pipeline: one entry holds its spec and the sentence that describes it (as
-    ``core.train.config.Preset`` does for training settings). Adding a preset is one entry in ``AUGMENT_PRESETS``."""
-
-    description: str
-    steps: list[dict[str, Any]]
-    mixing: dict[str, Any] | None = None
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        return {"version": 1, "steps": self.steps, "mixing": self.mixing}
-
-
-_FLIP_CROP = [_step("random_resized_crop", scale=[0.6, 1.0]), _step("hflip", p=0.5)]
-_RANDAUGMENT = _step("randaugment", num_ops=2, magnitude=9)
-AUGMENT_PRESETS: dict[str, AugmentPreset] = {
-    "none": AugmentPreset("No augmentation: the network sees the same pixels every epoch.", []),
-    "flip-crop": AugmentPreset(
-        "Random resized crop (area 60-100 %) + horizontal flip: the cheap default for photos.", _FLIP_CROP),
-    "pad-crop-flip": AugmentPreset("Pad 4 px, crop back, flip: the classic CIFAR recipe for small images.",
-                                   [_step("crop", padding=4), _step("hflip", p=0.5)]),
-    "randaugment": AugmentPreset("flip-crop + RandAugment(N=2, M=9).", [*_FLIP_CROP, _RANDAUGMENT]),
-    "trivialaugment": AugmentPreset("flip-crop + TrivialAugmentWide (no settings).",
-                                    [*_FLIP_CROP, _step("trivialaugment")]),
-    "randaugment-cutmix": AugmentPreset("flip-crop + RandAugment(2, 9), then CutMix on each batch.",
-                                        [*_FLIP_CROP, _RANDAUGMENT], mixing=_step("cutmix", alpha=1.0)),
-}
-# Views derived from the entries (the names the training engine, the pages and the CLI use).
-PRESETS: dict[str, dict[str, Any]] = {name: p.spec for name, p in AUGMENT_PRESETS.items()}
-PRESET_DESCRIPTIONS: dict[str, str] = {name: p.description for name, p in AUGMENT_PRESETS.items()}
-
-
+# --------------------------------------------------------------------------------------------- resolving
 def resolve_spec(spec: dict | str | None) -> dict[str, Any]:
     """A spec dict, a preset name or None ("none") -> normalised spec."""
     if spec is None:
         return validate_spec(PRESETS["none"])
     if isinstance(spec, str):
-        if spec not in PRESETS:
-            raise AugmentError(f"unknown augmentation preset '{spec}'. Presets: {', '.join(PRESETS)}")
-        return validate_spec(copy.deepcopy(PRESETS[spec]))
+        return validate_spec(preset_spec(spec))
     return validate_spec(spec)
 
 
