@@ -1,7 +1,7 @@
 """Queue caps: how many runs may be queued or running at once, on the whole server and per student.
 
-A run counts while its state is one of ``core.runs.store.ACTIVE_STATES`` and its worker is alive (the store's
-``effective_status`` reports a dead worker's run as interrupted, so a crashed worker frees its place). A run's
+A run counts while its state is one of ``core.runfiles.ACTIVE_STATES`` and its worker is alive
+(``core.runfiles.effective_status`` reports a dead worker's run as interrupted, so a crashed worker frees its place). A run's
 owner is the browser identity that started it (``status.json``, else ``config.json``); runs without one (the
 CLI, runs from before owners existed) count only towards the global cap. The caps are ``CNNPG_MAX_QUEUED`` and
 ``CNNPG_MAX_QUEUED_PER_OWNER`` (:mod:`core.budget.settings`).
@@ -15,36 +15,34 @@ import contextlib
 import os
 from pathlib import Path
 
+from core import runfiles
 from core.budget.settings import setting
 from core.errors import QueueFull
+from core.paths import runs_dir as default_runs_dir
 
 
 def run_owner(run_dir: Path, status: dict) -> str | None:
     """The run's ``owner`` (status.json, else config.json), or None for runs without one."""
     owner = status.get("owner")
     if owner is None:
-        from core.runs import store  # here: core.runs.store imports TrainConfig, which imports core.budget
-
-        cfg = store.read_json(run_dir / store.CONFIG_FILE, default={}) or {}
+        cfg = runfiles.read_json(run_dir / runfiles.CONFIG_FILE, default={}) or {}
         owner = cfg.get("owner") if isinstance(cfg, dict) else None
     return str(owner) if owner else None
 
 
 def active_runs(runs_dir: str | os.PathLike | None = None) -> list[tuple[Path, str | None]]:
     """(run folder, owner) of every queued or running run (a dead worker's run does not count)."""
-    from core.runs import store  # here: see run_owner
-
-    root = store.runs_root(runs_dir)
+    root = Path(runs_dir).resolve() if runs_dir is not None else default_runs_dir()
     out = []
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(root):
             if not entry.is_dir() or entry.name.startswith("."):
                 continue
             p = Path(entry.path)
-            if not (p / store.CONFIG_FILE).is_file():
+            if not (p / runfiles.CONFIG_FILE).is_file():
                 continue
-            st = store.effective_status(p)
-            if st.get("state") in store.ACTIVE_STATES:
+            st = runfiles.effective_status(p)
+            if st.get("state") in runfiles.ACTIVE_STATES:
                 out.append((p, run_owner(p, st)))
     return out
 
