@@ -13,5 +13,9 @@ engine (worker subprocesses, state on disk, progress on the page). Each reports 
 milliseconds, seconds), writes a conclusion computed from those numbers (saying so when the textbook effect does
 not show) and never imports Streamlit. Shared helpers: :mod:`core.lessons.data` (a data set as in-memory tensors,
 :func:`~core.lessons.data.load_shapes_tensors`) and :mod:`core.lessons.fit` (the one small training loop and the
-tiny networks).
+tiny networks). Parts of a lesson with a job of their own: :mod:`core.lessons.neighbours` (brute-force k-NN
+search) and :mod:`core.lessons.features` (a network as a feature extractor) for k-NN;
+:mod:`core.lessons.deep_cnn` (the plain / residual network) and :mod:`core.lessons.gradients` (gradient norms
+per layer, GoogLeNet's auxiliary heads) for depth. What the pages draw from a result (Plotly figures, image
+arrays) is :mod:`core.lessons.figures`.
 """

@@ -4,12 +4,11 @@ If every image in the world were stored, k-NN would classify anything by looking
 neighbours; it needs no training, but it holds the whole training set and compares each query with all of it.
 A learned classifier squeezes the same data into a few thousand weights. This module measures both sides on
 the same images: accuracy against training-set size, the bytes each method holds, milliseconds per query.
-Background: Cover & Hart 1967, "Nearest neighbor pattern classification"
-(https://doi.org/10.1109/TIT.1967.1053964); CS231n's k-NN notes (https://cs231n.github.io/classification/).
+The search itself is :mod:`core.lessons.neighbours`, the network features :mod:`core.lessons.features`; their
+names stay importable from here.
 
-Shapes: ``train_features float [N, D]``, ``train_labels int64 [N]``, ``query_features float [Q, D]`` ->
-predictions ``int64 [Q]``. Distances are Euclidean, computed a block of queries at a time
-(``‖q‖² − 2 q·t + ‖t‖²``, one matrix product) so memory stays at ``block × N`` floats, never ``Q × N``.
+Shapes: Shapes images ``uint8 [N, 3, S, S]`` (pixels as k-NN features: ``float [N, 3·S·S]``), labels
+``int64 [N]``; one :class:`MethodPoint` per method and training-set size.
 
 Gotcha: in raw-pixel space "near" means "similar colours at the same positions". On Shapes the background
 covers most pixels, so pixel neighbours share a background, not a shape: distance in pixel space is not
@@ -23,177 +22,27 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
-from torch import nn
 
-from core.errors import InputError, PlaygroundError
+from core.errors import InputError
 from core.lessons.data import LessonData, load_lesson_data, load_shapes_tensors, to_float
+from core.lessons.features import (PRETRAINED_ARCH, PRETRAINED_SIZE, FeatureNet, PretrainedMissing,
+                                   network_features, pretrained_features)
 from core.lessons.fit import (CNN_LR, LINEAR_LR, accuracy, fit, linear_classifier, param_bytes, predict,
                               small_cnn)
-from core.models import build
-from core.models import weights as W
-from core.models.activations import main_output
-from core.models.registry import get_spec
-from core.models.shared import exclusive
+from core.lessons.neighbours import knn_neighbours, knn_predict, pixel_features, tensor_bytes
 
 __all__ = [
-    "knn_predict", "knn_neighbours", "tensor_bytes", "FeatureNet", "network_features", "KnnScore", "knn_evaluate",
-    "MethodPoint", "Gallery", "KnnLesson", "knn_lesson", "DEFAULT_TRAIN_SIZES", "PretrainedMissing",
-    "pretrained_features", "PRETRAINED_ARCH", "PRETRAINED_SIZE", "steps_for", "MAX_EPOCHS",
+    "knn_predict", "knn_neighbours", "tensor_bytes", "pixel_features", "FeatureNet", "network_features",
+    "KnnScore", "knn_evaluate", "MethodPoint", "Gallery", "KnnLesson", "knn_lesson", "DEFAULT_TRAIN_SIZES",
+    "PretrainedMissing", "pretrained_features", "PRETRAINED_ARCH", "PRETRAINED_SIZE", "steps_for", "MAX_EPOCHS",
 ]
 
-#: Memory one block of the distance matrix may take (float32): 32 MiB.
-_BLOCK_BYTES = 32 * 2**20
 DEFAULT_TRAIN_SIZES = (100, 1000, 6000)
 #: At most this many passes over a training set: a small set is learned (or memorised) in a few passes, so its
 #: networks stop early instead of costing the large set's full step budget.
 MAX_EPOCHS = 10
 
 
-def _check_knn_inputs(train_features: torch.Tensor, train_labels: torch.Tensor, query_features: torch.Tensor,
-                      k: int) -> None:
-    if train_features.ndim != 2 or query_features.ndim != 2:
-        raise InputError(f"features must be 2-D [N, D]; got {tuple(train_features.shape)} and "
-                         f"{tuple(query_features.shape)}")
-    if train_features.shape[1] != query_features.shape[1]:
-        raise InputError(f"training features have {train_features.shape[1]} dimensions, queries "
-                         f"{query_features.shape[1]}")
-    if train_labels.shape != (train_features.shape[0],):
-        raise InputError(f"need one label per training row: {tuple(train_labels.shape)} labels for "
-                         f"{train_features.shape[0]} rows")
-    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise InputError(f"k must be a whole number ≥ 1, got {k!r}")
-    if k > train_features.shape[0]:
-        raise InputError(f"k = {k} is larger than the training set ({train_features.shape[0]} items)")
-    if len(train_labels) and int(train_labels.min()) < 0:
-        raise InputError("training labels must be ≥ 0 (unlabelled items cannot vote)")
-
-
-def knn_neighbours(train_features: torch.Tensor, query_features: torch.Tensor, k: int, *,
-                   block_bytes: int = _BLOCK_BYTES) -> tuple[torch.Tensor, torch.Tensor]:
-    """The ``k`` nearest training rows of each query: ``(distances float [Q, k], indices int64 [Q, k])``,
-    nearest first. Rows at exactly the same distance are ordered by training index (a stable sort), so the
-    result is deterministic."""
-    if k < 1 or k > train_features.shape[0]:
-        raise InputError(f"k must be between 1 and the training-set size ({train_features.shape[0]}), got {k}")
-    t = train_features.float()
-    q_all = query_features.float()
-    t_sq = (t * t).sum(1)  # [N]
-    rows = max(1, block_bytes // (4 * max(1, t.shape[0])))
-    dists, idxs = [], []
-    for start in range(0, q_all.shape[0], rows):
-        q = q_all[start:start + rows]
-        d2 = (q * q).sum(1, keepdim=True) - 2.0 * (q @ t.T) + t_sq  # [B, N]
-        d2.clamp_(min=0.0)
-        d_sorted, i_sorted = torch.sort(d2, dim=1, stable=True)
-        dists.append(d_sorted[:, :k].sqrt())
-        idxs.append(i_sorted[:, :k])
-    if not dists:
-        return torch.empty(0, k), torch.empty(0, k, dtype=torch.int64)
-    return torch.cat(dists), torch.cat(idxs)
-
-
-def knn_predict(train_features: torch.Tensor, train_labels: torch.Tensor, query_features: torch.Tensor, k: int,
-                *, num_classes: int | None = None, block_bytes: int = _BLOCK_BYTES) -> torch.Tensor:
-    """k-NN classification by majority vote of the ``k`` nearest training rows (Euclidean distance).
-
-    A vote tie goes to the tied class whose nearest member (among the k neighbours) is closest to the query;
-    neighbours at exactly equal distances count in training-index order. Returns ``int64 [Q]``.
-    Memory: one block of at most ``block_bytes`` of distances at a time.
-    """
-    _check_knn_inputs(train_features, train_labels, query_features, k)
-    labels = train_labels.long()
-    c = int(num_classes) if num_classes is not None else int(labels.max()) + 1
-    _, idx = knn_neighbours(train_features, query_features, k, block_bytes=block_bytes)
-    nbr = labels[idx]  # [Q, k], nearest first
-    votes = torch.zeros(nbr.shape[0], c, dtype=torch.int64).scatter_add_(1, nbr, torch.ones_like(nbr))
-    tied = votes == votes.max(dim=1, keepdim=True).values  # [Q, C]: the classes with the most votes
-    # The first neighbour (nearest) whose class is among the tied ones decides; argmax returns the first True.
-    first = tied.gather(1, nbr).to(torch.uint8).argmax(dim=1, keepdim=True)
-    return nbr.gather(1, first).squeeze(1)
-
-
-def tensor_bytes(*tensors: torch.Tensor) -> int:
-    """Bytes held by the tensors' elements."""
-    return sum(t.numel() * t.element_size() for t in tensors)
-
-
-# ------------------------------------------------------------------------------------------ features
-@dataclass
-class FeatureNet:
-    """A trained network used as a feature extractor: the input of its classifier (last ``nn.Linear``) is the
-    feature vector. ``model`` may be shared (the app's cache): it is only used inside ``exclusive``."""
-
-    model: nn.Module
-    image_size: int
-    label: str
-
-
-def _classifier(model: nn.Module) -> nn.Linear:
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if not linears:
-        raise InputError("this network has no linear classifier layer to read features from")
-    return linears[-1]  # the head in every zoo architecture (GoogLeNet's aux heads come before it)
-
-
-def network_features(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Penultimate features ``float [N, D]`` of ``model`` for normalised images ``x [N, 3, S, S]``: the input of
-    its last linear layer, captured by a forward hook that is removed afterwards."""
-    head = _classifier(model)
-    captured: list[torch.Tensor] = []
-
-    def hook(module, inputs):
-        captured.append(inputs[0].detach().flatten(1).float().cpu())
-
-    try:
-        device = next(model.parameters()).device
-    except StopIteration:
-        device = torch.device("cpu")
-    with exclusive(model), torch.no_grad():  # the hook only while this thread alone uses the (shared) model
-        handle = head.register_forward_pre_hook(hook)
-        try:
-            for i in range(0, len(x), batch_size):
-                main_output(model(x[i:i + batch_size].to(device)))
-        finally:
-            handle.remove()
-    return torch.cat(captured) if captured else torch.empty(0, head.in_features)
-
-
-class PretrainedMissing(PlaygroundError):
-    """The ImageNet weights of the chosen architecture are not on this machine (the lessons never download)."""
-
-
-#: The pretrained feature extractor the lesson offers, and the size Shapes is rendered at for it (ImageNet
-#: networks see 224 px; 64 px keeps the lesson within its budget on a CPU and still gives useful features).
-PRETRAINED_ARCH, PRETRAINED_SIZE = "resnet18", 64
-
-
-def pretrained_features(arch: str = PRETRAINED_ARCH, image_size: int = PRETRAINED_SIZE) -> FeatureNet:
-    """An ImageNet-pretrained zoo network as a feature extractor, from its **cached** weights file only.
-
-    Offline-first: nothing is downloaded here (a download in the middle of a lesson would blow its budget, and a
-    classroom server may have no network). When the file is absent this raises :class:`PretrainedMissing`
-    naming the exact file to copy in and where to download it in the app.
-    """
-    spec = get_spec(arch)
-    status = W.weights_status(spec.name)
-    if status == "unavailable":
-        raise PretrainedMissing(f"{spec.title} has no pretrained weights to take features from")
-    if status != "cached":
-        target = W.manual_weights_path(spec.name)
-        raise PretrainedMissing(
-            f"{spec.title}'s ImageNet weights are not on this machine, so k-NN on pretrained features is "
-            f"skipped (lessons never download). Download them once on the Architectures page, or copy the "
-            f"weights file to {target}.")
-    model = build(spec.name, weights="default")
-    return FeatureNet(model.eval(), image_size, f"k-NN · ImageNet {spec.title} features")
-
-
-def pixel_features(x_uint8: torch.Tensor) -> torch.Tensor:
-    """Raw pixels as k-NN features: ``uint8 [N, 3, S, S]`` -> ``float [N, 3·S·S]`` in [0, 1]."""
-    return x_uint8.flatten(1).float() / 255.0
-
-
-# ------------------------------------------------------------------------------------------ one score (CLI)
 @dataclass
 class KnnScore:
     """k-NN on one feature space: what the CLI prints."""
@@ -451,4 +300,3 @@ def steps_for(n: int, steps: int, max_epochs: float, batch_size: int = 64) -> in
 def _prefix(data: LessonData, n: int) -> LessonData:
     return LessonData(data.x_train[:n], data.y_train[:n], data.x_test, data.y_test, data.classes, data.image_size,
                       data.dataset, 0.0)
-
