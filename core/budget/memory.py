@@ -74,16 +74,16 @@ class MemoryEstimate:
         return self.limit_bytes is None or self.total_bytes <= self.limit_bytes
 
 
-def shapes_splits_held(options: dict, objective: str = "plain") -> list[int]:
-    """Sizes of the Shapes splits a run holds: training (validation is carved out of it) and test; self-training
-    also draws the unlabelled split."""
+def shapes_splits_held(options: dict, unlabelled: bool = False) -> list[int]:
+    """Sizes of the Shapes splits a run holds: training (validation is carved out of it) and test; with
+    ``unlabelled`` (self-training: its objective's ``unlabelled_split``) also the unlabelled split."""
     from core.data import DATASETS  # here: the data sets import torch; this module stays light
     from core.data.shapes import split_size
 
     opts = {**DATASETS["shapes"].options, **(options or {})}
     n = int(opts["n"])
     held = [split_size("train", n), split_size("test", n, opts.get("n_eval"))]
-    if objective == "self_train":
+    if unlabelled:
         held.append(split_size("unlabelled", n))
     return held
 
@@ -94,7 +94,7 @@ def estimate_run_memory(cfg) -> MemoryEstimate | None:
     s = int(cfg.image_size)
     if cfg.dataset != "shapes":
         return None
-    splits = shapes_splits_held(cfg.dataset_options, cfg.objective)
+    splits = shapes_splits_held(cfg.dataset_options, cfg.objective_spec.unlabelled_split)
     n = sum(splits)
     data = n * (3 * s * s + -(-s * s // 8) + _SHAPES_EXTRA_PER_IMAGE)
     draw = max(splits) * s * s

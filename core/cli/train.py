@@ -23,6 +23,7 @@ from core.cli._common import print_json
 from core.errors import InputError
 from core.runs import store, worker
 from core.train.config import PRESETS, TrainConfig, field_help
+from core.train.objectives import OBJECTIVES
 
 
 def _json_obj(text: str) -> dict:
@@ -103,7 +104,7 @@ def config_from_args(args) -> TrainConfig:
         data.update(json.loads(TrainConfig.load(args.config).to_json()))
     flags = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_")}
     # `--mode distill` / `--mode self-train` name the objective (TrainConfig.mode says which layers learn)
-    if isinstance(flags.get("mode"), str) and flags["mode"].replace("-", "_") in ("distill", "self_train"):
+    if isinstance(flags.get("mode"), str) and flags["mode"].replace("-", "_") in set(OBJECTIVES) - {"plain"}:
         flags["objective"] = flags.pop("mode")
     if isinstance(flags.get("objective"), str):
         flags["objective"] = flags["objective"].replace("-", "_")

@@ -164,7 +164,7 @@ def execute(run_dir: str | os.PathLike, callback: Callable[[dict], Any] | None =
             cancelled_types = (PreparationCancelled,)
             distributed.setup(cfg.device)  # joins the process group under torchrun (rank 0 once it holds the lock)
             check_start_weights(cfg)  # before drawing any data: offline, fail now with advice that helps
-            staged = cfg.objective == "self_train"  # its stages keep their own checkpoints (core.train.selftrain)
+            staged = cfg.objective_spec.staged  # its stages keep their own checkpoints (core.train.selftrain)
             resume_state = (store.load_checkpoint(run_dir, "last")
                             if not staged and store.has_checkpoint(run_dir, "last") else None)
             if main:

@@ -23,6 +23,7 @@ from typing import Any
 
 from core.budget import check_run_memory
 from core.errors import InputError
+from core.train.objectives import OBJECTIVES, ObjectiveSpec
 
 # What each training mode makes trainable. Ordered from "least trained" to "most trained".
 MODES: dict[str, str] = {
@@ -37,14 +38,6 @@ OPTIMIZERS: dict[str, str] = {
     "adamw": "AdamW: adaptive per-weight steps with decoupled weight decay; likes small learning rates (~1e-3).",
 }
 AMP_CHOICES = ("auto", "off", "bf16", "fp16")
-# What the loop minimises (core.train.losses turns each into the callable the loop uses).
-OBJECTIVES: dict[str, str] = {
-    "plain": "Cross-entropy on the labels (soft labels with CutMix / MixUp; auxiliary heads count 0.3 each).",
-    "distill": "Knowledge distillation: match a frozen teacher's softened probabilities (temperature T, weight "
-    "alpha) plus cross-entropy on the labels (weight 1 − alpha). Hinton et al. 2015.",
-    "self_train": "Self-training (Noisy Student): a teacher trained on a few labels pseudo-labels the rest; a "
-    "noised student learns from both and becomes the next teacher. Xie et al. 2020.",
-}
 
 
 @dataclass
@@ -75,7 +68,7 @@ class TrainConfig:
     label_smoothing: float = 0.1  # 0.1 = targets 0.9/rest shared: discourages over-confident logits
     dropout: float | None = None  # set every Dropout layer's p (None = the architecture's own); a student's noise
     stochastic_depth: float | None = None  # residual blocks skip their branch at random in training (the last block with this probability, earlier ones linearly less); a student's noise; None = the architecture's own
-    # --- objective (core.train.losses.OBJECTIVES) ---
+    # --- objective (one ObjectiveSpec each in core.train.objectives) ---
     objective: str = "plain"  # plain (cross-entropy) | distill (learn from a teacher) | self_train (Noisy Student)
     teacher: str | None = None  # distill: a finished run folder, or "pretrained:ARCH" (ImageNet classes only)
     temperature: float = 4.0  # distill: softmax temperature T of teacher and student (higher = softer targets)
@@ -217,31 +210,18 @@ class TrainConfig:
         need(self.stochastic_depth is None or (is_num(self.stochastic_depth) and 0 <= self.stochastic_depth < 1),
              f"stochastic_depth must be empty (the architecture's own) or in [0, 1), got {self.stochastic_depth!r}")
         need(self.objective in OBJECTIVES, f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
-        if self.objective == "distill":
-            need(is_num(self.temperature) and self.temperature > 0,
-                 f"temperature must be > 0 (1 = plain softmax, 2–8 typical), got {self.temperature!r}")
-            need(is_num(self.alpha) and 0 <= self.alpha <= 1,
-                 f"alpha must be in [0, 1] (the KD term's weight), got {self.alpha!r}")
-            from core.train.losses import teacher_info  # here: torch; this module stays light (queued workers)
+        if self.objective_spec.check is not None:
+            self.objective_spec.check(self, need)
 
-            teacher_info(self.teacher)  # a finished run or a pretrained zoo model, else one clear error
-        if self.objective == "self_train":
-            need(is_int(self.iterations) and 1 <= self.iterations <= 3,
-                 f"iterations must be 1, 2 or 3 student generations, got {self.iterations!r}")
-            need(is_int(self.labelled_per_class) and self.labelled_per_class >= 1,
-                 f"labelled_per_class must be a whole number ≥ 1, got {self.labelled_per_class!r}")
-            need(is_num(self.threshold) and 0 <= self.threshold <= 1,
-                 f"threshold must be a probability in [0, 1], got {self.threshold!r}")
-            need(self.pseudo_labels in ("hard", "soft"), f"pseudo_labels must be hard or soft, got {self.pseudo_labels!r}")
-            need(self.class_cap is None or (is_int(self.class_cap) and self.class_cap >= 1),
-                 f"class_cap must be empty (no cap) or a whole number ≥ 1, got {self.class_cap!r}")
-            need(isinstance(self.student_augmentation, (str, dict)),
-                 "student_augmentation must be a preset name or a pipeline spec (JSON object)")
+    @property
+    def objective_spec(self) -> ObjectiveSpec:
+        """The entry of ``objective`` in :data:`core.train.objectives.OBJECTIVES` (KeyError before validation)."""
+        return OBJECTIVES[self.objective]
 
     def _validate_registries(self) -> None:
         # here, not at the top: these registries import torch, and a config is read by light processes too (a
         # queued worker, the CLI's argument parser)
-        from core.augment import PRESETS as AUG_PRESETS, resolve_spec, validate_spec
+        from core.augment import PRESETS as AUG_PRESETS, validate_spec
         from core.data import DATASETS
         from core.models import ARCHITECTURES, min_input_size
 
@@ -267,11 +247,8 @@ class TrainConfig:
                 )
         else:
             validate_spec(self.augmentation)
-        if self.objective == "self_train":
-            student = resolve_spec(self.student_augmentation)  # raises on an unknown preset or a bad spec
-            if self.pseudo_labels == "soft" and (student["mixing"] or resolve_spec(self.augmentation)["mixing"]):
-                raise InputError("soft pseudo-labels cannot be mixed with CutMix / MixUp (they mix class indices): "
-                                 "use hard pseudo-labels or an augmentation without mixing")
+        if self.objective_spec.check_registries is not None:
+            self.objective_spec.check_registries(self)
 
 
 @dataclass(frozen=True)

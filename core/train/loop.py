@@ -76,12 +76,13 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, callback: Call
     ``callback(record)`` for every metrics record. ``should_stop()`` is polled every step (cancel): the loop then
     checkpoints and returns with state "cancelled". ``resume_state`` is :func:`core.runfiles.load_checkpoint`'s
     result. ``select_train`` swaps the training images (see ``data.make_data``); self-training stages use it.
-    The objective (``cfg.objective``) comes from :mod:`core.train.losses`; ``self_train`` runs its stages, each
-    one call of this loop (:mod:`core.train.selftrain`).
+    The objective (``cfg.objective``) is an entry of :mod:`core.train.objectives`; its loss comes from
+    :mod:`core.train.losses`, and a staged one (self-training) runs its stages, each one call of this loop
+    (:mod:`core.train.selftrain`).
     """
     cfg = config.validate()
-    if cfg.objective == "self_train":
-        from core.train.selftrain import train_self  # here: each self-training stage is one call of this loop
+    if cfg.objective_spec.staged:
+        from core.train.selftrain import train_self  # here: a cycle (each self-training stage is one call of this loop)
 
         return train_self(cfg, run_dir if run_dir is not None else getattr(writer, "path", None),
                           callback=callback, should_stop=should_stop)

@@ -5,7 +5,8 @@ the objective. ``out`` is the network's output (logits ``[B, K]``, or in train m
 ``(logits, aux...)`` for GoogLeNet / Inception-v3), ``target`` class indices ``[B]`` or soft labels ``[B, K]``
 (CutMix / MixUp, soft pseudo-labels), ``x`` the normalised input batch ``[B, 3, S, S]`` (a teacher sees exactly
 the batch the student sees, mixed and augmented). ``parts`` are the detached terms the loop logs (``ce``,
-``kd``). A new objective is one class here plus one entry in :data:`OBJECTIVES`; the loop does not change.
+``kd``). A new objective is one entry in :data:`core.train.objectives.OBJECTIVES` (its fields, checks and which
+loss it uses), plus one class here and its line in :data:`LOSSES` if it needs a new loss; the loop does not change.
 
 - ``plain``: cross-entropy on the main logits + 0.3 × each auxiliary head's cross-entropy.
 - ``distill``: knowledge distillation (Hinton, Vinyals, Dean 2015, https://arxiv.org/abs/1503.02531), see
@@ -28,7 +29,8 @@ from torch import nn
 
 from core import runfiles
 from core.errors import InputError
-from core.train.config import OBJECTIVES, TrainConfig  # noqa: F401 - OBJECTIVES: the names, with the config's other choices
+from core.train.config import TrainConfig
+from core.train.objectives import OBJECTIVES
 
 AUX_LOSS_WEIGHT = 0.3  # GoogLeNet / Inception-v3 auxiliary classifiers (Szegedy et al. 2015 used 0.3)
 
@@ -144,14 +146,25 @@ def freeze(model: nn.Module) -> nn.Module:
     return model
 
 
+def _plain(cfg, classes: list[str], device: torch.device) -> PlainObjective:
+    return PlainObjective(cfg.label_smoothing)
+
+
+def _distill(cfg, classes: list[str], device: torch.device) -> DistillObjective:
+    teacher = load_teacher(cfg.teacher, classes).to(device)
+    return DistillObjective(teacher, cfg.temperature, cfg.alpha, cfg.label_smoothing)
+
+
+# An ObjectiveSpec's ``loss`` -> (cfg, classes, device) -> the callable the loop uses.
+LOSSES: dict[str, Any] = {"plain": _plain, "distill": _distill}
+
+
 def make_objective(cfg, classes: list[str], device: torch.device):
-    """The rule: ``cfg.objective`` → the callable the loop uses (a self-training stage trains with ``plain``)."""
-    if cfg.objective in ("plain", "self_train"):
-        return PlainObjective(cfg.label_smoothing)
-    if cfg.objective == "distill":
-        teacher = load_teacher(cfg.teacher, classes).to(device)
-        return DistillObjective(teacher, cfg.temperature, cfg.alpha, cfg.label_smoothing)
-    raise InputError(f"unknown objective {cfg.objective!r} (choose from {', '.join(OBJECTIVES)})")
+    """The rule: ``cfg.objective``'s entry (:mod:`core.train.objectives`) names its loss here; a self-training stage
+    trains with ``plain``."""
+    if cfg.objective not in OBJECTIVES:
+        raise InputError(f"unknown objective {cfg.objective!r} (choose from {', '.join(OBJECTIVES)})")
+    return LOSSES[OBJECTIVES[cfg.objective].loss](cfg, classes, device)
 
 
 # ------------------------------------------------------------------ teachers

@@ -14,6 +14,7 @@ from core.data import DATASETS
 from core.models import ARCHITECTURES
 from core.params import Param
 from core.train.config import AMP_CHOICES, MODES, OPTIMIZERS, TrainConfig, field_help
+from core.train.objectives import OBJECTIVES
 
 MODE_TITLES = {"scratch": "From scratch", "linear_probe": "Linear probe", "finetune_last_k": "Fine-tune last k blocks",
                "full": "Full fine-tune"}
@@ -24,8 +25,7 @@ WORKER_CHOICES = (None, 0, 1, 2, 4, 8)
 # from a list), ``augmentation`` (a preset, the lab's pipeline or a JSON file), ``dataset_options`` (one widget
 # per option: dataset_params). The objective's fields belong to the Distill page (distillation, self-training).
 COMPOUND_FIELDS = ("weights", "augmentation", "dataset_options")
-OBJECTIVE_FIELDS = ("objective", "teacher", "temperature", "alpha", "iterations", "labelled_per_class", "threshold",
-                    "pseudo_labels", "class_cap", "student_augmentation")
+OBJECTIVE_FIELDS = ("objective", *(f for spec in OBJECTIVES.values() for f in spec.fields))
 
 
 def _train_widgets(cuda: bool) -> dict[str, dict[str, Any]]:
