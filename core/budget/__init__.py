@@ -14,17 +14,14 @@ Every name is importable from here (``from core import budget; budget.check_disk
 module; the errors themselves are defined in :mod:`core.errors`. The package stays light: it imports neither
 torch nor PIL at module level, because a queued worker imports it while it waits without torch.
 
-Heavy work inside a page request is *bounded*, not moved off the request (measured on the shared 2-core machine):
+Heavy work inside a page request is *bounded*, not moved off the request:
 
-- zip import validation (:mod:`core.data.zipimport`, which holds these limits): at most 20,000 entries and 2 GiB
-  unpacked, and at most ``CNNPG_ZIP_MAX_MEGAPIXELS`` (500) of images decoded, checked from the headers before any
-  pixel is decoded: 36 MP/s for JPEG photos, 12 MP/s for noisy PNGs, so at most ~14 s (JPEG) to ~40 s (PNG) of
-  one core;
-- "Estimate duration" (:mod:`core.train.estimate`): 2 warm-up + 3 to 30 timed steps (≥ 1.5 s), ≥ 0.5 s of
-  evaluation, 24 Shapes images drawn, one checkpoint, and a start-up probe once per server process: 8.2 s for
-  the default preset (18.9 s the first time), whatever the data set's size. Its one unbounded part is the
-  size of a folder data set: opening the folder decodes every image the first time (19.4 s for 1,000 photos;
-  then cached on disk), where :func:`core.data.folders.count_images` counts the files in 0.05 s.
+- zip import validation (:mod:`core.data.zipimport`, which holds these limits): a cap on entries, on unpacked
+  bytes and on decoded megapixels (``CNNPG_ZIP_MAX_MEGAPIXELS``), checked from the headers before any pixel is
+  decoded, so a zip's cost is bounded whatever it holds;
+- "Estimate duration" (:mod:`core.train.estimate`): a few warm-up and timed steps, a little evaluation, one
+  checkpoint and a start-up probe once per server process, whatever the data set's size; a folder data set is
+  counted from its file names (:func:`core.data.folders.count_images`), never decoded inside the request.
 
 Gotcha: a test that replaces a function with ``monkeypatch`` must patch it in the module that calls it
 (``budget.memory.available_memory``, read by ``memory_limit``), not the name re-exported here.
@@ -38,7 +35,7 @@ from core.budget.memory import (
 from core.budget.oom import OUT_OF_MEMORY, is_out_of_memory, memory_guard, out_of_memory
 from core.budget.queue import active_runs, check_queue, run_owner
 from core.budget.settings import DEFAULTS, GiB, MiB, fmt_bytes, setting
-from core.budget.storage import check_writable, is_storage_error, storage_error, storage_message, writing
+from core.budget.storage import is_storage_error, storage_error, storage_message, writing
 from core.errors import (  # the budget errors, importable from here as before
     BudgetError, DiskBudgetExceeded, NotEnoughMemory, OutOfMemory, QueueFull, StorageError,
 )
@@ -56,7 +53,7 @@ __all__ = [
     # out of memory during the work
     "OUT_OF_MEMORY", "is_out_of_memory", "memory_guard", "out_of_memory",
     # storage errors
-    "check_writable", "is_storage_error", "storage_error", "storage_message", "writing",
+    "is_storage_error", "storage_error", "storage_message", "writing",
     # caches
     "ByteLRU", "dataset_cache", "load_upload", "upload_cache",
     # errors (defined in core.errors)

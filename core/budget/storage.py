@@ -3,8 +3,7 @@ read-only or forbidden disk, wherever the app writes (run folders, staging, cach
 
 An ``OSError`` with ``errno`` ENOSPC / EDQUOT (full), EROFS (read-only) or EACCES / EPERM (not permitted) becomes
 "cannot write to <folder>: <cause>", naming the folder the user can act on rather than the temporary file that
-failed. :func:`writing` does it for a block; :func:`check_writable` proves a folder can take a file before work
-that would fail late.
+failed. :func:`writing` does it for a block.
 
 Gotcha: any other ``OSError`` (a missing file, a broken network share) passes through unchanged: it is a different
 problem, and calling it "disk full" would send the user to delete runs for nothing.
@@ -14,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import threading
 from pathlib import Path
 
 from core.errors import StorageError
@@ -59,18 +57,3 @@ def writing(folder: str | os.PathLike | None = None):
             raise storage_error(err, folder) from None
         raise
 
-
-def check_writable(folder: str | os.PathLike) -> Path:
-    """Create ``folder`` if needed and prove it can take a file (a tiny probe, removed). Raises StorageError."""
-    folder = Path(folder)
-    probe = folder / f".write-probe-{os.getpid()}-{threading.get_ident()}"
-    with writing(folder):
-        folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, b"x")
-        finally:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(probe)
-    return folder
