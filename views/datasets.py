@@ -1,4 +1,12 @@
-"""Data sets: look at what a network will learn from before training it."""
+"""Data sets: look at what a network will learn from before training it.
+
+One data set (an entry of core.data.DATASETS) at a time: its options, split, image size and validation share,
+then its size, class counts, warnings (tiny classes, the entry's own notes) and a preview grid. This file draws
+that; views/_datasets_sources.py gets an image folder's images (zip import, imported sets, server folder) or a
+download, views/_datasets_cache.py keeps opened data sets for every session, views/_datasets_state.py owns the
+page's session state. Gotcha: class names may be a user's folder names, so they are escaped wherever they are
+rendered (Markdown in warnings, a little HTML in Plotly labels).
+"""
 from __future__ import annotations
 
 import html
