@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 from pathlib import Path
 
 import plotly.graph_objects as go
 import torch
+from torch.utils.data import DataLoader
 
+from core.data import open_dataset
+from core.models.shared import exclusive, load_run_model
 from core.runs import store
 from core.runs.results import RunView
+from core.train.loop import IMAGENET_MEAN, IMAGENET_STD, to_model_input
 
 MEASURED_FILE = Path(__file__).resolve().parents[2] / "bench" / "results" / "distill.json"  # bench.distill writes it
 _LAYOUT = dict(height=320, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
@@ -30,11 +35,6 @@ def agreement(teacher_run: str | os.PathLike, student_run: str | os.PathLike, sp
     """Top-1 agreement of two finished runs on ``split`` of the student's data set, and both accuracies
     (overall and per class): {"agreement", "n", "teacher_acc", "student_acc", "teacher_per_class",
     "student_per_class", "classes"}. Each model sees the images at its own run's image size."""
-    from torch.utils.data import DataLoader
-
-    from core.data import open_dataset
-    from core.models.shared import exclusive, load_run_model
-    from core.train.loop import IMAGENET_MEAN, IMAGENET_STD, to_model_input
 
     teacher, student = load_run_model(teacher_run), load_run_model(student_run)
     cfg = store.load_config(student_run)
@@ -174,8 +174,6 @@ def pseudo_rounds_figure(stages: list[dict]) -> go.Figure:
 def kept_examples(run_dir: str | os.PathLike, pseudo: dict, per_class: int = 4) -> list[dict]:
     """A few pool images the teacher's pseudo-labels kept, per predicted class: {"class", "image" (uint8
     ``[H, W, 3]``), "caption"} (the caption says when the hidden true label disagrees)."""
-    from core.data import open_dataset
-
     cfg = store.load_config(run_dir)
     ds = open_dataset(cfg.dataset, "train", image_size=cfg.image_size, **cfg.dataset_options)
     classes = [str(c) for c in ds.classes]
@@ -212,8 +210,6 @@ def pseudo_label_effect(main: dict, control: dict) -> dict | None:
     """What the pseudo-labels add on top of the students' noise: per seed, stage 1's test accuracy of the
     self-training run minus that of the noise-only control (threshold 1.0: the same teacher, the same noise, no
     pseudo-label kept), as {"mean", "sd", "n"}; None without common seeds."""
-    import statistics
-
     ctrl = {r["seed"]: r["test_acc"][1] for r in control.get("seeds", []) if len(r.get("test_acc", [])) > 1}
     diffs = [r["test_acc"][1] - ctrl[r["seed"]] for r in main.get("seeds", [])
              if r.get("seed") in ctrl and len(r.get("test_acc", [])) > 1]
@@ -229,8 +225,6 @@ def _pm(s: dict, scale: float = 100.0, unit: str = " %") -> str:
 
 def measured_kd_rows(m: dict) -> list[dict]:
     """Table rows of a KD measurement (``measured()["kd"]``): with / without KD, mean ± sd over seeds."""
-    import statistics
-
     def cpu(key: str) -> str:
         v = [r[key] for r in m.get("seeds", []) if r.get(key) is not None]
         return f"{statistics.mean(v):.0f} s" if v else ""

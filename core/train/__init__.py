@@ -15,7 +15,7 @@ __all__ = ["TrainConfig", "PRESETS", "Preset", "DEFAULT_PRESET", "MODES", "OPTIM
 
 def __getattr__(name):  # the loop imports torch: load it only when asked
     if name in ("train", "TrainResult"):
-        from core.train import loop
+        from core.train import loop  # here: the loop imports torch; `import core.train` stays light (queued workers)
 
         return getattr(loop, name)
     raise AttributeError(name)

@@ -29,6 +29,9 @@ from torch import nn
 
 from core import runfiles
 from core.errors import InputError
+from core.models import ARCHITECTURES, build
+from core.models.activations import main_output
+from core.models.shared import load_run_model
 from core.train.config import TrainConfig
 from core.train.objectives import OBJECTIVES
 
@@ -123,8 +126,6 @@ class DistillObjective:
         self.temperature, self.alpha, self.label_smoothing = float(temperature), float(alpha), label_smoothing
 
     def teacher_logits(self, x: torch.Tensor) -> torch.Tensor:
-        from core.models.activations import main_output
-
         self.teacher.eval()  # guard: nobody may have switched it back (BatchNorm statistics must not move)
         with torch.no_grad():
             return main_output(self.teacher(x))
@@ -180,8 +181,6 @@ def teacher_info(teacher: str | None) -> dict[str, Any]:
     if not teacher or not isinstance(teacher, str):
         raise InputError("distillation needs a teacher: a finished run folder or 'pretrained:ARCH'")
     if teacher.startswith(PRETRAINED_PREFIX):
-        from core.models import ARCHITECTURES
-
         arch = teacher[len(PRETRAINED_PREFIX):]
         if arch not in ARCHITECTURES or not ARCHITECTURES[arch].has_pretrained:
             raise InputError(f"teacher {teacher!r}: {arch!r} is not an architecture with pretrained weights")
@@ -220,19 +219,14 @@ def load_teacher(teacher: str | None, classes: list[str]) -> nn.Module:
     info = teacher_info(teacher)
     check_teacher_classes(info, classes)
     if info["kind"] == "pretrained":
-        from core.models import build
-
         return freeze(build(info["arch"], weights="default"))
-    from core.models.shared import load_run_model
-
     return freeze(load_run_model(info["run_dir"]).model)
 
 
 def _imagenet_categories(arch: str) -> list[str]:
     """ImageNet class names from the architecture's weights enum (torchvision), else ResNet-18's (same list)."""
+    # here: torchvision's weights enums, only for a pretrained teacher
     from torchvision.models import ResNet18_Weights, get_model_weights
-
-    from core.models import ARCHITECTURES
 
     tv_name = ARCHITECTURES[arch].tv_name
     if tv_name:
@@ -245,8 +239,6 @@ def estimate_teacher(cfg, num_classes: int, device: torch.device) -> nn.Module |
     ``cfg`` does not distil. A teacher that cannot be read yet costs nothing here (validation reports it)."""
     if cfg.objective != "distill":
         return None
-    from core.models import build
-
     try:
         arch = teacher_info(cfg.teacher)["arch"]
     except InputError:

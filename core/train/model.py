@@ -17,8 +17,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 from torch import nn
+from torchvision.models import efficientnet, mobilenetv2, mobilenetv3, resnet
+from torchvision.ops import StochasticDepth
 
+from core.models import build, trainable_stages
 from core.runfiles import has_checkpoint, load_checkpoint
 from core.train.config import TrainConfig
 from core.train.errors import TrainError
@@ -29,8 +33,6 @@ def make_model(cfg: TrainConfig, num_classes: int) -> tuple[nn.Module, list[tupl
 
     Returns (model, frozen stages).
     """
-    from core.models import build, trainable_stages
-
     if cfg.weights == "pretrained":
         model = build(cfg.arch, num_classes=num_classes, weights="default")
     else:
@@ -71,8 +73,6 @@ def residual_branches(model: nn.Module) -> list[tuple[str, nn.Module, str]]:
     timm ResNets), or the name of the child whose output is the branch (torchvision ResNet ``bn2`` / ``bn3``,
     MobileNet ``conv`` / ``block``). Blocks without an identity path (a stride or a channel change in MobileNets)
     are not listed. LeNet, AlexNet, VGG, GoogLeNet, Inception, DenseNet have none."""
-    from torchvision.models import efficientnet, mobilenetv2, mobilenetv3, resnet
-
     out: list[tuple[str, nn.Module, str]] = []
     for name, m in model.named_modules():
         if isinstance(m, (efficientnet.MBConv, efficientnet.FusedMBConv)):
@@ -98,8 +98,6 @@ def set_stochastic_depth(model: nn.Module, rate: float) -> int:
     its branch with probability ``rate`` and the others linearly less (block i of L: rate · i / L, as in Huang
     et al. and torchvision's EfficientNet). ``rate`` 0 turns it off. Returns the number of blocks changed (0 for
     networks without residual blocks). Calling it again changes the rates; it never stacks."""
-    from torchvision.ops import StochasticDepth
-
     if not 0.0 <= rate < 1.0:
         raise TrainError(f"stochastic depth must be in [0, 1), got {rate!r}")
     blocks = residual_branches(model)
@@ -140,8 +138,6 @@ def load_start_weights(model: nn.Module, source: str) -> None:
         kind = "best" if has_checkpoint(p, "best") else "last"
         state = load_checkpoint(p, kind, with_train_state=False)["model"]
     elif p.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
         state = load_file(p)
     else:
         state = torch.load(p, map_location="cpu", weights_only=True)  # refuses pickles that would run code

@@ -39,6 +39,12 @@ from core.errors import InputError
 from core.train import distributed
 from core.train.config import TrainConfig
 from core.train.estimate import Estimate
+from core.data import classes_of, open_dataset, targets_of
+from core.data.shapes import CLASSES
+from core.models.shared import exclusive, load_run_model
+from core.train import estimate as est
+from core.train.data import epoch_steps
+from core.train.loop import IMAGENET_MEAN, IMAGENET_STD, TrainResult, to_model_input, train
 
 STAGES_DIR = "stages"
 PSEUDO_FILE = "pseudo.json"
@@ -139,9 +145,6 @@ class PseudoItems(Dataset):
 @torch.no_grad()
 def predict_probs(model: nn.Module, items: Dataset, device: torch.device, batch_size: int = 256) -> torch.Tensor:
     """Softmax probabilities ``float32 [N, K]`` of ``model`` (eval, no noise) on uint8 images ``items``."""
-    from core.models.shared import exclusive
-    from core.train.loop import IMAGENET_MEAN, IMAGENET_STD, to_model_input
-
     mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
     out = []
@@ -172,7 +175,6 @@ class StageImages:
         self.pseudo: dict | None = None
 
     def __call__(self, train_set: Dataset) -> Dataset:
-        from core.data import classes_of, targets_of
         cfg = self.cfg
         K = len(classes_of(train_set))
         targets = targets_of(train_set)
@@ -228,9 +230,6 @@ def train_self(cfg: TrainConfig, run_dir: str | Path | None = None, callback: Ca
                should_stop: Callable[[], bool] | None = None):
     """Run (or resume) stages 0…``cfg.iterations``; returns the final student's ``TrainResult`` (state
     "cancelled" when stopped in between). Records go to ``run_dir/metrics.jsonl`` and ``callback``."""
-    from core.models.shared import load_run_model
-    from core.train.loop import TrainResult, train
-
     cfg = cfg.validate()
     dist = distributed.setup(cfg.device)
     t_start = time.time()
@@ -340,9 +339,6 @@ def train_self(cfg: TrainConfig, run_dir: str | Path | None = None, callback: Ca
 
 
 def _result_from_disk(run_dir: Path, summaries: list[dict], dist):
-    from core.models.shared import load_run_model
-    from core.train.loop import TrainResult
-
     final = load_run_model(run_dir / STAGES_DIR / str(len(summaries) - 1), "last")
     last = summaries[-1]
     return TrainResult(state="completed", step=0, total_steps=0, epoch=0.0, run_dir=str(run_dir),
@@ -372,12 +368,8 @@ def stages_summary(run_dir: str | Path) -> list[dict]:
 def _num_classes(cfg: TrainConfig) -> int | None:
     """Classes of ``cfg``'s data set without reading images (Shapes: 6); None when it cannot tell yet."""
     if cfg.dataset == "shapes":
-        from core.data.shapes import CLASSES
-
         return len(CLASSES)
     try:
-        from core.data import classes_of, open_dataset
-
         return len(classes_of(open_dataset(cfg.dataset, "train", image_size=cfg.image_size,
                                            **cfg.dataset_options))) or None
     except Exception:  # noqa: BLE001 - not downloaded yet: the estimate counts the whole split as labelled
@@ -403,9 +395,6 @@ def estimate_self_train(config: TrainConfig) -> SelfTrainEstimate:
     writes its checkpoints. Start-up and data preparation are paid once. Returns a
     :class:`SelfTrainEstimate` (an ``Estimate`` with one dict per stage in ``stages``).
     """
-    from core.train import estimate as est
-    from core.train.data import epoch_steps
-
     cfg = config.validate()
     if cfg.objective != "self_train":
         raise InputError("estimate_self_train prices self-training runs; use estimate_duration for the others")
