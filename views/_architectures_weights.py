@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import PlaygroundError
+from core.errors import PAGE_ERRORS
 from core.models import download_weights, get_spec, weights_status
 from views._widgets import show_error
 
@@ -28,7 +28,7 @@ def _download(name: str) -> bool:
 
     try:
         path = download_weights(name, progress=on_progress)
-    except PlaygroundError as err:
+    except PAGE_ERRORS as err:
         bar.empty()
         show_error(err)
         return False

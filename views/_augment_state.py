@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.augment import PRESETS, REGISTRY, from_json, parse_timm, to_json, validate_spec
-from core.errors import PlaygroundError
+from core.errors import PAGE_ERRORS, PlaygroundError
 
 ss = st.session_state
 DEFAULT_PRESET = "randaugment-cutmix"
@@ -136,14 +136,14 @@ def on_import(text: str | bytes | None) -> None:
             raise PlaygroundError("choose a .json file first")
         load_spec(from_json(text))
         ss["aug_import_msg"] = ("ok", "Pipeline imported.")
-    except PlaygroundError as err:
+    except PAGE_ERRORS as err:
         ss["aug_import_msg"] = ("error", str(err))
 
 
 def on_timm() -> None:
     try:
         cfg = parse_timm(ss["aug_ra_timm"])
-    except PlaygroundError as err:
+    except PAGE_ERRORS as err:
         ss["aug_ra_msg"] = ("error", str(err))
         return
     params = cfg.to_params()

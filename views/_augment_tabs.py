@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.augment import REGISTRY, mix_preview, to_timm, validate_spec
 from core.augment import figures as fig
-from core.errors import PlaygroundError
+from core.errors import PAGE_ERRORS
 from views import _augment_cache as cache
 from views import _augment_state as state
 from views._widgets import show_error
@@ -39,7 +39,7 @@ def random_draws(spec: dict | None, arrays: tuple | None, classes: list[str]) ->
     classes = classes[: len(sources)]
     try:
         tiles, mixed = cache.grid(sources, ss["aug_spec_json"], n_tiles, seed)
-    except PlaygroundError as err:
+    except PAGE_ERRORS as err:
         show_error(err)
         tiles, mixed = [], None
     if len(sources) > 1:
@@ -109,7 +109,7 @@ def mixing_tab(arrays: tuple | None, class_a: str, class_b: str) -> None:
     try:
         bimgs, blabels, bclasses = fig.demo_batch(source, 8, 96, bseed)
         bres = mix_preview(bimgs, blabels, len(bclasses), mixing, seed=bseed)
-    except PlaygroundError as err:
+    except PAGE_ERRORS as err:
         show_error(err)
         return
     st.caption(bres.record.text + ". Image i gets its box / blend from image i−1 (the batch rolled by one).")
@@ -128,7 +128,7 @@ def _mix_two(arrays: tuple, class_a: str, class_b: str, mixing: dict, seed: int)
     labels = (0, 0) if class_a == class_b else (0, 1)
     try:
         res = cache.mix_two(arrays, labels, len(classes), json.dumps(mixing), seed)
-    except PlaygroundError as err:
+    except PAGE_ERRORS as err:
         show_error(err)
         return
     rec = res.record
@@ -181,7 +181,7 @@ def randaugment_tab(arrays: tuple | None) -> None:
         return
     try:
         ops = cache.ops_at(arrays[0], mag, bins)
-    except PlaygroundError as err:
+    except PAGE_ERRORS as err:
         show_error(err)
         ops = []
     st.markdown(f"**Every operation at M = {mag} of {bins - 1}**")
@@ -196,7 +196,7 @@ def randaugment_tab(arrays: tuple | None) -> None:
         "num_ops": n_ops, "magnitude": mag, "num_magnitude_bins": bins}}], "mixing": None}
     try:
         ra_tiles, _ = cache.grid(arrays[:1], json.dumps(validate_spec(ra_spec)), 8, seed)
-    except PlaygroundError as err:
+    except PAGE_ERRORS as err:
         show_error(err)
         ra_tiles = []
     dcols = st.columns(8)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.errors import PlaygroundError
+from core.errors import PAGE_ERRORS
 from core.runs import distill_figures as figs
 from core.runs import results, store
 from core.train.selftrain import stages_summary
@@ -77,7 +77,7 @@ def kd_pair_view(kd_run: Path, plain_run: Path) -> None:
         try:
             a_kd = agreement(teacher_dir, str(kd_run), kd_run.stat().st_mtime)
             a_plain = agreement(teacher_dir, str(plain_run), plain_run.stat().st_mtime)
-        except PlaygroundError as err:
+        except PAGE_ERRORS as err:
             show_error(err)
         else:
             m = st.columns(4)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.errors import PlaygroundError
+from core.errors import PAGE_ERRORS
 from core.runs import distill_figures as figs
 from core.runs import results, store
 from core.train.selftrain import stages_summary
@@ -62,7 +62,7 @@ def _distill(view: results.RunView, key: str) -> None:
         return
     try:
         a = agreement(str(teacher_dir), str(view.run_dir), (view.run_dir / store.METRICS_FILE).stat().st_mtime)
-    except (PlaygroundError, OSError) as err:
+    except PAGE_ERRORS as err:
         show_error(err)
         return
     m = st.columns(3)

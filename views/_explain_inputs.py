@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from core.errors import PlaygroundError
+from core.errors import PAGE_ERRORS
 from core.explain import METHODS, quickstart
 from core.explain.figures import shapes_preview
 from core.explain.metrics import normalise_uint8, shapes_test_set
@@ -86,7 +86,7 @@ def pick_model(left) -> Subject:
                            "Architectures page, or pick a trained run.", icon=":material/warning:")
         try:
             model = zoo_model(arch, weights)
-        except PlaygroundError as err:
+        except PAGE_ERRORS as err:
             show_error(err)
             st.stop()
         return Subject(model, arch, zoo_classes(arch, weights), get_spec(arch).input_size, weights != "none",
@@ -105,7 +105,7 @@ def pick_model(left) -> Subject:
     run_dir = next(r["path"] for r in finished if r["id"] == rid)
     try:
         rm = run_model(run_dir)
-    except PlaygroundError as err:
+    except PAGE_ERRORS as err:
         show_error(err)
         st.stop()
     cfg = run_store.load_config(run_dir)
@@ -129,7 +129,7 @@ def quick_train(runs: list[dict]) -> None:
                      help=preset.description):
             try:
                 state.quick_run_started(str(quickstart.start()))
-            except PlaygroundError as err:
+            except PAGE_ERRORS as err:
                 show_error(err)
                 return
             st.rerun()

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from core.errors import PlaygroundError
+from core.errors import PAGE_ERRORS
 from core.explain import METHODS, Explanation, prepare_input
 from core.explain import figures as fig
 from core.explain.compare import MAX_MODELS, ModelEntry, explain_models
@@ -43,7 +43,7 @@ def methods_grid(run: Run, usable: list[str], layer: str | None, opacity: float,
     for i, m in enumerate(grid):
         try:
             r = run(m, layer if METHODS[m].uses_layer else None, None)
-        except PlaygroundError as err:
+        except PAGE_ERRORS as err:
             cols[i % len(cols)].error(f"{METHODS[m].title}: {err}")
             continue
         results[m] = r
@@ -60,7 +60,7 @@ def layers_grid(run: Run, layer_options: list[str], default: str, opacity: float
     for i, lay in enumerate(lays):
         try:
             r = run("gradcam", lay, None)
-        except PlaygroundError as err:
+        except PAGE_ERRORS as err:
             cols[i % len(cols)].error(f"{lay}: {err}")
             continue
         tile = fig.layer_tile(lay, r, opacity, cmap)
@@ -102,7 +102,7 @@ def models_grid(subject: Subject, picture: Picture, e: Explanation, method: str,
                 w = zoo_weights(name)
                 entries.append(ModelEntry(label_of(option), zoo_model(name, w), name, zoo_classes(name, w),
                                           get_spec(name).input_size))
-        except PlaygroundError as err:
+        except PAGE_ERRORS as err:
             st.error(f"{label_of(option)}: {err}")
     with st.spinner(f"{METHODS[method].title} on {len(entries)} models…"):
         rows = explain_models(entries, fig.pil_image(picture.x), method, target=e.label, params=params or None)
@@ -147,7 +147,7 @@ def pointing_game_tab(subject: Subject, method: str, layer: str | None) -> None:
             try:
                 state.set_pointing(pointing_game(subject.model, data, method, n=n, layer=layer,
                                                  arch=subject.arch).to_dict())
-            except PlaygroundError as err:
+            except PAGE_ERRORS as err:
                 show_error(err)
     res = state.pointing()
     if res:
@@ -167,7 +167,7 @@ def sanity_check_tab(subject: Subject, picture: Picture, e: Explanation, method:
             try:
                 state.set_sanity(sanity_check(subject.model, prepare_input(picture.x, subject.size), method,
                                               target=e.target, layer=e.layer, arch=subject.arch))
-            except PlaygroundError as err:
+            except PAGE_ERRORS as err:
                 show_error(err)
     steps = state.sanity()
     if steps:

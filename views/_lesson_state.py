@@ -15,7 +15,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from core.budget import memory_guard
-from core.errors import PAGE_ERRORS, PlaygroundError
+from core.errors import PAGE_ERRORS
 from core.lessons import shortcut as sc
 from core.runs import store
 from views._widgets import show_error
@@ -58,7 +58,7 @@ def start_shortcut_group(settings: sc.ShortcutSettings, owner: str | None) -> No
         with store.owned_by(owner):  # the runs record this browser as their owner
             ss["sc_group"] = str(sc.start_shortcut(settings).path)
         ss.pop("sc_result", None)
-    except (PlaygroundError, OSError) as err:
+    except PAGE_ERRORS as err:
         show_error(err)
 
 
@@ -67,7 +67,7 @@ def shortcut_group(owner: str | None) -> sc.ShortcutGroup | None:
     that cannot be read is shown as an error and forgotten, so the page offers a new start)."""
     try:
         return sc.load_group(ss["sc_group"]) if ss.get("sc_group") else sc.latest_group(owner)
-    except (PlaygroundError, OSError) as err:  # e.g. the group file was deleted
+    except PAGE_ERRORS as err:  # e.g. the group file was deleted
         show_error(err)
         ss.pop("sc_group", None)
         return None

@@ -5,7 +5,7 @@ import json
 
 import streamlit as st
 
-from core.errors import PlaygroundError
+from core.errors import PAGE_ERRORS
 from core.runs import results, store
 from core.train.config import TrainConfig, cli_command
 from views._widgets import show_error
@@ -46,7 +46,7 @@ def render_results(view: results.RunView, key: str) -> None:
     try:
         metrics_file = view.run_dir / store.METRICS_FILE
         mistakes = _mistakes(str(view.run_dir), metrics_file.stat().st_mtime)
-    except (PlaygroundError, OSError) as err:
+    except PAGE_ERRORS as err:
         show_error(err)
     if mistakes:
         st.markdown(f"**Misclassified {split} images** (true → predicted, confidence)")
@@ -68,5 +68,5 @@ def render_results(view: results.RunView, key: str) -> None:
     st.markdown("**The same run from the command line**")
     try:
         st.code(cli_command(TrainConfig.from_dict(view.config)), language="bash")
-    except PlaygroundError:
+    except PAGE_ERRORS:
         pass

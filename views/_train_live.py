@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.data import DATASETS
-from core.errors import PlaygroundError
+from core.errors import PAGE_ERRORS
 from core.models import ARCHITECTURES
 from core.runs import launcher, results, store
 from core.train.params import MODE_TITLES
@@ -83,7 +83,7 @@ def live_view(run_dir: Path, viewer: Viewer) -> None:
                 try:
                     launcher.resume(run_dir)
                     st.rerun()
-                except PlaygroundError as err:
+                except PAGE_ERRORS as err:
                     show_error(err)
         if active and state not in store.ACTIVE_STATES:
             st.rerun()  # the run just ended: redraw the whole page (curves, results, no more polling)

@@ -24,7 +24,7 @@ from core.augment import PRESETS as AUG_PRESETS
 from core.augment import from_json, to_json
 from core.data import DATASETS
 from core.data.options import dataset_params
-from core.errors import InputError, PlaygroundError
+from core.errors import PAGE_ERRORS, InputError
 from core.runs import launcher, store
 from core.train.config import DEFAULT_PRESET, TrainConfig
 from core.train.estimate import Estimate
@@ -101,7 +101,7 @@ def augmentation() -> str | dict:
             raise InputError("choose a pipeline JSON file (the Augmentation lab's Export tab writes one)")
         try:
             return json.loads(to_json(from_json(upload.getvalue())))
-        except PlaygroundError as err:
+        except PAGE_ERRORS as err:
             raise InputError(f"{upload.name}: {err}") from None
     return choice
 

@@ -5,7 +5,7 @@ import streamlit as st
 from PIL import Image
 
 from core import budget
-from core.errors import PlaygroundError
+from core.errors import PAGE_ERRORS, PlaygroundError
 from core.images import ALLOWED_TEXT, UPLOAD_EXTENSIONS, ImageError, safe_display_name
 from core.paths import runs_dir
 from core.runs import store
@@ -85,7 +85,7 @@ def run_from_url(key: str = "run"):
         path = runs_dir() / run_id
         if (path / store.CONFIG_FILE).is_file():
             return path
-    except PlaygroundError:
+    except PAGE_ERRORS:
         pass
     st.warning("The run in the address bar does not exist (deleted?).")
     del st.query_params[key]

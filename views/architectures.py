@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import PlaygroundError
+from core.errors import PAGE_ERRORS
 from core.models import ARCHITECTURES, get_spec, predict
 from core.models.card import format_flops, format_macs, format_params, params_note
 from core.models.figures import kernel_rows, layer_rows, stacked_rf_figure, topk_figure, zoo_figure, zoo_rows
@@ -35,7 +35,7 @@ view = st.radio("View", ["Model card", "Compare", "Classify"], horizontal=True, 
 if view == "Model card":
     try:
         card = cached.card(name)
-    except PlaygroundError as err:
+    except PAGE_ERRORS as err:
         show_error(err)
         st.stop()
     st.header(f"{spec.title} · {spec.year}")
@@ -72,7 +72,7 @@ if view == "Model card":
     )
     try:
         s = cached.layer_summary(name, int(size))
-    except PlaygroundError as err:
+    except PAGE_ERRORS as err:
         show_error(err)
     else:
         st.caption(
@@ -140,7 +140,7 @@ else:
         try:
             model = zoo_model(name, weights)
             result = predict(model, image, arch=name, weights=weights, topk=5)
-        except PlaygroundError as err:
+        except PAGE_ERRORS as err:
             show_error(err)
         else:
             right.metric(f"Forward pass on {result.device}", f"{result.latency_ms:.1f} ms",

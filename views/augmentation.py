@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core.errors import PlaygroundError
+from core.errors import PAGE_ERRORS
 from views import _augment_cache as cache
 from views import _augment_editor as editor
 from views import _augment_state as state
@@ -49,7 +49,7 @@ with tab_pipe:
         editor.steps_editor()
     try:
         spec = state.validated_spec()
-    except PlaygroundError as err:
+    except PAGE_ERRORS as err:
         spec = None
         with right:
             show_error(err)

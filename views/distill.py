@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import PlaygroundError
+from core.errors import PAGE_ERRORS
 from core.models import ARCHITECTURES
 from core.runs import results, store
 from core.train.config import field_help
@@ -44,7 +44,7 @@ with tab_kd:
         if st.button("Train the default teacher", key="distill_start_teacher"):
             try:
                 state.start_teacher()
-            except PlaygroundError as err:
+            except PAGE_ERRORS as err:
                 show_error(err)
         t_run = run_from_url("teacher")
         if t_run is not None:
@@ -71,7 +71,7 @@ with tab_kd:
         if st.button("Start the student with KD and without KD", type="primary", key="distill_start"):
             try:
                 state.start_kd(teacher)
-            except PlaygroundError as err:
+            except PAGE_ERRORS as err:
                 show_error(err)
 
     measured_kd()
@@ -105,7 +105,7 @@ with tab_st:
         try:
             with st.spinner("Timing a few steps of the teacher and of a student…"):
                 est = estimate_self_train(state.self_train_settings())
-        except PlaygroundError as err:
+        except PAGE_ERRORS as err:
             show_error(err)
         else:
             st.markdown(f"**About {results.format_seconds(est.seconds)}** for the whole run, if nothing else runs.")
@@ -113,7 +113,7 @@ with tab_st:
     if b1.button("Start self-training", type="primary", key="st_start"):
         try:
             state.start_self_train()
-        except PlaygroundError as err:
+        except PAGE_ERRORS as err:
             show_error(err)
 
     st_run = run_from_url("st")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import PlaygroundError
+from core.errors import PAGE_ERRORS
 from core.explain import METHODS, available_methods, default_layer, layer_shapes
 from core.explain.cache import cached_explain
 from core.explain.figures import result_tiles
@@ -47,7 +47,7 @@ for m, why in offered.items():
         c1.caption(f"{METHODS[m].title} is not offered: {why}.")
 try:
     shapes = layer_shapes(model, size)
-except PlaygroundError as err:
+except PAGE_ERRORS as err:
     show_error(err)
     st.stop()
 default = default_layer(model, size, get_spec(arch).default_cam_layer)
@@ -63,7 +63,7 @@ if METHODS[method].uses_layer:
 
 try:
     top = cached_explain(model, picture.x, "saliency", classes=classes, image_size=size, arch=arch)
-except PlaygroundError as err:
+except PAGE_ERRORS as err:
     show_error(err)
     st.stop()
 choices = [t["index"] for t in top.topk]
@@ -91,7 +91,7 @@ def run(m: str, lay: str | None, prm: dict | None):
 try:
     with st.spinner(f"Computing {METHODS[method].title}…"):
         e = run(method, layer, params)
-except PlaygroundError as err:
+except PAGE_ERRORS as err:
     show_error(err)
     st.stop()
 

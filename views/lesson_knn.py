@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import PAGE_ERRORS, PlaygroundError
+from core.errors import PAGE_ERRORS
 from core.lessons import figures
 from core.lessons.fit import lesson_defaults
 from core.lessons.knn import CNN, PIXELS, PRETRAINED_ARCH, PRETRAINED_SIZE, FeatureNet, knn_lesson
@@ -31,7 +31,7 @@ def _runs() -> dict[str, str]:
     """Finished runs with a checkpoint: label -> folder."""
     try:
         runs = store.list_runs()
-    except (OSError, PlaygroundError):
+    except PAGE_ERRORS:
         return {}
     return {f"{r['id']} ({r['arch']}, {r['dataset']})": r["path"] for r in runs
             if r.get("has_checkpoint") and r.get("state") not in ("running", "queued")}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import PlaygroundError
+from core.errors import PAGE_ERRORS
 from core.lessons import figures
 from core.lessons import shortcut as sc
 from views import _lesson_state as state
@@ -71,7 +71,7 @@ def _advance(g):
     """Start the group's next run when the previous one has completed (the page's polls drive the lesson)."""
     try:
         return sc.advance(g)
-    except (PlaygroundError, OSError) as err:  # e.g. the queue is full: say so, try again at the next poll
+    except PAGE_ERRORS as err:  # e.g. the queue is full: say so, try again at the next poll
         show_error(err)
         return g
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.budget import memory_guard
 from core.data.resize import square
-from core.errors import PAGE_ERRORS, PlaygroundError
+from core.errors import PAGE_ERRORS
 from core.feature_maps import top_channels
 from core.models import ARCHITECTURES, get_spec
 from core.models.shared import run_transform
@@ -54,7 +54,7 @@ size = int(c3.number_input("Input size (px)", min_value=16, max_value=1024, valu
 
 try:
     table = receptive_fields(arch, size)
-except PlaygroundError as err:
+except PAGE_ERRORS as err:
     show_error(err)
     st.stop()
 for note in table.notes:

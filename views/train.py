@@ -15,7 +15,7 @@ from core.budget import memory_guard
 from core.data import DATASETS
 from core.data.options import dataset_params
 from core.data.roots import check_config  # a typed server folder only inside the allowed data roots
-from core.errors import PAGE_ERRORS, PlaygroundError
+from core.errors import PAGE_ERRORS
 from core.models import ARCHITECTURES, weights_status
 from core.runs import results, store
 from core.train.config import MODES, PRESETS, TrainConfig, field_help
@@ -88,7 +88,7 @@ def _settings() -> None:
         if choice in (state.AUG_LAB, state.AUG_FILE):
             try:
                 st.caption("Pipeline: " + _describe_pipeline(state.augmentation()))
-            except PlaygroundError:
+            except PAGE_ERRORS:
                 pass  # the reason is shown once, under the settings
         else:
             st.caption(PRESET_DESCRIPTIONS.get(choice, ""))
@@ -129,7 +129,7 @@ def _settings() -> None:
 
     try:
         cfg = check_config(state.config_from_widgets().validate())
-    except PlaygroundError as err:
+    except PAGE_ERRORS as err:
         show_error(err)
         cfg = None
     sizes = _split_sizes(cfg.to_json()) if cfg is not None and DATASETS[cfg.dataset].offline else (None,)
@@ -155,7 +155,7 @@ def _settings() -> None:
             with st.spinner("Checking the starting weights…" if cfg.weights == "pretrained" else "Starting…"):
                 state.start(cfg, viewer)
             st.rerun()
-        except PlaygroundError as err:
+        except PAGE_ERRORS as err:
             show_error(err)
 
 
