@@ -17,6 +17,13 @@ def prepared(arrays: tuple, max_side: int) -> list[np.ndarray]:
     return prepare_arrays(arrays, max_side)
 
 
+def prepared_images(images: list, max_side: int) -> tuple | None:
+    """The chosen PIL images as hashable uint8 ``[H, W, 3]`` arrays shrunk to ``max_side``; None when none."""
+    if not images:
+        return None
+    return tuple(prepared(tuple(np.asarray(im.convert("RGB")) for im in images), max_side))
+
+
 @st.cache_resource(show_spinner=False)
 def prefix_cache() -> PrefixCache:
     """Per-step results of every tile, shared by all sessions (keyed by content): an added or moved step

@@ -110,9 +110,8 @@ def self_train_view(st_run: Path) -> None:
         stages = stages_summary(st_run)
         c1, c2 = st.columns(2)
         if v.train:
-            fig = results.curves_figure(v, "acc")
-            fig.update_layout(xaxis_title="stage (0 = labelled-only teacher)")
-            c1.plotly_chart(fig, key="st_fig_curves")
+            c1.plotly_chart(results.curves_figure(v, "acc", x_title="stage (0 = labelled-only teacher)"),
+                            key="st_fig_curves")
         if any(s["test_acc"] is not None for s in stages):
             c2.plotly_chart(figs.stages_figure(stages), key="st_fig_stages")
         if st_active and not v.active:

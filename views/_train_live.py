@@ -12,32 +12,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.data import DATASETS
 from core.errors import PAGE_ERRORS
-from core.models import ARCHITECTURES
 from core.runs import launcher, results, store
-from core.train.params import MODE_TITLES
+from core.train.params import describe_config
 from views._identity import Viewer
 from views._results import render_results
 from views._widgets import show_error
 
 CURVES_EVERY_S = 6  # seconds between two redraws of the live curves (the progress bar: every 2 s)
-
-
-def describe_run(cfg: dict) -> str:
-    """The live view's one line in words: "LeNet-5 · Shapes · From scratch · 15 epochs · batch 64 · 64 px"."""
-    arch, ds = ARCHITECTURES.get(cfg.get("arch")), DATASETS.get(cfg.get("dataset"))
-    weights = cfg.get("weights")
-    start = {"none": "random weights", "pretrained": "pretrained (ImageNet)"}.get(
-        weights, f"weights of run {str(weights).rstrip('/').rsplit('/', 1)[-1]}")
-    how = MODE_TITLES.get(cfg.get("mode"), str(cfg.get("mode")))
-    how = how if cfg.get("mode") == "scratch" else f"{how} from {start}"  # "From scratch" says it all
-    budget = f"{cfg.get('epochs')} epoch{'s' if cfg.get('epochs') != 1 else ''}"
-    if cfg.get("max_steps"):
-        budget += f", at most {cfg['max_steps']:,} steps"
-    return " · ".join([arch.title if arch else str(cfg.get("arch")), ds.title if ds else str(cfg.get("dataset")),
-                       how, budget,
-                       f"batch {cfg.get('batch_size')}", f"{cfg.get('image_size')} px"])
 
 
 def live_view(run_dir: Path, viewer: Viewer) -> None:
@@ -53,7 +35,7 @@ def live_view(run_dir: Path, viewer: Viewer) -> None:
                 "completed": ":material/check_circle:", "cancelled": ":material/stop_circle:",
                 "failed": ":material/error:", "interrupted": ":material/warning:"}.get(state, "")
         st.subheader(f"{icon} Run `{run_dir.name}` — {state}")
-        st.caption(describe_run(v.config))
+        st.caption(describe_config(v.config))
         # the worker's messages repeat typed folder paths and file names: shown as plain text, never as Markdown
         message = v.status.get("message")
         if state == "failed":

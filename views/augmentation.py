@@ -7,7 +7,6 @@ The page is layout: the editor's state and callbacks are in ``views/_augment_sta
 """
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from core.errors import PAGE_ERRORS
@@ -40,7 +39,7 @@ with col_b:
 max_side = st.select_slider("Preview size (longer side, px)", [96, 128, 192, 256, 384, 512], value=256,
                             key="aug_max_side", help="Images are shrunk to this size first; the export does the same.")
 chosen = [got_a, got_b] if got_a and got_b else [got_a] if got_a else []  # B alone is not enough
-arrays = tuple(cache.prepared(tuple(np.asarray(g[0].convert("RGB")) for g in chosen), max_side)) if chosen else None
+arrays = cache.prepared_images([g[0] for g in chosen], max_side)
 
 tab_pipe, tab_mix, tab_ra, tab_export = st.tabs(["Pipeline", "CutMix & MixUp", "RandAugment explorer", "Export"])
 with tab_pipe:

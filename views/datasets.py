@@ -9,13 +9,11 @@ rendered (Markdown in warnings, a little HTML in Plotly labels).
 """
 from __future__ import annotations
 
-import html
-
-import plotly.express as px
 import streamlit as st
 
 from core.data import DATASETS, class_counts, preview_grid, size_warnings, train_val_split
 from core.data.builtin import is_downloaded
+from core.data.figures import class_counts_figure
 from core.data.folders import DatasetLayoutError
 from core.data.options import dataset_params
 from core.errors import PAGE_ERRORS
@@ -111,10 +109,7 @@ for note in spec.warnings(split, options, list(ds.classes)):  # the entry's own 
 left, right = st.columns([1, 2])
 with left:
     st.subheader("Class counts")
-    # Class names may come from a user's folder names: escaped, since Plotly renders a little HTML in labels.
-    fig = px.bar(x=[html.escape(c) for c in counts], y=list(counts.values()), labels={"x": "class", "y": "images"})
-    fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10))
-    st.plotly_chart(fig, width="stretch", key="data_counts_chart")
+    st.plotly_chart(class_counts_figure(counts), width="stretch", key="data_counts_chart")
 with right:
     st.subheader("Preview")
     p1, p2 = st.columns(2)

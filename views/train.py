@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.augment import PRESET_DESCRIPTIONS, REGISTRY
+from core.augment import PRESET_DESCRIPTIONS
+from core.augment.export import describe_spec
 from core.budget import memory_guard
 from core.data import DATASETS
 from core.data.options import dataset_params
@@ -49,13 +50,6 @@ state.init()
 
 
 # ------------------------------------------------------------------ the settings form
-def _describe_pipeline(spec: dict) -> str:
-    steps = [f"{REGISTRY[s['name']].title}" + (f" (p {s['p']:g})" if s.get("p", 1) < 1 else "") for s in spec["steps"]]
-    mix = spec.get("mixing")
-    text = " → ".join(steps) if steps else "no image steps"
-    return text + (f"; then {REGISTRY[mix['name']].title} on each batch (p {mix['p']:g})" if mix else "")
-
-
 @st.cache_data(max_entries=32, ttl=60, show_spinner=False)  # a folder may be re-imported
 def _split_sizes(cfg_json: str) -> tuple[int | None, int, int]:
     return split_sizes(TrainConfig.from_json(cfg_json))
@@ -87,7 +81,7 @@ def _settings() -> None:
                              help="the JSON from the Augmentation lab's Export tab (checked before the run starts)")
         if choice in (state.AUG_LAB, state.AUG_FILE):
             try:
-                st.caption("Pipeline: " + _describe_pipeline(state.augmentation()))
+                st.caption("Pipeline: " + describe_spec(state.augmentation()))
             except PAGE_ERRORS:
                 pass  # the reason is shown once, under the settings
         else:

@@ -18,6 +18,7 @@ import torchvision
 from core.augment import prepare
 from core.augment.errors import AugmentError
 from core.augment.pipeline import resolve_spec, step_calls, to_jsonable, validate_spec
+from core.augment.specs import REGISTRY
 from core.augment.presets import PRESETS
 
 MAX_JSON_BYTES = 1_000_000
@@ -208,3 +209,12 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 '''
+
+
+def describe_spec(spec: dict) -> str:
+    """A validated pipeline spec in one line of words, for a caption: "Horizontal flip → Rotation (p 0.5); then
+    CutMix on each batch (p 0.5)". The steps are the registry's titles, in order; ``p`` shows only below 1."""
+    steps = [f"{REGISTRY[s['name']].title}" + (f" (p {s['p']:g})" if s.get("p", 1) < 1 else "") for s in spec["steps"]]
+    mix = spec.get("mixing")
+    text = " → ".join(steps) if steps else "no image steps"
+    return text + (f"; then {REGISTRY[mix['name']].title} on each batch (p {mix['p']:g})" if mix else "")

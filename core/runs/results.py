@@ -154,8 +154,9 @@ def _title(text: str) -> dict:
     return dict(text=text, x=0, xref="paper", xanchor="left", y=1, yref="paper", yanchor="bottom", pad=dict(b=8))
 
 
-def curves_figure(view: RunView, metric: str) -> go.Figure:
-    """``metric`` ∈ {"loss", "acc", "lr"}: training (per log interval) and validation (per epoch) vs. epoch."""
+def curves_figure(view: RunView, metric: str, x_title: str = "epoch") -> go.Figure:
+    """``metric`` ∈ {"loss", "acc", "lr"}: training (per log interval) and validation (per epoch) vs. epoch
+    (``x_title`` names the x axis: a self-training run's "epochs" are its stages)."""
     fig = go.Figure()
     tr = view.train
     if tr:  # markers as well while there are few points: one point drawn as a line is invisible
@@ -167,7 +168,7 @@ def curves_figure(view: RunView, metric: str) -> go.Figure:
         fig.add_scatter(x=[r["epoch"] for r in ev], y=[r[metric] for r in ev], mode="lines+markers",
                         name="validation", line=dict(color=RUN_COLORS[1]))  # not a second blue
     title = {"loss": "Loss (cross-entropy)", "acc": "Accuracy", "lr": "Learning rate"}[metric]
-    fig.update_layout(title=_title(title), xaxis_title="epoch", **_LAYOUT)
+    fig.update_layout(title=_title(title), xaxis_title=x_title, **_LAYOUT)
     if metric == "acc":
         fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig

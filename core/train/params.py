@@ -90,3 +90,19 @@ def train_params(cuda: bool | None = None) -> dict[str, Param]:
         out[f.name] = Param(f.name, kind=extra.pop("kind", kind), default=f.default,
                             help=extra.pop("help", helps.get(f.name, "")), optional=optional, **extra)
     return out
+
+
+def describe_config(cfg: dict) -> str:
+    """A run's config (``config.json`` as a dict) in one line of words, as the live view shows it: "LeNet-5 · Shapes · From scratch · 15 epochs · batch 64 · 64 px"."""
+    arch, ds = ARCHITECTURES.get(cfg.get("arch")), DATASETS.get(cfg.get("dataset"))
+    weights = cfg.get("weights")
+    start = {"none": "random weights", "pretrained": "pretrained (ImageNet)"}.get(
+        weights, f"weights of run {str(weights).rstrip('/').rsplit('/', 1)[-1]}")
+    how = MODE_TITLES.get(cfg.get("mode"), str(cfg.get("mode")))
+    how = how if cfg.get("mode") == "scratch" else f"{how} from {start}"  # "From scratch" says it all
+    budget = f"{cfg.get('epochs')} epoch{'s' if cfg.get('epochs') != 1 else ''}"
+    if cfg.get("max_steps"):
+        budget += f", at most {cfg['max_steps']:,} steps"
+    return " · ".join([arch.title if arch else str(cfg.get("arch")), ds.title if ds else str(cfg.get("dataset")),
+                       how, budget,
+                       f"batch {cfg.get('batch_size')}", f"{cfg.get('image_size')} px"])

@@ -83,3 +83,36 @@ def test_the_check_sees_every_kind_of_write():
     assert len(state_writes(src)) == 8
     assert state_writes("import streamlit as st\nv = st.session_state.get('a')\nst.write(st.query_params['b'])\n") \
         == []
+
+
+# Every page of the app, not only the four above: a page file lays out widgets, calls core and renders.
+ALL_PAGES = sorted(p.name for p in VIEWS.glob("*.py") if not p.name.startswith("_"))
+# Modules that may write session state besides the pages' _*_state.py: the browser identity (?u=), param_widget's
+# seeding of a widget's default, and the image input's upload bookkeeping.
+SHARED_STATE_WRITERS = {"_identity.py", "_params.py", "_widgets.py"}
+DRAWING = ("plotly", "PIL", "numpy", "torch", "matplotlib", "skimage")
+
+
+def test_every_page_is_listed():
+    assert {"app.py"} | set(ALL_PAGES) >= {"explain.py", "architectures.py", "receptive_fields.py", "augmentation.py",
+                                          "lesson_depth.py", "lesson_knn.py", "lesson_fc_conv.py",
+                                          "lesson_shortcut.py", "train.py", "distill.py", "datasets.py", "runs.py"}
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in VIEWS.glob("*.py")))
+def test_only_state_modules_write_session_state(name):
+    if name.endswith("_state.py") or name in SHARED_STATE_WRITERS:
+        return
+    assert state_writes((VIEWS / name).read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("name", ALL_PAGES)
+def test_pages_draw_nothing_themselves_and_stay_short(name):
+    """Pictures and figures come from core (core/*/figures.py, core.runs.results); a page imports no drawing or
+    array library and stays under MAX_PAGE_LINES."""
+    tree = ast.parse((VIEWS / name).read_text(encoding="utf-8"))
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert not imported & set(DRAWING), sorted(imported & set(DRAWING))
+    lines = len((VIEWS / name).read_text(encoding="utf-8").splitlines())
+    assert lines < MAX_PAGE_LINES, f"views/{name}: {lines} lines"
