@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
 
-from core.data.builtin import open_builtin
+from core.data.builtin import SETS as TORCHVISION_SETS, TorchvisionSet, open_builtin
 from core.data.errors import DataError, DatasetUnavailable
 from core.data.folders import FolderDataset, count_images
 from core.data.shapes import ShapesDataset, overlay_mask, split_size
@@ -123,11 +123,12 @@ def _open_builtin(name: str) -> Callable[..., Dataset]:
     return opener
 
 
-def _download(name: str, title: str, description: str, splits: tuple[str, ...], default_image_size: int,
-              url: str) -> DatasetSpec:
-    """A torchvision set downloaded on demand; counted by opening what is on disk (no download)."""
-    return DatasetSpec(name=name, title=title, description=description, offline=False, splits=splits,
-                       default_image_size=default_image_size, url=url, kind="download", opener=_open_builtin(name))
+def _download(entry: TorchvisionSet) -> DatasetSpec:
+    """A torchvision set downloaded on demand (one entry in core.data.builtin.SETS); counted by opening what is on
+    disk (no download)."""
+    return DatasetSpec(name=entry.name, title=entry.title, description=entry.description, offline=False,
+                       splits=tuple(entry.splits), default_image_size=entry.default_image_size, url=entry.url,
+                       kind="download", opener=_open_builtin(entry.name))
 
 
 _ENTRIES = (
@@ -158,21 +159,7 @@ _ENTRIES = (
         option_widgets={"path": dict(kind="path")},
         kind="folder", optional_splits=("val", "test"), opener=_open_folder, counter=_count_folder,
     ),
-    _download("cifar10", "CIFAR-10",
-              "60,000 tiny 32×32 photos of 10 classes (airplane … truck), 50k train / 10k test. Download: 163 MB.",
-              ("train", "test"), 32, "https://www.cs.toronto.edu/~kriz/cifar.html"),
-    _download("stl10", "STL-10",
-              "96×96 photos of 10 classes: 5k labelled train, 8k test and 100k unlabelled images "
-              "(for self-training). Download: 2.6 GB.",
-              ("train", "test", "unlabelled"), 96, "https://cs.stanford.edu/~acoates/stl10/"),
-    _download("imagenette", "Imagenette (160 px)",
-              "10 easy ImageNet classes (tench, church, parachute, …), ~9.5k train / ~3.9k val. "
-              "Download: 94 MB. Its 'val' split serves as the test split.",
-              ("train", "val", "test"), 128, "https://github.com/fastai/imagenette"),
-    _download("oxford_pets", "Oxford-IIIT Pet",
-              "37 cat and dog breeds, ~3.7k trainval / ~3.7k test photos: fine-grained, good for "
-              "fine-tuning pretrained networks. Download: 800 MB.",
-              ("train", "test"), 224, "https://www.robots.ox.ac.uk/~vgg/data/pets/"),
+    *(_download(entry) for entry in TORCHVISION_SETS.values()),
 )
 DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in _ENTRIES}
 

@@ -212,3 +212,31 @@ def test_http_error_is_reported(monkeypatch):
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
     with pytest.raises(DatasetUnavailable, match="404"):
         builtin.download_dataset("imagenette")
+
+
+def test_a_torchvision_set_is_one_entry(monkeypatch):
+    """Issue 14.3: a new torchvision data set is one TorchvisionSet entry; DATASETS lists every entry as a download
+    with the entry's title, splits and size, and the opener reads classes and targets through the entry."""
+    import core.data as data
+
+    for name, entry in builtin.SETS.items():
+        spec = DATASETS[name]
+        assert (spec.title, spec.splits, spec.default_image_size, spec.kind) == \
+            (entry.title, tuple(entry.splits), entry.default_image_size, "download")
+
+    class Fake:  # what a torchvision data set offers: classes, targets, items
+        classes = ["a", "b"]
+        targets = [1, 0, 1]
+
+        def __getitem__(self, i):
+            return Image.new("RGB", (8, 8), (i * 40, 0, 0)), self.targets[i]
+
+    probe = builtin.TorchvisionSet(
+        "probe", "Probe", "a test entry", 16, "https://example.org", resources=lambda tvd: [],
+        markers=(), splits={"train": {}}, construct=lambda tvd, base, kw, download: Fake())
+    monkeypatch.setitem(builtin.SETS, "probe", probe)
+    monkeypatch.setitem(data.DATASETS, "probe", data._download(probe))
+    ds = open_dataset("probe", "train", image_size=16)
+    assert ds.classes == ["a", "b"] and ds.targets == [1, 0, 1]
+    x, y = ds[2]
+    assert tuple(x.shape) == (3, 16, 16) and y == 1 and int(x[0, 0, 0]) == 80
