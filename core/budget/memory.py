@@ -117,7 +117,7 @@ def _runs_on_cpu(device: str) -> bool:
         import torch  # here: only when "auto" must be decided; this module stays light
 
         return not (torch.cuda.is_available() or torch.backends.mps.is_available())
-    except Exception:  # noqa: BLE001 - no torch: assume the CPU
+    except ImportError:  # no torch: assume the CPU
         return True
 
 

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from core.errors import PlaygroundError
 from core.runs import launcher, store
 from core.train.config import TrainConfig
 
@@ -22,7 +23,7 @@ def is_preset_run(run_dir: str | os.PathLike) -> bool:
     """True when the run's config is the preset's (runtime-only fields aside)."""
     try:
         cfg = store.load_config(run_dir).to_dict()
-    except Exception:  # noqa: BLE001 - an unreadable config is simply not the preset
+    except (PlaygroundError, OSError):  # an unreadable config is simply not the preset
         return False
     want = TrainConfig.from_preset(PRESET).to_dict()
     return all(cfg.get(k) == v for k, v in want.items() if k not in _IGNORED)

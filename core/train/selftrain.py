@@ -35,7 +35,7 @@ from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 
 from core import runfiles
-from core.errors import InputError
+from core.errors import InputError, PlaygroundError
 from core.train import distributed
 from core.train.config import TrainConfig
 from core.train.estimate import Estimate
@@ -372,7 +372,7 @@ def _num_classes(cfg: TrainConfig) -> int | None:
     try:
         return len(classes_of(open_dataset(cfg.dataset, "train", image_size=cfg.image_size,
                                            **cfg.dataset_options))) or None
-    except Exception:  # noqa: BLE001 - not downloaded yet: the estimate counts the whole split as labelled
+    except (PlaygroundError, OSError):  # not downloaded yet: the estimate counts the whole split as labelled
         return None
 
 
