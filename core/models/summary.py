@@ -323,26 +323,30 @@ def min_input_size(name: str) -> int:
     return hi
 
 
+def on_meta(name: str, input_size: int | str | None, walk, error: type[InputError] = InputError):
+    """``walk(model, size, arch=name)`` on zoo architecture ``name`` built on the ``meta`` device, at a square
+    ``input_size`` (default: its own). A too-small input raises ``error`` naming the minimum, whether the registry
+    knows it or only the forward pass finds out (a RuntimeError from a map that shrank below one pixel)."""
+    spec = get_spec(name)
+    size = _check_size(spec.input_size if input_size is None else input_size)
+    too_small = error(f"input size {size} is too small for {spec.name} (min {min_input_size(spec.name)} px)")
+    if spec.min_input_size and size < spec.min_input_size:
+        raise too_small
+    try:
+        return walk(_meta_model(spec.name), size, arch=spec.name)
+    except RuntimeError as err:
+        if size < min_input_size(spec.name):
+            raise too_small from err
+        raise
+
+
 def summary(name: str, input_size: int | None = None) -> Summary:
     """The per-layer table of architecture ``name`` for one ``[1, 3, S, S]`` image (S default: its input size).
 
     Shapes, parameters and FLOPs do not depend on weight values, so this runs on the meta device.
     Too-small inputs raise :class:`InputError` naming the minimum.
     """
-    spec = get_spec(name)
-    size = _check_size(spec.input_size if input_size is None else input_size)
-    too_small = InputError(
-        f"input size {size} is too small for {spec.name} (min {min_input_size(spec.name)} px)"
-    )
-    if spec.min_input_size and size < spec.min_input_size:
-        raise too_small
-    try:
-        result = layer_table(_meta_model(spec.name), size, arch=spec.name)
-    except RuntimeError as err:
-        if size < min_input_size(spec.name):
-            raise too_small from err
-        raise
-    return result
+    return on_meta(name, input_size, layer_table)
 
 
 @lru_cache(maxsize=None)

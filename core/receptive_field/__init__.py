@@ -13,38 +13,8 @@ outside it (zero padding); ``UnitField.clipped_box`` is the part made of real pi
 """
 from __future__ import annotations
 
-from core.receptive_field.analytic import (
-    Axis,
-    Field,
-    FieldTable,
-    LayerField,
-    ReceptiveFieldError,
-    UnitField,
-    input_field,
-    receptive_fields,
-    report_layers,
-    tables_for,
-    trace_fields,
-    union,
-    unit_field,
-)
-from core.receptive_field.effective import ERF, effective_receptive_field, pixels_holding
+from core.receptive_field import analytic, effective
+from core.receptive_field.analytic import *  # noqa: F401,F403 - its __all__: the field algebra and the tracer
+from core.receptive_field.effective import ERF, effective_receptive_field, pixels_holding  # noqa: F401
 
-__all__ = [
-    "ReceptiveFieldError",
-    "Axis",
-    "Field",
-    "LayerField",
-    "FieldTable",
-    "UnitField",
-    "ERF",
-    "input_field",
-    "union",
-    "trace_fields",
-    "receptive_fields",
-    "tables_for",
-    "report_layers",
-    "unit_field",
-    "effective_receptive_field",
-    "pixels_holding",
-]
+__all__ = [*analytic.__all__, "ERF", "effective_receptive_field", "pixels_holding"]

@@ -50,8 +50,7 @@ from torch.utils._pytree import tree_flatten
 
 from core.errors import InputError, PlaygroundError
 from core.models.activations import feature_layers
-from core.models.registry import get_spec
-from core.models.summary import _check_size, _meta_model, forward_hooks, min_input_size
+from core.models.summary import forward_hooks, on_meta
 
 __all__ = [
     "ReceptiveFieldError",
@@ -455,19 +454,7 @@ def receptive_fields(arch: str, input_size: int | str | None = None) -> FieldTab
     Weights do not matter, so the model is built on the ``meta`` device and cached results are shared
     (do not mutate). Too-small inputs raise :class:`InputError` naming the minimum.
     """
-    spec = get_spec(arch)
-    size = _check_size(spec.input_size if input_size is None else input_size)
-    too_small = ReceptiveFieldError(
-        f"input size {size} is too small for {spec.name} (min {min_input_size(spec.name)} px)"
-    )
-    if spec.min_input_size and size < spec.min_input_size:
-        raise too_small
-    try:
-        return trace_fields(_meta_model(spec.name), size, arch=spec.name)
-    except RuntimeError as err:
-        if size < min_input_size(spec.name):
-            raise too_small from err
-        raise
+    return on_meta(arch, input_size, trace_fields, ReceptiveFieldError)
 
 
 def tables_for(archs: Iterable[str], input_size: int) -> tuple[list[FieldTable], list[str]]:

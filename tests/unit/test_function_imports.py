@@ -2,41 +2,27 @@
 
 An import belongs at the top of its module. Inside a function it must say why it waits: the heavy or optional
 dependency it defers (torch in a module a queued worker imports, captum, timm, scipy, huggingface_hub) or the
-import cycle it avoids (which modules). Two rules, on every import block (consecutive import lines) inside a
-function:
+import cycle it avoids (which modules). Every import block (consecutive import lines) inside a function carries a
+``#`` comment, on its lines or in the comment paragraph directly above it, and the comment is a reason, not
+boilerplate: once lint markers (``noqa``, ``type: ignore``, ``pragma``) are removed, it has at least three words
+and names what is deferred or avoided (:data:`REASON`: a project module, a heavy library, "cycle", "heavy",
+"optional", "lazy", "only when", a measured cost such as "~1 s", or "see <where the reason is written>").
+``# noqa: PLC0415`` or ``# import here`` fails, and so does no comment at all.
 
-1. it carries a ``#`` comment on one of its lines or on the line above: the rule of
-   ``tests/unit/test_runs_import_graph.py::test_every_function_level_import_says_why``, called from here for every
-   file (that test still covers only its own list);
-2. the comment is a reason, not boilerplate: once lint markers (``noqa``, ``type: ignore``, ``pragma``) are
-   removed, it has at least three words and names what is deferred or avoided (:data:`REASON`: a project module,
-   a heavy library, "cycle", "heavy", "optional", "lazy", "only when", a measured cost such as "~1 s", or "see
-   <where the reason is written>"). ``# noqa: PLC0415`` or ``# import here`` fails.
-
-Gotcha: the comment read for rule 2 is the one on the block's lines plus the whole comment paragraph directly
-above it (a reason may take two lines); rule 1 looks at one line above only, so put the reason's last line right
-above the import.
+Gotcha: a reason may take two lines; write it right above the import block, with no blank line in between.
 """
 from __future__ import annotations
 
 import ast
-import fnmatch
 import re
 from pathlib import Path
 
 import pytest
 
-import tests.unit.test_runs_import_graph as graph_rules
-
 ROOT = Path(__file__).resolve().parents[2]
 
 FILES = sorted(str(p.relative_to(ROOT)) for p in [*ROOT.glob("core/**/*.py"), *ROOT.glob("views/**/*.py"),
                                                    ROOT / "app.py"])
-
-# Files other helpers of the issue-14 round are rewriting right now; checked once they land (the lead empties this).
-EXEMPT_FOR_NOW: set[str] = set()  # every file is checked
-
-CHECKED = [f for f in FILES if not any(fnmatch.fnmatch(f, pat) for pat in EXEMPT_FOR_NOW)]
 
 HEAVY = r"torch|torchvision|timm|captum|plotly|PIL|scipy|skimage|safetensors|huggingface_hub|numpy|tqdm"
 REASON = re.compile(
@@ -98,12 +84,7 @@ def test_the_reason_rule_tells_reasons_from_boilerplate():
                                   (9, "")]
 
 
-@pytest.mark.parametrize("rel", CHECKED)
-def test_every_function_level_import_has_a_comment(rel):
-    graph_rules.test_every_function_level_import_says_why(rel)
-
-
 def test_every_function_level_import_comment_is_a_reason():
-    weak = [f"{rel}:{line}: #{text or ' (none)'}" for rel in CHECKED
+    weak = [f"{rel}:{line}: #{text or ' (none)'}" for rel in FILES
             for line, text in import_blocks((ROOT / rel).read_text(encoding="utf-8")) if not is_reason(text)]
     assert weak == [], "function-level imports whose comment says no reason:\n" + "\n".join(weak)

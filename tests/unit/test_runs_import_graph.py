@@ -2,9 +2,9 @@
 import without a reason.
 
 A tiny import-graph walk over core/ (module-level imports, plus the parent packages every import runs) must find no
-cycle; fresh interpreters import core.train and core.runs in both orders. Function-level imports of core.runs from
-core.train are listed (a ratchet): the loop gets its writer from outside, and the few places left that read run
-folders say why.
+cycle; fresh interpreters import core.train and core.runs in both orders; core.train imports core.runs nowhere, not
+even inside a function (the run-folder format is core.runfiles). That every function-level import says why is
+tests/unit/test_function_imports.py.
 """
 from __future__ import annotations
 
@@ -168,33 +168,6 @@ def test_the_run_folder_format_depends_on_neither_training_nor_the_run_store():
             assert not {t for t in targets if t.startswith(("core.train", "core.runs"))}, m
     assert _functions_importing("core.runfiles", "core.train") == set()
     assert _functions_importing("core.runfiles", "core.runs") == set()
-
-
-OWNED = ["core/train/loop.py", "core/train/estimate.py", "core/train/config.py", "core/train/data.py",
-         "core/train/state.py", "core/train/distributed.py", "core/train/errors.py", "core/runs/store.py",
-         "core/runs/launcher.py", "core/runs/worker.py", "core/runs/results.py", "core/runs/owners.py",
-         "core/errors.py", *[f"core/budget/{p.name}" for p in (CORE / "budget").glob("*.py")],
-         *[f"core/runfiles/{p.name}" for p in (CORE / "runfiles").glob("*.py")], *[f"core/cli/{p.name}" for p in (CORE / "cli").glob("*.py")],
-         *[f"core/data/{p.name}" for p in (CORE / "data").glob("*.py")]]
-
-
-@pytest.mark.parametrize("rel", OWNED)
-def test_every_function_level_import_says_why(rel):
-    """Inside a function, an import block (consecutive import lines) carries a ``#`` comment on one of its lines
-    or the line above: the heavy dependency it defers, or the cycle it avoids. Anything else goes to the top."""
-    lines = (ROOT / rel).read_text(encoding="utf-8").splitlines()
-    tree = ast.parse("\n".join(lines))
-    inside = sorted({node.lineno for fn in ast.walk(tree) if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
-                     for node in ast.walk(fn) if isinstance(node, (ast.Import, ast.ImportFrom))})
-    blocks: list[list[int]] = []
-    for line in inside:
-        if blocks and all(not lines[i - 1].strip() for i in range(blocks[-1][-1] + 1, line)):
-            blocks[-1].append(line)
-        else:
-            blocks.append([line])
-    bare = [b[0] for b in blocks
-            if not any("#" in lines[i - 1] for i in b) and not lines[b[0] - 2].strip().startswith("#")]
-    assert bare == [], f"{rel}: function-level imports without a reason at lines {bare}"
 
 
 @pytest.mark.slow
