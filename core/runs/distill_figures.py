@@ -116,6 +116,7 @@ def kept_figure(pseudo: dict, classes: list[str]) -> go.Figure:
     fig.add_bar(x=classes, y=[k - r for k, r in zip(kept, right)], name="wrong")
     fig.update_layout(title=f"Kept per class (stage {pseudo['stage']}: {pseudo['n_kept']} of {pseudo['n_pool']})",
                       barmode="stack", **_LAYOUT)
+    fig.update_yaxes(rangemode="nonnegative", title="images")  # none kept: 0 at the bottom, not an axis from -1
     return fig
 
 

@@ -40,3 +40,12 @@ def test_curves_figure_x_title():
     assert curves_figure(view, "acc").layout.xaxis.title.text == "epoch"
     assert curves_figure(view, "acc", x_title="stage").layout.xaxis.title.text == "stage"
     assert Records(recs).step == 1
+
+
+def test_kept_per_class_axis_starts_at_zero_when_nothing_was_kept():
+    from core.runs.distill_figures import kept_figure
+
+    pseudo = {"kept_per_class": [0, 0], "kept_correct_per_class": [0, 0], "stage": 1, "n_kept": 0, "n_pool": 240}
+    fig = kept_figure(pseudo, ["a", "b"])
+    assert fig.layout.yaxis.rangemode == "nonnegative"
+    assert [list(t.y) for t in fig.data] == [[0, 0], [0, 0]] and fig.layout.yaxis.title.text == "images"
