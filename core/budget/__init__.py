@@ -30,7 +30,7 @@ from core.budget.caches import ByteLRU, dataset_cache, load_upload, upload_cache
 from core.budget.disk import KIND_TITLES, MIN_FREE_BYTES, DiskUsage, app_folders, check_disk, disk_usage
 from core.budget.memory import (
     ACTIVATION_FACTOR, PROCESS_BYTES, MemoryEstimate, available_memory, check_run_memory, estimate_run_memory,
-    memory_limit, shapes_splits_held,
+    memory_limit,
 )
 from core.budget.oom import OUT_OF_MEMORY, is_out_of_memory, memory_guard, out_of_memory
 from core.budget.queue import active_runs, check_queue, run_owner
@@ -49,7 +49,7 @@ __all__ = [
     "KIND_TITLES", "MIN_FREE_BYTES", "DiskUsage", "app_folders", "check_disk", "disk_usage",
     # memory before a run
     "ACTIVATION_FACTOR", "PROCESS_BYTES", "MemoryEstimate", "available_memory", "check_run_memory",
-    "estimate_run_memory", "memory_limit", "shapes_splits_held",
+    "estimate_run_memory", "memory_limit",
     # out of memory during the work
     "OUT_OF_MEMORY", "is_out_of_memory", "memory_guard", "out_of_memory",
     # storage errors

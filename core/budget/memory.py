@@ -9,8 +9,9 @@ The estimate (:class:`MemoryEstimate`, bytes) has three parts:
 - ``model_bytes``: the worker process (:data:`PROCESS_BYTES`) and, on a CPU only, one training batch's
   activations: ``batch × 3·S² × 4 B ×`` :data:`ACTIVATION_FACTOR` (on a GPU they are in the GPU's memory).
 
+The per-image figures come from the data set's entry (``DatasetSpec.drawn``, :class:`core.data.Drawn`).
 The limit is ``CNNPG_MEMORY_FRACTION`` of :func:`available_memory` (MemAvailable, capped by a container's cgroup).
-Only Shapes is estimated: a folder data set's size is not known without opening it, and
+Only data sets drawn here (Shapes) are estimated: a folder data set's size is not known without opening it, and
 :func:`core.data.folders.decode_folder` refuses more than 4 GiB of pixels itself.
 
 Gotcha: every figure is an estimate made before the work starts; it exists to refuse what clearly cannot fit with
@@ -26,9 +27,6 @@ from pathlib import Path
 from core.budget.settings import MiB, fmt_bytes, setting
 from core.errors import NotEnoughMemory
 
-# Bytes per Shapes image besides its pixels: labels, bg_index, texture (int64), colors (3 B), radius, rotation,
-# cx, cy (float32); its mask is kept bit-packed (S²/8 bytes) but drawn as one byte per pixel first.
-_SHAPES_EXTRA_PER_IMAGE = 8 + 8 + 8 + 3 + 4 * 4
 # Training activations kept for backward, per input byte (float32 input = 12 B per pixel): a rough factor that
 # fits ResNet-18 at 224 px (~40 MB per image in training) within 2×; small networks need far less.
 ACTIVATION_FACTOR = 64
@@ -74,31 +72,21 @@ class MemoryEstimate:
         return self.limit_bytes is None or self.total_bytes <= self.limit_bytes
 
 
-def shapes_splits_held(options: dict, unlabelled: bool = False) -> list[int]:
-    """Sizes of the Shapes splits a run holds: training (validation is carved out of it) and test; with
-    ``unlabelled`` (self-training: its objective's ``unlabelled_split``) also the unlabelled split."""
-    from core.data import DATASETS  # here: the data sets import torch; this module stays light
-    from core.data.shapes import split_size
-
-    opts = {**DATASETS["shapes"].options, **(options or {})}
-    n = int(opts["n"])
-    held = [split_size("train", n), split_size("test", n, opts.get("n_eval"))]
-    if unlabelled:
-        held.append(split_size("unlabelled", n))
-    return held
-
-
 def estimate_run_memory(cfg) -> MemoryEstimate | None:
     """Memory ``cfg``'s run (a ``TrainConfig``) needs at its peak, or None when the data set's size is not known
-    without opening it (anything but Shapes). The parts are explained in the module docstring."""
-    s = int(cfg.image_size)
-    if cfg.dataset != "shapes":
+    without opening it (anything not drawn here: its ``DatasetSpec.drawn`` is None). The parts are explained in
+    the module docstring."""
+    from core.data import DATASETS  # here: the data sets import torch; this module stays light
+
+    spec = DATASETS.get(cfg.dataset)
+    if spec is None or spec.drawn is None:
         return None
-    splits = shapes_splits_held(cfg.dataset_options, cfg.objective_spec.unlabelled_split)
+    s = int(cfg.image_size)
+    splits = spec.drawn.held({**spec.options, **cfg.dataset_options}, cfg.objective_spec.unlabelled_split)
     n = sum(splits)
-    data = n * (3 * s * s + -(-s * s // 8) + _SHAPES_EXTRA_PER_IMAGE)
-    draw = max(splits) * s * s
-    detail = f"{n:,} Shapes images at {s} px"
+    data = n * spec.drawn.bytes_per_image(s)
+    draw = max(splits) * spec.drawn.draw_bytes_per_image(s)
+    detail = f"{n:,} {spec.drawn.label} at {s} px"
     model = PROCESS_BYTES
     if _runs_on_cpu(cfg.device):
         model += int(cfg.batch_size) * 3 * s * s * 4 * ACTIVATION_FACTOR

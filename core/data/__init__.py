@@ -27,15 +27,35 @@ from torch.utils.data import Dataset, Subset
 from core.data.builtin import SETS as TORCHVISION_SETS, TorchvisionSet, open_builtin
 from core.data.errors import DataError, DatasetUnavailable
 from core.data.folders import FolderDataset, count_images
-from core.data.shapes import ShapesDataset, overlay_mask, split_size
+from core.data.shapes import CLASSES, SHAPES_EXTRA_PER_IMAGE, ShapesDataset, generate, overlay_mask, split_size
 
 __all__ = [
-    "DATASETS", "DatasetSpec", "DataError", "DatasetUnavailable", "open_dataset", "train_val_split",
+    "DATASETS", "DatasetSpec", "Drawn", "DataError", "DatasetUnavailable", "open_dataset", "train_val_split",
     "class_counts", "preview_grid", "preview_indices", "get_spec", "targets_of", "classes_of", "size_warnings",
 ]
 
 
 Options = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A data set drawn on this machine before a run can use it (Shapes): what the duration and memory estimates
+    need to know without opening it. ``options`` always come with the spec's defaults filled in; sizes in px.
+
+    ``to_draw(options, S)``: images the run must draw first (its training and test splits not yet in the disk
+    cache); ``draw(options, S, k)``: draw ``k`` training images (the estimate times it); ``held(options,
+    unlabelled)``: sizes of the splits a run holds in memory (with the unlabelled split for self-training);
+    ``bytes_per_image(S)``: what one held image keeps; ``draw_bytes_per_image(S)``: what it takes more while
+    drawn; ``label``: how a message names them ("Shapes images").
+    """
+
+    to_draw: Callable[[Options, int], int]
+    draw: Callable[[Options, int, int], None]
+    held: Callable[[Options, bool], list[int]]
+    bytes_per_image: Callable[[int], int]
+    draw_bytes_per_image: Callable[[int], int]
+    label: str
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,8 @@ class DatasetSpec:
     opener: Callable[..., Dataset] | None = field(default=None, compare=False, repr=False)
     counter: Callable[[str, Options, int], int] | None = field(default=None, compare=False, repr=False)
     notes: Callable[[str, Options, list[str]], list[str]] | None = field(default=None, compare=False, repr=False)
+    drawn: Drawn | None = field(default=None, compare=False, repr=False)  # made here before a run (Shapes)
+    classes: tuple[str, ...] = ()  # class names known without opening it (Shapes); () = read from the data
 
     def count(self, split: str, options: Options | None = None, image_size: int | None = None) -> int:
         """Images in ``split`` with ``options`` (defaults filled in), from names or options only: nothing decoded,
@@ -93,6 +115,32 @@ def _open_shapes(split, image_size, root, transform, download, **options):
 
 def _count_shapes(split: str, options: Options, image_size: int) -> int:
     return split_size(split, int(options["n"]), options.get("n_eval"))
+
+
+def _shapes_to_draw(options: Options, image_size: int) -> int:
+    todo = 0
+    for split in ("train", "test"):
+        ds = ShapesDataset(split, image_size=image_size, lazy=True, **options)  # loads the cache if present
+        todo += 0 if ds.is_rendered else len(ds)
+    return todo
+
+
+def _shapes_draw(options: Options, image_size: int, k: int) -> None:
+    generate("train", k, image_size=image_size, seed=int(options.get("seed", 0)), bias=float(options.get("bias", 0)))
+
+
+def _shapes_held(options: Options, unlabelled: bool) -> list[int]:
+    n = int(options["n"])
+    held = [split_size("train", n), split_size("test", n, options.get("n_eval"))]  # validation is carved from train
+    return held + [split_size("unlabelled", n)] if unlabelled else held
+
+
+_SHAPES_DRAWN = Drawn(
+    to_draw=_shapes_to_draw, draw=_shapes_draw, held=_shapes_held,
+    bytes_per_image=lambda s: 3 * s * s + -(-s * s // 8) + SHAPES_EXTRA_PER_IMAGE,  # pixels, bit-packed mask, labels
+    draw_bytes_per_image=lambda s: s * s,  # the mask, one byte per pixel until it is packed
+    label="Shapes images",
+)
 
 
 def _shapes_notes(split: str, options: Options, classes: list[str]) -> list[str]:
@@ -148,7 +196,7 @@ _ENTRIES = (
                         "bias": dict(kind="float", min=0.0, max=1.0, step=0.05, widget="slider")},
         has_masks=True, kind="procedural", hidden_options=("n_eval", "lazy", "use_cache"),
         preview_options={"lazy": True},  # a preview draws only the images it shows
-        opener=_open_shapes, counter=_count_shapes, notes=_shapes_notes,
+        opener=_open_shapes, counter=_count_shapes, notes=_shapes_notes, drawn=_SHAPES_DRAWN, classes=tuple(CLASSES),
     ),
     DatasetSpec(
         name="folder", title="Image folder / zip upload",

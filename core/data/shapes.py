@@ -57,6 +57,11 @@ DEFAULT_IMAGE_SIZE = 64
 _SUPERSAMPLE = 4  # the shape is drawn 4x larger and box-filtered down: anti-aliased edges, exact coverage
 
 
+# Bytes a held Shapes image keeps besides its pixels and its bit-packed mask: labels, bg_index, texture (int64),
+# colors (3 B), radius, rotation, cx, cy (float32).
+SHAPES_EXTRA_PER_IMAGE = 8 + 8 + 8 + 3 + 4 * 4
+
+
 def split_size(split: str, n: int, n_eval: int | None = None) -> int:
     """Number of images of ``split``: ``n`` for train and unlabelled, ``n_eval`` (default n/6) for val and test."""
     if split in ("train", "unlabelled"):

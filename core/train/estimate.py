@@ -31,7 +31,6 @@ from dataclasses import dataclass
 import torch
 
 from core.data import DATASETS
-from core.data.shapes import ShapesDataset, generate
 from core.device import pick_device
 from core.errors import PlaygroundError
 from core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD
@@ -47,7 +46,7 @@ from core.train.state import capture_train_state
 # Per-image cost of evaluation relative to a training step (forward only, no backward, no optimizer): used only
 # when no evaluation throughput was measured.
 EVAL_COST = 1 / 3
-DRAW_SAMPLE = 24  # Shapes images drawn to time the data preparation
+DRAW_SAMPLE = 24  # images drawn to time the data preparation (a data set drawn here, e.g. Shapes)
 
 
 @dataclass
@@ -85,24 +84,20 @@ def split_sizes(cfg: TrainConfig) -> tuple[int | None, int, int]:
     return n - n_val, n_val, n_test
 
 
-def shapes_images_to_draw(cfg: TrainConfig) -> int:
-    """How many Shapes images the run must draw first: the splits it uses (train, test) not yet in the disk cache.
-    Other data sets: 0 (folders are read as they are; downloads are not timed)."""
-    if cfg.dataset != "shapes":
+def images_to_draw(cfg: TrainConfig) -> int:
+    """How many images the run must draw before it starts (a data set drawn here, :class:`core.data.Drawn`: its
+    splits not yet in the disk cache). Other data sets: 0 (folders are read as they are; downloads are not timed)."""
+    spec = DATASETS[cfg.dataset]
+    if spec.drawn is None:
         return 0
-    opts = {**DATASETS["shapes"].options, **cfg.dataset_options}
-    todo = 0
-    for split in ("train", "test"):
-        ds = ShapesDataset(split, image_size=cfg.image_size, lazy=True, **opts)  # loads the cache if present
-        todo += 0 if ds.is_rendered else len(ds)
-    return todo
+    return spec.drawn.to_draw({**spec.options, **cfg.dataset_options}, cfg.image_size)
 
 
 def measure_draw_rate(cfg: TrainConfig, k: int = DRAW_SAMPLE) -> float:
-    """Shapes images drawn per second at the run's image size (the first ``k`` training images, not cached)."""
-    opts = {**DATASETS["shapes"].options, **cfg.dataset_options}
+    """Images drawn per second at the run's image size (the first ``k`` training images, not cached)."""
+    spec = DATASETS[cfg.dataset]
     t0 = time.perf_counter()
-    generate("train", k, image_size=cfg.image_size, seed=int(opts.get("seed", 0)), bias=float(opts.get("bias", 0)))
+    spec.drawn.draw({**spec.options, **cfg.dataset_options}, cfg.image_size, k)
     return k / max(time.perf_counter() - t0, 1e-9)
 
 
@@ -240,7 +235,7 @@ def estimate_duration(config: TrainConfig) -> Estimate:
     cfg = config.validate()
     num_train, num_val, num_test = split_sizes(cfg)
     startup = measure_startup()
-    to_draw = shapes_images_to_draw(cfg)
+    to_draw = images_to_draw(cfg)
     data_s = to_draw / measure_draw_rate(cfg) if to_draw else 0.0
     img_s, batch, timed, device = measure_throughput(cfg)
     eval_img_s = measure_eval_throughput(cfg) if (num_val or num_test) else None
@@ -252,7 +247,7 @@ def estimate_duration(config: TrainConfig) -> Estimate:
               f"{device.type.upper()} ({img_s:.0f} img/s with the augmentation), scaled to {total_steps} steps"
               + (f" and {eval_images} evaluation images ({eval_img_s:.0f} img/s)" if eval_images and eval_img_s else "")
               + f"; plus {startup:.0f} s start-up"
-              + (f", {data_s:.0f} s drawing {to_draw:,} Shapes images" if to_draw else "")
+              + (f", {data_s:.0f} s drawing {to_draw:,} {DATASETS[cfg.dataset].drawn.label}" if to_draw else "")
               + f" and {ckpt_s:.0f} s of checkpoints")
     return Estimate(seconds=total, train_seconds=train_s, eval_seconds=eval_s, img_per_s=img_s,
                     total_steps=total_steps, num_train=num_train, measured_batch=batch, method=method,

@@ -39,8 +39,7 @@ from core.errors import InputError, PlaygroundError
 from core.train import distributed
 from core.train.config import TrainConfig
 from core.train.estimate import Estimate
-from core.data import classes_of, open_dataset, targets_of
-from core.data.shapes import CLASSES
+from core.data import DATASETS, classes_of, open_dataset, targets_of
 from core.models.shared import exclusive, load_run_model
 from core.train import estimate as est
 from core.train.data import epoch_steps
@@ -366,9 +365,10 @@ def stages_summary(run_dir: str | Path) -> list[dict]:
 
 # ------------------------------------------------------------------ duration estimate (teacher + students)
 def _num_classes(cfg: TrainConfig) -> int | None:
-    """Classes of ``cfg``'s data set without reading images (Shapes: 6); None when it cannot tell yet."""
-    if cfg.dataset == "shapes":
-        return len(CLASSES)
+    """Classes of ``cfg``'s data set without reading images (its entry's ``classes``, else the opened training
+    split); None when it cannot tell yet."""
+    if DATASETS[cfg.dataset].classes:
+        return len(DATASETS[cfg.dataset].classes)
     try:
         return len(classes_of(open_dataset(cfg.dataset, "train", image_size=cfg.image_size,
                                            **cfg.dataset_options))) or None
@@ -403,7 +403,7 @@ def estimate_self_train(config: TrainConfig) -> SelfTrainEstimate:
     n_lab = min(num_train, K * cfg.labelled_per_class) if num_train is not None and K else num_train
     n_pool = (num_train - n_lab) if num_train is not None and n_lab is not None else 0
     startup = est.measure_startup()
-    to_draw = est.shapes_images_to_draw(cfg)
+    to_draw = est.images_to_draw(cfg)
     data_s = to_draw / est.measure_draw_rate(cfg) if to_draw else 0.0
     eval_img_s = est.measure_eval_throughput(cfg)
     ckpt_one = est.measure_checkpoint(cfg)

@@ -145,7 +145,7 @@ def test_estimate_button_prices_the_stages(runs_env, monkeypatch):
     from core.train.selftrain import estimate_self_train, self_train_config
 
     monkeypatch.setattr(est, "measure_startup", lambda: 3.0)
-    monkeypatch.setattr(est, "shapes_images_to_draw", lambda cfg: 0)
+    monkeypatch.setattr(est, "images_to_draw", lambda cfg: 0)
     monkeypatch.setattr(est, "measure_eval_throughput", lambda cfg: 500.0)
     monkeypatch.setattr(est, "measure_checkpoint", lambda cfg: 0.2)
     monkeypatch.setattr(est, "measure_throughput", lambda cfg: (200.0, 64, 3, torch.device("cpu")))

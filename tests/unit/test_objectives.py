@@ -58,3 +58,21 @@ def test_every_entry_names_a_loss_and_its_fields_are_config_fields():
     for spec in objectives.OBJECTIVES.values():
         assert spec.loss in LOSSES, spec.name
         assert set(spec.fields) <= names, spec.name
+
+
+def test_a_drawn_data_set_is_estimated_from_its_entry(monkeypatch):
+    """Issue 14.3: the memory and duration estimates read a data set's ``drawn`` entry, not its name."""
+    import dataclasses as dc
+
+    import core.data as data
+    from core.train import estimate as est
+
+    shapes = data.DATASETS["shapes"]
+    probe = dc.replace(shapes, name="probe", drawn=dc.replace(shapes.drawn, bytes_per_image=lambda s: 1000,
+                                                                    to_draw=lambda o, s: 7, label="probe images"))
+    monkeypatch.setitem(data.DATASETS, "probe", probe)
+    cfg = TrainConfig(dataset="probe", dataset_options={"n": 600})
+    mem = estimate_run_memory(cfg)
+    assert mem.data_bytes == (600 + 100) * 1000 and "700 probe images" in mem.detail  # train + test (n/6)
+    assert est.images_to_draw(cfg) == 7
+    assert estimate_run_memory(dc.replace(cfg, dataset="folder")) is None  # not drawn here: size unknown

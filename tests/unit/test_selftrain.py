@@ -125,7 +125,7 @@ def test_estimate_prices_the_teacher_and_each_student_stage(monkeypatch):
 
     speed = {"'none'": 100.0, "'flip-crop'": 50.0}  # teacher's augmentation vs the students' noise
     monkeypatch.setattr(est, "measure_startup", lambda: 2.0)
-    monkeypatch.setattr(est, "shapes_images_to_draw", lambda cfg: 0)
+    monkeypatch.setattr(est, "images_to_draw", lambda cfg: 0)
     monkeypatch.setattr(est, "measure_eval_throughput", lambda cfg: 400.0)
     monkeypatch.setattr(est, "measure_checkpoint", lambda cfg: 0.5)
     monkeypatch.setattr(est, "measure_throughput",

@@ -7,7 +7,7 @@ import pytest
 
 from core.train import TrainConfig
 from core.train.estimate import (EVAL_COST, checkpoints_written, estimate_duration, extrapolate,
-                                 measure_draw_rate, shapes_images_to_draw, split_sizes)
+                                 measure_draw_rate, images_to_draw, split_sizes)
 
 
 def test_split_sizes_of_shapes_follow_the_options():
@@ -60,10 +60,10 @@ def test_shapes_splits_not_in_the_cache_are_drawn_first(tmp_path, monkeypatch):
 
     monkeypatch.setenv("CNNPG_DATA_DIR", str(tmp_path))
     cfg = TrainConfig(arch="lenet5", dataset_options={"n": 120}, image_size=32)
-    assert shapes_images_to_draw(cfg) == 120 + 20
+    assert images_to_draw(cfg) == 120 + 20
     ShapesDataset("train", n=120, image_size=32)  # drawn and cached (as a run would)
-    assert shapes_images_to_draw(cfg) == 20
-    assert shapes_images_to_draw(cfg.replace(image_size=48)) == 140  # another size is another cache
+    assert images_to_draw(cfg) == 20
+    assert images_to_draw(cfg.replace(image_size=48)) == 140  # another size is another cache
     assert measure_draw_rate(cfg, k=4) > 0
 
 
