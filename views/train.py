@@ -21,6 +21,7 @@ from core.models import ARCHITECTURES, weights_status
 from core.runs import results, store
 from core.train.config import MODES, PRESETS, TrainConfig, field_help
 from core.train.estimate import estimate_duration, split_sizes
+from core.train.params import preset_description
 from views import _train_state as state
 from views._identity import ensure_identity, identity_sidebar
 from views._params import param_widget
@@ -62,7 +63,7 @@ def _field(name: str) -> None:
 def _settings() -> None:
     st.selectbox("Preset", list(PRESETS), key="train_preset", format_func=lambda k: PRESETS[k].title,
                  on_change=state.on_preset, help="fills in every setting below; change any of them afterwards")
-    st.caption(PRESETS[ss["train_preset"]].description)
+    st.caption(preset_description(ss["train_preset"]))
     c1, c2, c3 = st.columns(3)
     with c1:
         st.markdown("**Data**")

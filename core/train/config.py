@@ -256,7 +256,9 @@ class Preset:
     """A named starting point: ``overrides`` are the fields that differ from TrainConfig's defaults."""
 
     title: str
-    description: str  # what it shows and why this recipe; measured figures come from the benches, not this text
+    # what it shows and why this recipe. Figures are {placeholders} that core.train.params.preset_description
+    # computes from the settings (parameters, images, map sizes); measured times come from the benches, not this text
+    description: str
     overrides: dict[str, Any]
 
 
@@ -268,8 +270,8 @@ _SHAPES_SCRATCH: dict[str, Any] = {
 PRESETS: dict[str, Preset] = {
     "shapes-lenet5": Preset(
         title="Shapes · LeNet-5 from scratch (default, minutes on a CPU)",
-        description="LeNet-5 (1998, 62 k parameters) learns the 6 Shapes classes from random weights, offline: "
-        "15 epochs over 10,800 images at 64 px, AdamW with warm-up and cosine decay, label smoothing, no "
+        description="LeNet-5 (1998, {params} parameters) learns the {classes} Shapes classes from random weights, "
+        "offline: {epochs} epochs over {train_images} images at {image_size} px, AdamW with warm-up and cosine decay, label smoothing, no "
         "augmentation (`python -m bench.default_preset` measures its time and test accuracy from a fresh home; a "
         "browser test checks ≥ 85 %). Why not a ResNet? On a CPU one ResNet-18 step at 64 px costs as much as many "
         "LeNet-5 steps, so in the same minutes it sees the data far fewer times: small network + many epochs wins "
@@ -278,20 +280,20 @@ PRESETS: dict[str, Preset] = {
     ),
     "shapes-resnet18": Preset(
         title="Shapes · ResNet-18 from scratch (slower on a CPU)",
-        description="A ResNet-18 (11.7 M parameters) learns the 6 Shapes classes from random weights, offline: "
-        "AdamW with warm-up and cosine decay, label smoothing, no augmentation, 3 epochs over 10,800 images at "
-        "64 px (`python -m bench.default_preset --preset shapes-resnet18` measures it). Expect it to take several "
+        description="A ResNet-18 ({params} parameters) learns the {classes} Shapes classes from random weights, "
+        "offline: AdamW with warm-up and cosine decay, label smoothing, no augmentation, {epochs} epochs over "
+        "{train_images} images at {image_size} px (`python -m bench.default_preset --preset shapes-resnet18` measures it). Expect it to take several "
         "times the LeNet-5 default on a CPU, and longer while other programs compete for it. The estimate below "
         "is measured on your device.",
         overrides={**_SHAPES_SCRATCH, "arch": "resnet18", "epochs": 3, "lr": 2e-3, "weight_decay": 0.05},
     ),
     "shapes-explain": Preset(
         title="Shapes · LeNet-5 at 48 px (quick model for the Explain page)",
-        description="LeNet-5 at 48 px (each step about half the work of 64 px; C5 still sees a 5 × 5 map, which the "
-        "Explain page's Grad-CAM uses) on twice the default's images for a third of its epochs: 21,600 training "
-        "images × 5 epochs, a higher peak learning rate and a short warm-up. On a small budget fresh images beat "
+        description="LeNet-5 at {image_size} px (each step {work_vs_64} of a 64 px step's work; C5 still sees a "
+        "{last_map} map, which the Explain page's Grad-CAM uses) on twice the default's images for a third of its "
+        "epochs: {train_images} training images × {epochs} epochs, a higher peak learning rate and a short warm-up. On a small budget fresh images beat "
         "repeated ones (the same number of image-steps on half the images for twice the epochs scored lower). At 32 px "
-        "the recipe overfits (C5 is 1 × 1 there, so the global pool cannot make it position-invariant). The Explain "
+        "the recipe overfits (C5's map is {last_map_32} there, so the global pool cannot make it position-invariant). The Explain "
         "page shows this preset's measured time and accuracy on your machine (`python -m bench.explain_preset`).",
         overrides={**_SHAPES_SCRATCH, "arch": "lenet5", "image_size": 48, "dataset_options": {"n": 24000},
                    "epochs": 5, "lr": 5e-3, "warmup_fraction": 0.05, "weight_decay": 0.0},

@@ -6,14 +6,18 @@ cannot say (widget, label, limits, choices) from one table here: a new field get
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import torch
 
 from core.data import DATASETS
-from core.models import ARCHITECTURES
+from core.models import ARCHITECTURES, build
+from core.models.card import format_params
+from core.models.summary import count_params, summary
 from core.params import Param
-from core.train.config import AMP_CHOICES, MODES, OPTIMIZERS, TrainConfig, field_help
+from core.train.config import AMP_CHOICES, MODES, OPTIMIZERS, PRESETS, TrainConfig, field_help
+from core.train.estimate import split_sizes
 from core.train.objectives import OBJECTIVES
 
 MODE_TITLES = {"scratch": "From scratch", "linear_probe": "Linear probe", "finetune_last_k": "Fine-tune last k blocks",
@@ -106,3 +110,33 @@ def describe_config(cfg: dict) -> str:
     return " · ".join([arch.title if arch else str(cfg.get("arch")), ds.title if ds else str(cfg.get("dataset")),
                        how, budget,
                        f"batch {cfg.get('batch_size')}", f"{cfg.get('image_size')} px"])
+
+
+def _last_conv_map(arch: str, size: int) -> str:
+    """``"5 × 5"``: the spatial size of the last convolution's output of ``arch`` at ``size`` px (meta device)."""
+    h, w = [r for r in summary(arch, size).rows if r.type == "Conv2d"][-1].output_shape[-2:]
+    return f"{h} × {w}"
+
+
+@functools.lru_cache(maxsize=None)
+def preset_figures(name: str) -> dict[str, str]:
+    """The figures a preset's description names, computed from its settings: ``params`` (the network with the
+    data set's class count, as the run builds it), ``classes``, ``epochs``, ``train_images`` (the training split
+    after validation), ``image_size``, ``work_vs_64`` (FLOPs of one image against 64 px), ``last_map`` and
+    ``last_map_32`` (the last convolution's map at the preset's size and at 32 px). Cached: presets do not change
+    while the server runs."""
+    cfg = TrainConfig.from_preset(name)
+    classes = len(DATASETS[cfg.dataset].classes) or None
+    model = build(cfg.arch, num_classes=classes, weights="none")
+    work = summary(cfg.arch, cfg.image_size).flops / summary(cfg.arch, 64).flops
+    num_train = split_sizes(cfg)[0]
+    return {"params": format_params(count_params(model)), "classes": str(classes or "?"), "epochs": str(cfg.epochs),
+            "train_images": f"{num_train:,}" if num_train is not None else "?", "image_size": str(cfg.image_size),
+            "work_vs_64": f"{work:.0%}", "last_map": _last_conv_map(cfg.arch, cfg.image_size),
+            "last_map_32": _last_conv_map(cfg.arch, 32)}
+
+
+def preset_description(name: str) -> str:
+    """A preset's description with its figures filled in (:func:`preset_figures`); none is typed into the text."""
+    text = PRESETS[name].description
+    return text.format_map(preset_figures(name)) if "{" in text else text
