@@ -17,7 +17,8 @@ import pytest
 from safetensors.torch import load_file
 
 from core.runs import launcher, store
-from core.train.config import DEFAULT_PRESET, PRESETS
+from core.train.config import DEFAULT_PRESET
+from core.train.params import preset_description
 from tests.browser.conftest import assert_no_exception, open_page, screenshot, streamlit_server, wait_for_script
 from tests.browser.test_train_page import _run_heading, _step_shown, _wait
 
@@ -40,7 +41,7 @@ def test_default_preset_from_a_fresh_home_survives_an_app_restart_and_reaches_85
         with streamlit_server(home) as base:  # first app process
             open_page(page, base, "")
             open_page(page, base, "train")
-            page.get_by_text(PRESETS[DEFAULT_PRESET].description[:40]).first.wait_for()  # the preset's caption
+            page.get_by_text(preset_description(DEFAULT_PRESET)[:40]).first.wait_for()  # its caption
             page.get_by_role("button", name="Start training").click()
             wait_for_script(page)
             page.wait_for_url(re.compile(r".*[?&]run="), timeout=30_000)  # sync Playwright refreshes page.url only in its own calls
