@@ -13,7 +13,6 @@ import copy
 import dataclasses
 import inspect
 import json
-import math
 import os
 import re
 import shlex
@@ -23,6 +22,7 @@ from typing import Any
 
 from core.budget import check_run_memory
 from core.errors import InputError
+from core.train.checks import is_int, is_num, need
 from core.train.objectives import OBJECTIVES, ObjectiveSpec
 
 # What each training mode makes trainable. Ordered from "least trained" to "most trained".
@@ -140,16 +140,6 @@ class TrainConfig:
         run whose data set and batch clearly cannot fit into this machine's free memory
         (:class:`core.budget.NotEnoughMemory`, an InputError saying the estimate and the limit).
         """
-        def need(cond: bool, msg: str) -> None:
-            if not cond:
-                raise InputError(msg)
-
-        def is_int(v: Any) -> bool:
-            return isinstance(v, int) and not isinstance(v, bool)
-
-        def is_num(v: Any) -> bool:
-            return (is_int(v) or isinstance(v, float)) and math.isfinite(v)
-
         need(isinstance(self.dataset, str) and self.dataset != "", "dataset must be a data-set name")
         need(isinstance(self.dataset_options, dict), "dataset_options must be a JSON object, e.g. {\"n\": 6000}")
         need(is_int(self.image_size) and 16 <= self.image_size <= 1024,
@@ -197,14 +187,14 @@ class TrainConfig:
         need(is_int(self.log_every) and self.log_every >= 1, f"log_every must be ≥ 1, got {self.log_every!r}")
         need(is_num(self.checkpoint_every_s) and self.checkpoint_every_s > 0,
              f"checkpoint_every_s must be > 0 seconds, got {self.checkpoint_every_s!r}")
-        self._validate_objective(need, is_int, is_num)
+        self._validate_objective()
         if check_registries:
             self._validate_registries()
         if check_registries if check_memory is None else check_memory:
             check_run_memory(self)  # e.g. Shapes n = 1,000,000 at 64 px holds ~16 GB of pixels
         return self
 
-    def _validate_objective(self, need, is_int, is_num) -> None:
+    def _validate_objective(self) -> None:
         need(self.dropout is None or (is_num(self.dropout) and 0 <= self.dropout < 1),
              f"dropout must be empty (the architecture's own) or in [0, 1), got {self.dropout!r}")
         need(self.stochastic_depth is None or (is_num(self.stochastic_depth) and 0 <= self.stochastic_depth < 1),

@@ -19,19 +19,12 @@ parser): it must not import torch at module level. The checks that need torch im
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-Need = Callable[[bool, str], None]
+from core.train.checks import is_int, is_num
 
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_num(v: Any) -> bool:
-    return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
+Need = Callable[[bool, str], None]  # core.train.checks.need
 
 
 @dataclass(frozen=True)
@@ -47,23 +40,23 @@ class ObjectiveSpec:
 
 
 def _check_distill(cfg, need: Need) -> None:
-    need(_is_num(cfg.temperature) and cfg.temperature > 0,
+    need(is_num(cfg.temperature) and cfg.temperature > 0,
          f"temperature must be > 0 (1 = plain softmax, 2–8 typical), got {cfg.temperature!r}")
-    need(_is_num(cfg.alpha) and 0 <= cfg.alpha <= 1, f"alpha must be in [0, 1] (the KD term's weight), got {cfg.alpha!r}")
+    need(is_num(cfg.alpha) and 0 <= cfg.alpha <= 1, f"alpha must be in [0, 1] (the KD term's weight), got {cfg.alpha!r}")
     from core.train.losses import teacher_info  # here: torch; this module stays light (queued workers)
 
     teacher_info(cfg.teacher)  # a finished run or a pretrained zoo model, else one clear error
 
 
 def _check_self_train(cfg, need: Need) -> None:
-    need(_is_int(cfg.iterations) and 1 <= cfg.iterations <= 3,
+    need(is_int(cfg.iterations) and 1 <= cfg.iterations <= 3,
          f"iterations must be 1, 2 or 3 student generations, got {cfg.iterations!r}")
-    need(_is_int(cfg.labelled_per_class) and cfg.labelled_per_class >= 1,
+    need(is_int(cfg.labelled_per_class) and cfg.labelled_per_class >= 1,
          f"labelled_per_class must be a whole number ≥ 1, got {cfg.labelled_per_class!r}")
-    need(_is_num(cfg.threshold) and 0 <= cfg.threshold <= 1,
+    need(is_num(cfg.threshold) and 0 <= cfg.threshold <= 1,
          f"threshold must be a probability in [0, 1], got {cfg.threshold!r}")
     need(cfg.pseudo_labels in ("hard", "soft"), f"pseudo_labels must be hard or soft, got {cfg.pseudo_labels!r}")
-    need(cfg.class_cap is None or (_is_int(cfg.class_cap) and cfg.class_cap >= 1),
+    need(cfg.class_cap is None or (is_int(cfg.class_cap) and cfg.class_cap >= 1),
          f"class_cap must be empty (no cap) or a whole number ≥ 1, got {cfg.class_cap!r}")
     need(isinstance(cfg.student_augmentation, (str, dict)),
          "student_augmentation must be a preset name or a pipeline spec (JSON object)")
